@@ -1,0 +1,107 @@
+// swift-tools-version:6.0
+// Rampart — a security sidecar for local AI inference.
+// The folder tree mirrors the data flow: Core/RampartWire (frames) → Core/RampartServer
+// (transport, dispatcher) → Core/RampartCore (context, backend protocol) → backends.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Rampart",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rampart", targets: ["rampart"]),
+        .library(name: "RampartClient", targets: ["RampartClient"]),
+        .library(name: "RampartCore", targets: ["RampartCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: system libraries (pkg-config)
+        .systemLibrary(
+            name: "CLZ4", path: "Core/CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Core/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CProtobufC", path: "Core/CProtobufC", pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]),
+        // MARK: C shims
+        .target(name: "CRampartSystem", path: "Core/CRampartSystem"),
+        .target(name: "CRawPingPong", path: "Core/CRawPingPong"),
+
+        // MARK: the protocol
+        .target(
+            name: "RampartProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Core/RampartProto", swiftSettings: strict),
+        .target(
+            name: "RampartWire",
+            dependencies: [
+                "RampartProto", "CLZ4",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Core/RampartWire", swiftSettings: strict),
+
+        // MARK: the no-I/O core
+        .target(
+            name: "RampartCore",
+            dependencies: ["RampartProto", "RampartWire"],
+            path: "Core/RampartCore", swiftSettings: strict),
+        .target(
+            name: "RampartCrypto", dependencies: ["COpenSSL"],
+            path: "Core/RampartCrypto", swiftSettings: strict),
+
+        // MARK: backends
+        .target(
+            name: "RampartBuiltinModel", dependencies: ["RampartCore", "RampartCrypto"],
+            path: "Core/RampartBuiltinModel", swiftSettings: strict),
+
+        // MARK: the edges (I/O)
+        .target(
+            name: "RampartServer",
+            dependencies: [
+                "RampartCore", "RampartWire", "RampartProto", "CRampartSystem", "RampartBuiltinModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            path: "Core/RampartServer", swiftSettings: strict),
+        .target(
+            name: "RampartClient",
+            dependencies: [
+                "RampartWire", "RampartProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Core/RampartClient", swiftSettings: strict),
+        .executableTarget(
+            name: "rampart",
+            dependencies: [
+                "RampartServer", "RampartClient", "RampartCore", "CRawPingPong",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Core/rampart", swiftSettings: strict),
+
+        // MARK: tests
+        .testTarget(name: "RampartWireTests", dependencies: ["RampartWire"], path: "Tests/RampartWireTests"),
+        .testTarget(
+            name: "RampartBuiltinModelTests", dependencies: ["RampartBuiltinModel"],
+            path: "Tests/RampartBuiltinModelTests"),
+        .testTarget(
+            name: "RampartServerTests",
+            dependencies: ["RampartServer", "RampartClient", "RampartWire", "RampartBuiltinModel"],
+            path: "Tests/RampartServerTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)
