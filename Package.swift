@@ -45,17 +45,18 @@ let package = Package(
         .target(
             name: "RampartWire",
             dependencies: [
-                "RampartProto", "CLZ4",
+                "RampartProto", "RampartCore", "CLZ4",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Core/RampartWire", swiftSettings: strict),
 
         // MARK: the no-I/O core
+        .target(name: "RampartCore", path: "Core/RampartCore", swiftSettings: strict),
         .target(
-            name: "RampartCore",
-            dependencies: ["RampartProto", "RampartWire"],
-            path: "Core/RampartCore", swiftSettings: strict),
+            name: "RampartConfig",
+            dependencies: ["RampartCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            path: "Core/RampartConfig", swiftSettings: strict),
         .target(
             name: "RampartCrypto", dependencies: ["COpenSSL"],
             path: "Core/RampartCrypto", swiftSettings: strict),
@@ -63,31 +64,33 @@ let package = Package(
         // MARK: backends
         .target(
             name: "RampartBuiltinModel", dependencies: ["RampartCore", "RampartCrypto"],
-            path: "Core/RampartBuiltinModel", swiftSettings: strict),
+            path: "Core/RampartBuiltinModel", resources: [.copy("Artifact/rampart-tiny")],
+            swiftSettings: strict),
 
         // MARK: the edges (I/O)
         .target(
             name: "RampartServer",
             dependencies: [
-                "RampartCore", "RampartWire", "RampartProto", "CRampartSystem", "RampartBuiltinModel",
+                "RampartCore", "RampartWire", "RampartProto", "CRampartSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             path: "Core/RampartServer", swiftSettings: strict),
         .target(
             name: "RampartClient",
             dependencies: [
-                "RampartWire", "RampartProto",
+                "RampartWire", "RampartProto", "RampartCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             path: "Core/RampartClient", swiftSettings: strict),
         .executableTarget(
             name: "rampart",
             dependencies: [
-                "RampartServer", "RampartClient", "RampartCore", "CRawPingPong",
+                "RampartServer", "RampartClient", "RampartCore", "RampartConfig", "RampartBuiltinModel",
+                "CRawPingPong",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,6 +98,7 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "RampartWireTests", dependencies: ["RampartWire"], path: "Tests/RampartWireTests"),
+        .testTarget(name: "RampartConfigTests", dependencies: ["RampartConfig"], path: "Tests/RampartConfigTests"),
         .testTarget(
             name: "RampartBuiltinModelTests", dependencies: ["RampartBuiltinModel"],
             path: "Tests/RampartBuiltinModelTests"),

@@ -1,0 +1,29 @@
+// System shims for Rampart: SO_PEERCRED and Unix-socket probing, which Swift's
+// Glibc overlay does not expose cleanly (struct ucred needs _GNU_SOURCE).
+#ifndef C_RAMPART_SYSTEM_H
+#define C_RAMPART_SYSTEM_H
+
+#include <stdint.h>
+
+/// Same layout as Linux `struct ucred`.
+typedef struct rampart_ucred {
+    int32_t pid;
+    uint32_t uid;
+    uint32_t gid;
+} rampart_ucred;
+
+/// The value of SO_PEERCRED on this platform (-1 where unsupported).
+int rampart_so_peercred(void);
+
+/// Reads the peer credentials of a connected Unix socket. Returns 0 or -1 (errno set).
+int rampart_peer_credentials(int fd, rampart_ucred *out);
+
+/// Probes a Unix socket path: 1 if a server accepts connections there (live),
+/// 0 if the path is a socket nobody listens on (stale), -1 otherwise (errno set;
+/// ENOENT when nothing is there, ENOTSOCK when it is not a socket).
+int rampart_probe_unix_socket(const char *path);
+
+/// Sets the process umask and returns the previous one.
+uint32_t rampart_set_umask(uint32_t mask);
+
+#endif

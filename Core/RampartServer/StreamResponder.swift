@@ -1,0 +1,88 @@
+import NIOCore
+import RampartCore
+import RampartProto
+import RampartWire
+import SwiftProtobuf
+
+/// Sends the response of one stream. Safe to use from any thread: frames are encoded on the
+/// calling thread and handed to the connection's event loop in one hop.
+///
+/// After the stream ended (trailers sent, cancelled, deadline, disconnect) every send is a no-op.
+public final class StreamResponder: Sendable {
+    /// The call this responder answers.
+    public let context: CallContext
+    /// Set when the call is cancelled; backends stop when they see it.
+    public let cancellation = CancellationFlag()
+
+    let eventLoop: any EventLoop
+    let compression: CompressionPolicy
+    private let connection: NIOLoopBound<ConnectionHandler>
+
+    init(context: CallContext, eventLoop: any EventLoop, compression: CompressionPolicy, connection: ConnectionHandler) {
+        self.context = context
+        self.eventLoop = eventLoop
+        self.compression = compression
+        self.connection = NIOLoopBound(connection, eventLoop: eventLoop)
+    }
+
+    /// Whether the call was cancelled.
+    public var isCancelled: Bool { cancellation.isCancelled }
+
+    /// Sends one response message.
+    public func send(_ message: some SwiftProtobuf.Message) {
+        guard !isCancelled else { return }
+        var buffer = ByteBufferAllocator().buffer(capacity: 256)
+        do {
+            try FrameEncoder.writeMessage(message, streamID: context.streamID, compression: compression, to: &buffer)
+        } catch {
+            finish(RPCError(.internal, "could not encode the response: \(error)"))
+            return
+        }
+        deliver(buffer, final: false)
+    }
+
+    /// Sends the last message and OK trailers in one write (unary responses).
+    public func finish(with message: some SwiftProtobuf.Message, metadata: [String: String] = [:]) {
+        guard !isCancelled else { return }
+        var buffer = ByteBufferAllocator().buffer(capacity: 512)
+        do {
+            try FrameEncoder.writeMessage(message, streamID: context.streamID, compression: compression, to: &buffer)
+        } catch {
+            finish(RPCError(.internal, "could not encode the response: \(error)"))
+            return
+        }
+        Self.writeTrailers(Rampart_V1_Trailers(.ok, metadata: metadata), streamID: context.streamID, to: &buffer)
+        deliver(buffer, final: true)
+    }
+
+    /// Ends the stream with OK trailers.
+    public func finish(metadata: [String: String] = [:]) {
+        finish(trailers: Rampart_V1_Trailers(.ok, metadata: metadata))
+    }
+
+    /// Ends the stream with an error status.
+    public func finish(_ error: RPCError) {
+        finish(trailers: Rampart_V1_Trailers(error.code, error.message, metadata: error.metadata))
+    }
+
+    func finish(trailers: Rampart_V1_Trailers) {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        Self.writeTrailers(trailers, streamID: context.streamID, to: &buffer)
+        deliver(buffer, final: true)
+    }
+
+    static func writeTrailers(_ trailers: Rampart_V1_Trailers, streamID: UInt32, to buffer: inout ByteBuffer) {
+        // Trailers are tiny and always encodable; a failure here is a programming error.
+        try? FrameEncoder.writeMessage(trailers, type: .trailers, flags: .endStream, streamID: streamID, to: &buffer)
+    }
+
+    private func deliver(_ buffer: ByteBuffer, final: Bool) {
+        if eventLoop.inEventLoop {
+            connection.value.emit(streamID: context.streamID, bytes: buffer, final: final)
+        } else {
+            let connection = self.connection
+            let streamID = context.streamID
+            eventLoop.execute { connection.value.emit(streamID: streamID, bytes: buffer, final: final) }
+        }
+    }
+}
