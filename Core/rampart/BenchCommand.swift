@@ -1,0 +1,309 @@
+import ArgumentParser
+import CRawPingPong
+import Foundation
+import NIOCore
+import RampartClient
+import RampartCore
+import RampartProto
+
+/// `rampart bench`: measured numbers against baselines in the same run.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks (RPC overhead against raw sockets and grpc-swift-2).",
+        subcommands: [RPCBench.self, RawServer.self])
+}
+
+/// The raw C echo server of the floor measurement (run as a child process by `bench rpc`).
+struct RawServer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raw-server", abstract: "Raw C Unix-socket echo server (benchmark floor).", shouldDisplay: false)
+
+    @Option(name: .long) var socket: String
+
+    func run() throws {
+        rp_raw_serve(socket)
+        throw CleanExit.message("raw server failed: \(String(cString: strerror(errno)))")
+    }
+}
+
+/// One measured row.
+struct BenchRow {
+    var name: String
+    var concurrency: Int
+    var requests: UInt64
+    var seconds: Double
+    var p50: Double
+    var p99: Double
+    var rps: Double { seconds > 0 ? Double(requests) / seconds : 0 }
+}
+
+/// `rampart bench rpc`: raw C ping-pong vs Rampart unary echo vs grpc-swift-2, same payload, same run.
+struct RPCBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpc",
+        abstract: "Unary echo: raw C floor vs Rampart (null backend) vs grpc-swift-2, at each concurrency.",
+        discussion: """
+            Every server runs in its own child process; clients run in this process. Rampart is \
+            measured with the blocking client (one connection per caller) and with the async \
+            Swift client (one shared connection, concurrent streams). Build in release mode for \
+            meaningful numbers: scripts/bench.sh does it all.
+            """)
+
+    @Option(name: .long, help: "Measured seconds per row.") var seconds = 5.0
+    @Option(name: .long, help: "Warm-up seconds per row.") var warmup = 1.0
+    @Option(name: .long, help: "Payload bytes (raw frame; Rampart prompt; gRPC message).") var payload = 1024
+    @Option(name: .long, parsing: .upToNextOption, help: "Concurrent connections/callers.") var concurrency: [Int] = [1, 16]
+    @Option(name: .long, help: "Path to the grpc-echo binary (Benchmarks/grpc-echo); skipped when absent.") var grpcEcho: String?
+    @Option(name: .long, help: "Also write the rows as JSON to this file.") var json: String?
+
+    func run() async throws {
+        let directory = "/tmp/rampart-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        var rows: [BenchRow] = []
+
+        // (a) the floor
+        let rawSocket = directory + "/raw.sock"
+        let raw = try spawn(me, ["bench", "raw-server", "--socket", rawSocket])
+        defer { stop(raw) }
+        for n in concurrency {
+            var result = rp_bench_result()
+            guard rp_raw_bench(rawSocket, Int32(n), payload, seconds, warmup, &result) == 0 else {
+                throw CleanExit.message("raw bench failed: \(String(cString: strerror(errno)))")
+            }
+            rows.append(BenchRow(name: "raw C ping-pong", concurrency: n, requests: result.requests,
+                                 seconds: result.seconds, p50: result.p50_us, p99: result.p99_us))
+            report(rows.last!)
+        }
+        stop(raw)
+
+        // (b) Rampart, null backend
+        let rampartSocket = directory + "/rampart.sock"
+        let server = try spawn(me, ["serve", "--dev", "--run-dir", directory, "--backend", "null", "--log-level", "warning"])
+        defer { stop(server) }
+        try waitForSocket(rampartSocket)
+        var request = Rampart_V1_GenerateRequest()
+        request.prompt = String(repeating: "x", count: payload)
+        request.params.maxTokens = 4096
+        let requestBytes: [UInt8] = try request.serializedBytes()
+        for n in concurrency {
+            rows.append(try benchBlocking(socket: rampartSocket, connections: n, request: requestBytes))
+            report(rows.last!)
+        }
+        for n in concurrency {
+            rows.append(try await benchAsync(socket: rampartSocket, callers: n, request: request))
+            report(rows.last!)
+        }
+        stop(server)
+
+        // (c) grpc-swift-2
+        if let grpcEcho, FileManager.default.isExecutableFile(atPath: grpcEcho) {
+            let grpcSocket = directory + "/grpc.sock"
+            let grpcServer = try spawn(grpcEcho, ["serve", "--socket", grpcSocket])
+            defer { stop(grpcServer) }
+            try waitForSocket(grpcSocket)
+            for n in concurrency {
+                rows.append(try benchGRPC(grpcEcho, socket: grpcSocket, callers: n))
+                report(rows.last!)
+            }
+            stop(grpcServer)
+        } else {
+            print("(grpc-swift-2 skipped: pass --grpc-echo PATH; scripts/bench.sh builds it)")
+        }
+
+        printTable(rows)
+        if let json { try writeJSON(rows, to: json) }
+    }
+
+    // MARK: measurements
+
+    private func benchBlocking(socket: String, connections: Int, request: [UInt8]) throws -> BenchRow {
+        let samples = SampleSink(count: connections)
+        let start = DispatchTime.now()
+        let measureFrom = start.uptimeNanoseconds + UInt64(warmup * 1e9)
+        let end = measureFrom + UInt64(seconds * 1e9)
+        let group = DispatchGroup()
+        for index in 0..<connections {
+            group.enter()
+            let thread = Thread {
+                defer { group.leave() }
+                do {
+                    let connection = try BlockingConnection(socketPath: socket)
+                    var local: [Double] = []
+                    local.reserveCapacity(1 << 20)
+                    var lastEnd: UInt64 = 0
+                    while true {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        if t0 >= end { break }
+                        let response = try connection.unary(InferenceMethods.generate, request: request)
+                        let t1 = DispatchTime.now().uptimeNanoseconds
+                        precondition(response.readableBytes >= payload, "short echo")
+                        if t0 >= measureFrom {
+                            local.append(Double(t1 - t0) / 1000)
+                            lastEnd = t1
+                        }
+                    }
+                    samples.store(index, local, lastEnd: lastEnd)
+                } catch {
+                    samples.fail("\(error)")
+                }
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+        return try samples.row(name: "Rampart (blocking client)", concurrency: connections, measureFrom: measureFrom)
+    }
+
+    private func benchAsync(socket: String, callers: Int, request: Rampart_V1_GenerateRequest) async throws -> BenchRow {
+        let client = try await RampartClient.connect(socketPath: socket, lz4: false)
+        defer { Task { await client.close() } }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let measureFrom = start + UInt64(warmup * 1e9)
+        let end = measureFrom + UInt64(seconds * 1e9)
+        let results = try await withThrowingTaskGroup(of: ([Double], UInt64).self) { group in
+            for _ in 0..<callers {
+                group.addTask {
+                    var local: [Double] = []
+                    var lastEnd: UInt64 = 0
+                    while true {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        if t0 >= end { break }
+                        _ = try await client.generate(request)
+                        let t1 = DispatchTime.now().uptimeNanoseconds
+                        if t0 >= measureFrom {
+                            local.append(Double(t1 - t0) / 1000)
+                            lastEnd = t1
+                        }
+                    }
+                    return (local, lastEnd)
+                }
+            }
+            var all: [([Double], UInt64)] = []
+            for try await r in group { all.append(r) }
+            return all
+        }
+        let sink = SampleSink(count: results.count)
+        for (i, r) in results.enumerated() { sink.store(i, r.0, lastEnd: r.1) }
+        return try sink.row(name: "Rampart (async client, 1 conn)", concurrency: callers, measureFrom: measureFrom)
+    }
+
+    private func benchGRPC(_ binary: String, socket: String, callers: Int) throws -> BenchRow {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["bench", "--socket", socket, "--concurrency", "\(callers)", "--seconds", "\(seconds)",
+                             "--warmup", "\(warmup)", "--payload", "\(payload)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard let line = String(decoding: data, as: UTF8.self).split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+              let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let requests = (object["requests"] as? NSNumber)?.uint64Value,
+              let secs = (object["seconds"] as? NSNumber)?.doubleValue,
+              let p50 = (object["p50_us"] as? NSNumber)?.doubleValue,
+              let p99 = (object["p99_us"] as? NSNumber)?.doubleValue
+        else {
+            throw CleanExit.message("grpc-echo bench printed no result: \(String(decoding: data, as: UTF8.self))")
+        }
+        return BenchRow(name: "grpc-swift-2", concurrency: callers, requests: requests, seconds: secs, p50: p50, p99: p99)
+    }
+
+    // MARK: output
+
+    private func report(_ row: BenchRow) {
+        FileHandle.standardError.write(Data(String(format: "  measured %@ ×%d: %.0f req/s\n", row.name, row.concurrency, row.rps).utf8))
+    }
+
+    private func printTable(_ rows: [BenchRow]) {
+        print("")
+        print("unary echo, \(payload)-byte payload, \(seconds)s per row (+\(warmup)s warm-up), servers in child processes")
+        print(String(format: "%-32@ %5@ %12@ %10@ %10@", "implementation", "conc", "req/s", "p50 µs", "p99 µs"))
+        for row in rows {
+            print(String(format: "%-32@ %5d %12.0f %10.1f %10.1f", row.name, row.concurrency, row.rps, row.p50, row.p99))
+        }
+        print("")
+        for n in concurrency {
+            let raw = rows.first { $0.name.hasPrefix("raw") && $0.concurrency == n }
+            let blocking = rows.first { $0.name.hasPrefix("Rampart (blocking") && $0.concurrency == n }
+            let async = rows.first { $0.name.hasPrefix("Rampart (async") && $0.concurrency == n }
+            let grpc = rows.first { $0.name == "grpc-swift-2" && $0.concurrency == n }
+            var parts: [String] = []
+            if let raw, let blocking { parts.append(String(format: "Rampart ÷ raw = %.2f", blocking.rps / raw.rps)) }
+            if let grpc, let blocking { parts.append(String(format: "Rampart ÷ grpc-swift-2 = %.1f", blocking.rps / grpc.rps)) }
+            if let grpc, let async { parts.append(String(format: "Rampart async ÷ grpc-swift-2 = %.1f", async.rps / grpc.rps)) }
+            print("concurrency \(n): " + parts.joined(separator: ", "))
+        }
+    }
+
+    private func writeJSON(_ rows: [BenchRow], to path: String) throws {
+        let objects = rows.map { row -> [String: Any] in
+            ["impl": row.name, "concurrency": row.concurrency, "requests": row.requests, "seconds": row.seconds,
+             "rps": row.rps, "p50_us": row.p50, "p99_us": row.p99]
+        }
+        let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    // MARK: processes
+
+    private func spawn(_ path: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    private func stop(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    private func waitForSocket(_ path: String) throws {
+        for _ in 0..<500 {
+            if FileManager.default.fileExists(atPath: path) { return }
+            usleep(10_000)
+        }
+        throw CleanExit.message("server did not create \(path) within 5 s")
+    }
+}
+
+/// Collects per-thread latency samples and merges them into a row.
+final class SampleSink: @unchecked Sendable {
+    private let lock = NSLock()
+    private var samples: [[Double]]
+    private var ends: [UInt64]
+    private var failure: String?
+
+    init(count: Int) {
+        samples = Array(repeating: [], count: count)
+        ends = Array(repeating: 0, count: count)
+    }
+
+    func store(_ index: Int, _ values: [Double], lastEnd: UInt64) {
+        lock.lock()
+        samples[index] = values
+        ends[index] = lastEnd
+        lock.unlock()
+    }
+
+    func fail(_ message: String) {
+        lock.lock()
+        failure = message
+        lock.unlock()
+    }
+
+    func row(name: String, concurrency: Int, measureFrom: UInt64) throws -> BenchRow {
+        if let failure { throw CleanExit.message("\(name): \(failure)") }
+        var all = samples.flatMap { $0 }
+        let window = Double((ends.max() ?? measureFrom) - measureFrom) / 1e9
+        var p50 = 0.0, p99 = 0.0, mean = 0.0
+        all.withUnsafeMutableBufferPointer { rp_percentiles($0.baseAddress, $0.count, &p50, &p99, &mean) }
+        return BenchRow(name: name, concurrency: concurrency, requests: UInt64(all.count), seconds: window, p50: p50, p99: p99)
+    }
+}

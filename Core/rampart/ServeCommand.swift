@@ -1,0 +1,157 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RampartBuiltinModel
+import RampartConfig
+import RampartCore
+import RampartServer
+
+/// `rampart serve`: runs the sidecar until SIGTERM/SIGINT, then drains gracefully.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the sidecar.",
+        discussion: """
+            With --dev, no config file is needed: the socket goes to <run-dir>/rampart.sock and the \
+            embedded model serves. Otherwise --config names a TOML file (docs/CONFIG.md); unknown \
+            keys and bad values are refused with precise errors.
+            """)
+
+    @Option(name: .long, help: "Path of the TOML config file.")
+    var config: String?
+
+    @Flag(name: .long, help: "Development mode: embedded defaults, no config file.")
+    var dev = false
+
+    @Option(name: .long, help: "Run directory for --dev (default: ./run).")
+    var runDir = "run"
+
+    @Option(name: .long, help: "Override server.socket.")
+    var socket: String?
+
+    @Option(name: .long, help: "Override backend.kind (builtin | null).")
+    var backend: String?
+
+    @Option(name: .long, help: "Override logging.level.")
+    var logLevel: String?
+
+    func run() async throws {
+        var settings = try loadConfig()
+        if let socket { settings.server.socket = socket }
+        if let backend {
+            guard let kind = RampartConfig.Backend.Kind(rawValue: backend) else {
+                throw ValidationError("--backend must be one of: \(RampartConfig.Backend.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            settings.backend = RampartConfig.Backend(kind: kind, modelPath: kind == .builtin ? settings.backend.modelPath : nil)
+        }
+        if let logLevel {
+            guard let level = RampartConfig.Logging.Level(rawValue: logLevel) else {
+                throw ValidationError("--log-level must be one of: \(RampartConfig.Logging.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            settings.logging.level = level
+        }
+        try settings.validate(source: config ?? "--dev")
+        LogSetup.bootstrap(level: settings.logging.level, format: settings.logging.format)
+        let logger = Logger(label: "rampart")
+
+        let socketDirectory = (settings.server.socket as NSString).deletingLastPathComponent
+        if dev, !socketDirectory.isEmpty {
+            try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        }
+        let backend = try makeBackend(settings.backend, logger: logger)
+        let server: RampartServer
+        do {
+            server = try RampartServer.start(settings: ServerSettings(settings), backend: backend, logger: logger)
+        } catch {
+            throw CleanExit.message("error: \(error)")
+        }
+        if dev {
+            let model = backend.model
+            print("""
+                rampart \(RampartVersion.string) serving in DEV mode
+                  socket:  \(settings.server.socket)  (mode 0600)
+                  model:   \(model.name) \(model.version) (\(model.backend))
+                  try:     rampart infer --socket \(settings.server.socket) "The gateway"
+                """)
+        }
+        await waitForTermination(logger: logger)
+        await server.shutdown()
+    }
+
+    private func loadConfig() throws -> RampartConfig {
+        if dev {
+            guard config == nil else { throw ValidationError("use either --dev or --config, not both") }
+            let runDirectory = runDir.hasPrefix("/") ? runDir : FileManager.default.currentDirectoryPath + "/" + runDir
+            return RampartConfig.dev(runDirectory: runDirectory)
+        }
+        guard let config else {
+            throw ValidationError("give --config FILE, or --dev for embedded defaults")
+        }
+        do {
+            return try ConfigLoader.load(path: config)
+        } catch let error as ConfigError {
+            throw CleanExit.message("invalid configuration:\n\(error)")
+        }
+    }
+
+    private func makeBackend(_ backend: RampartConfig.Backend, logger: Logger) throws -> any InferenceBackend {
+        switch backend.kind {
+        case .null:
+            return NullBackend()
+        case .builtin:
+            guard let path = backend.modelPath ?? BuiltinModel.bundledArtifactPath else {
+                throw CleanExit.message("error: the bundled model artifact is missing; set backend.model_path")
+            }
+            do {
+                let model = try BuiltinModel.load(directory: path)
+                logger.info("model verified", metadata: ["path": "\(path)", "version": "\(model.model.version)"])
+                return model
+            } catch {
+                throw CleanExit.message("error: refusing to serve: model at \(path) failed verification: \(error)")
+            }
+        }
+    }
+
+    /// Suspends until SIGTERM or SIGINT.
+    private func waitForTermination(logger: Logger) async {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { continuation.yield(sig) }
+            source.resume()
+            sources.append(source)
+        }
+        for await sig in stream {
+            logger.info("signal received, draining", metadata: ["signal": "\(sig == SIGTERM ? "SIGTERM" : "SIGINT")"])
+            break
+        }
+        sources.forEach { $0.cancel() }
+    }
+}
+
+extension ServerSettings {
+    /// Maps the validated config file to the server's settings.
+    init(_ config: RampartConfig) {
+        self.init(socketPath: config.server.socket)
+        socketMode = UInt32(config.server.socketMode.permissions)
+        socketGroup = config.server.socketGroup?.description
+        maxFrameSize = config.server.maxFrameSize
+        maxConcurrentStreams = config.server.maxConcurrentStreams
+        readTimeoutMillis = Int64(config.server.readTimeoutMs)
+        idleTimeoutMillis = Int64(config.server.idleTimeoutMs)
+        drainTimeoutMillis = Int64(config.server.drainTimeoutMs)
+        eventLoopThreads = config.server.eventLoopThreads
+        workerThreads = config.server.workerThreads
+        lz4 = config.server.lz4
+        lz4Threshold = config.server.lz4Threshold
+        limits.maxTokens = config.limits.maxTokens
+        limits.defaultMaxTokens = config.limits.defaultMaxTokens
+        limits.maxPromptBytes = config.limits.maxPromptBytes
+        limits.maxMessages = config.limits.maxMessages
+    }
+}
