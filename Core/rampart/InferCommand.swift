@@ -91,7 +91,7 @@ struct InferCommand: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data(chunk.text.utf8))
                     last = chunk
                 }
-                print("")
+                FileHandle.standardOutput.write(Data("\n".utf8))
                 if verbose { summary(last.finishReason, last.usage, model.0, model.1, model.2) }
             }
         } catch let error as RPCError {

@@ -68,12 +68,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if dev {
             let model = backend.model
-            print("""
+            FileHandle.standardOutput.write(Data("""
                 rampart \(RampartVersion.string) serving in DEV mode
                   socket:  \(settings.server.socket)  (mode 0600)
                   model:   \(model.name) \(model.version) (\(model.backend))
                   try:     rampart infer --socket \(settings.server.socket) "The gateway"
-                """)
+
+                """.utf8))
         }
         await waitForTermination(logger: logger)
         await server.shutdown()
