@@ -21,11 +21,12 @@ build: deps
 run: build
 	@scripts/run-dev.sh $(BIN)
 
-## Every test tier on one build: Swift unit/integration tests, then the C client against a live server.
+## Every test tier on one build: Swift unit/integration tests, the CLI end to end, the C client against a live server.
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) build --product rampart
+	RAMPART_BIN=$(BIN) Tests/cli/test.sh
 	RAMPART_BIN=$(BIN) examples/c-client/test.sh
 
 ## Benchmarks (release builds; see docs/BENCHMARKS.md).

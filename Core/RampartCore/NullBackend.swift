@@ -10,20 +10,21 @@ public struct NullBackend: InferenceBackend {
     public init() {}
 
     public func countPromptTokens(_ input: PromptInput) -> Int {
-        Self.pieces(of: Self.text(of: input)).count
+        Self.countPieces(Self.text(of: input))
     }
 
     public func generate(_ request: GenerationRequest, sink: TokenSink) throws -> GenerationResult {
         let text = Self.text(of: request.input)
+        let count = Self.countPieces(text)
+        // Fast path: one token carrying the whole echo when it fits the budget.
+        if count <= request.sampling.maxTokens {
+            if !text.isEmpty, !sink(GeneratedToken(id: 0, text: text, logprob: request.sampling.logprobs ? 0 : nil)) {
+                return GenerationResult(finish: .cancelled, promptTokens: count, completionTokens: 1)
+            }
+            return GenerationResult(finish: .stop, promptTokens: count, completionTokens: count)
+        }
         let pieces = Self.pieces(of: text)
         var emitted = 0
-        // Fast path: one token carrying the whole echo when it fits the budget.
-        if pieces.count <= request.sampling.maxTokens {
-            if !text.isEmpty, !sink(GeneratedToken(id: 0, text: text, logprob: request.sampling.logprobs ? 0 : nil)) {
-                return GenerationResult(finish: .cancelled, promptTokens: pieces.count, completionTokens: 1)
-            }
-            return GenerationResult(finish: .stop, promptTokens: pieces.count, completionTokens: pieces.count)
-        }
         for piece in pieces.prefix(request.sampling.maxTokens) {
             emitted += 1
             if !sink(GeneratedToken(id: 0, text: String(piece), logprob: request.sampling.logprobs ? 0 : nil)) {
@@ -38,6 +39,18 @@ public struct NullBackend: InferenceBackend {
         case .raw(let text): text
         case .chat(let turns): turns.last?.content ?? ""
         }
+    }
+
+    /// The number of pieces ``pieces(of:)`` would return, counted on UTF-8 bytes.
+    private static func countPieces(_ text: String) -> Int {
+        guard !text.isEmpty else { return 0 }
+        var count = 1
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if previous == 0x20 && byte != 0x20 { count += 1 }
+            previous = byte
+        }
+        return count
     }
 
     /// Splits after each run of spaces so that the pieces concatenate back to the text.

@@ -142,7 +142,9 @@ public nonisolated struct Rampart_V1_ChatMessage: Sendable {
   public init() {}
 }
 
-/// Sampling parameters. Unset optional fields take the backend's defaults.
+/// Sampling parameters. Unset fields take the backend's defaults. Fields that need presence
+/// are one-field oneofs (opt_*) rather than proto3 `optional`: the same bytes on the wire,
+/// and every protobuf toolchain accepts them (Debian 12's protoc-c 1.4 rejects `optional`).
 public nonisolated struct Rampart_V1_SamplingParams: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -151,35 +153,38 @@ public nonisolated struct Rampart_V1_SamplingParams: Sendable {
   /// Maximum completion tokens; 0 means the server default.
   public var maxTokens: UInt32 = 0
 
+  public var optTemperature: Rampart_V1_SamplingParams.OneOf_OptTemperature? = nil
+
   public var temperature: Float {
-    get {_temperature ?? 0}
-    set {_temperature = newValue}
+    get {
+      if case .temperature(let v)? = optTemperature {return v}
+      return 0
+    }
+    set {optTemperature = .temperature(newValue)}
   }
-  /// Returns true if `temperature` has been explicitly set.
-  public var hasTemperature: Bool {self._temperature != nil}
-  /// Clears the value of `temperature`. Subsequent reads from it will return its default value.
-  public mutating func clearTemperature() {self._temperature = nil}
+
+  public var optTopP: Rampart_V1_SamplingParams.OneOf_OptTopP? = nil
 
   public var topP: Float {
-    get {_topP ?? 0}
-    set {_topP = newValue}
+    get {
+      if case .topP(let v)? = optTopP {return v}
+      return 0
+    }
+    set {optTopP = .topP(newValue)}
   }
-  /// Returns true if `topP` has been explicitly set.
-  public var hasTopP: Bool {self._topP != nil}
-  /// Clears the value of `topP`. Subsequent reads from it will return its default value.
-  public mutating func clearTopP() {self._topP = nil}
 
   /// 0 disables top-k.
   public var topK: UInt32 = 0
 
+  public var optSeed: Rampart_V1_SamplingParams.OneOf_OptSeed? = nil
+
   public var seed: UInt64 {
-    get {_seed ?? 0}
-    set {_seed = newValue}
+    get {
+      if case .seed(let v)? = optSeed {return v}
+      return 0
+    }
+    set {optSeed = .seed(newValue)}
   }
-  /// Returns true if `seed` has been explicitly set.
-  public var hasSeed: Bool {self._seed != nil}
-  /// Clears the value of `seed`. Subsequent reads from it will return its default value.
-  public mutating func clearSeed() {self._seed = nil}
 
   /// Generation stops before any of these strings; at most 8.
   public var stop: [String] = []
@@ -195,11 +200,22 @@ public nonisolated struct Rampart_V1_SamplingParams: Sendable {
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public init() {}
+  public nonisolated enum OneOf_OptTemperature: Equatable, Sendable {
+    case temperature(Float)
 
-  fileprivate var _temperature: Float? = nil
-  fileprivate var _topP: Float? = nil
-  fileprivate var _seed: UInt64? = nil
+  }
+
+  public nonisolated enum OneOf_OptTopP: Equatable, Sendable {
+    case topP(Float)
+
+  }
+
+  public nonisolated enum OneOf_OptSeed: Equatable, Sendable {
+    case seed(UInt64)
+
+  }
+
+  public init() {}
 }
 
 public nonisolated struct Rampart_V1_GenerateRequest: Sendable {
@@ -420,10 +436,31 @@ nonisolated extension Rampart_V1_SamplingParams: SwiftProtobuf.Message, SwiftPro
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.maxTokens) }()
-      case 2: try { try decoder.decodeSingularFloatField(value: &self._temperature) }()
-      case 3: try { try decoder.decodeSingularFloatField(value: &self._topP) }()
+      case 2: try {
+        var v: Float?
+        try decoder.decodeSingularFloatField(value: &v)
+        if let v = v {
+          if self.optTemperature != nil {try decoder.handleConflictingOneOf()}
+          self.optTemperature = .temperature(v)
+        }
+      }()
+      case 3: try {
+        var v: Float?
+        try decoder.decodeSingularFloatField(value: &v)
+        if let v = v {
+          if self.optTopP != nil {try decoder.handleConflictingOneOf()}
+          self.optTopP = .topP(v)
+        }
+      }()
       case 4: try { try decoder.decodeSingularUInt32Field(value: &self.topK) }()
-      case 5: try { try decoder.decodeSingularUInt64Field(value: &self._seed) }()
+      case 5: try {
+        var v: UInt64?
+        try decoder.decodeSingularUInt64Field(value: &v)
+        if let v = v {
+          if self.optSeed != nil {try decoder.handleConflictingOneOf()}
+          self.optSeed = .seed(v)
+        }
+      }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.stop) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.logprobs) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.topLogprobs) }()
@@ -441,16 +478,16 @@ nonisolated extension Rampart_V1_SamplingParams: SwiftProtobuf.Message, SwiftPro
     if self.maxTokens != 0 {
       try visitor.visitSingularUInt32Field(value: self.maxTokens, fieldNumber: 1)
     }
-    try { if let v = self._temperature {
+    try { if case .temperature(let v)? = self.optTemperature {
       try visitor.visitSingularFloatField(value: v, fieldNumber: 2)
     } }()
-    try { if let v = self._topP {
+    try { if case .topP(let v)? = self.optTopP {
       try visitor.visitSingularFloatField(value: v, fieldNumber: 3)
     } }()
     if self.topK != 0 {
       try visitor.visitSingularUInt32Field(value: self.topK, fieldNumber: 4)
     }
-    try { if let v = self._seed {
+    try { if case .seed(let v)? = self.optSeed {
       try visitor.visitSingularUInt64Field(value: v, fieldNumber: 5)
     } }()
     if !self.stop.isEmpty {
@@ -470,10 +507,10 @@ nonisolated extension Rampart_V1_SamplingParams: SwiftProtobuf.Message, SwiftPro
 
   public static func ==(lhs: Rampart_V1_SamplingParams, rhs: Rampart_V1_SamplingParams) -> Bool {
     if lhs.maxTokens != rhs.maxTokens {return false}
-    if lhs._temperature != rhs._temperature {return false}
-    if lhs._topP != rhs._topP {return false}
+    if lhs.optTemperature != rhs.optTemperature {return false}
+    if lhs.optTopP != rhs.optTopP {return false}
     if lhs.topK != rhs.topK {return false}
-    if lhs._seed != rhs._seed {return false}
+    if lhs.optSeed != rhs.optSeed {return false}
     if lhs.stop != rhs.stop {return false}
     if lhs.logprobs != rhs.logprobs {return false}
     if lhs.topLogprobs != rhs.topLogprobs {return false}

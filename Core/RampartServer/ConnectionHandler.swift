@@ -267,9 +267,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         stream.responder.cancellation.cancel()
         stream.deadlineTask?.cancel()
         metrics.streamsEnded(1)
-        var out = allocate(64 + error.message.utf8.count)
+        var metadata = error.metadata
+        metadata["rampart-request-id"] = stream.responder.context.requestID
+        var out = allocate(96 + error.message.utf8.count)
         StreamResponder.writeTrailers(
-            Rampart_V1_Trailers(error.code, error.message, metadata: error.metadata), streamID: id, to: &out)
+            Rampart_V1_Trailers(error.code, error.message, metadata: metadata), streamID: id, to: &out)
         write(out, flush: true)
         closeIfDrained()
     }

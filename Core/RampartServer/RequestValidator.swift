@@ -49,13 +49,13 @@ struct RequestValidator {
             }
             s.maxTokens = Int(p.maxTokens)
         }
-        if p.hasTemperature {
+        if case .temperature? = p.optTemperature {
             guard p.temperature.isFinite, (0...2).contains(p.temperature) else {
                 throw invalid("params.temperature must be in [0, 2], got \(p.temperature)")
             }
             s.temperature = p.temperature
         }
-        if p.hasTopP {
+        if case .topP? = p.optTopP {
             guard p.topP.isFinite, p.topP > 0, p.topP <= 1 else {
                 throw invalid("params.top_p must be in (0, 1], got \(p.topP)")
             }
@@ -63,7 +63,7 @@ struct RequestValidator {
         }
         guard p.topK <= 1000 else { throw invalid("params.top_k must be at most 1000, got \(p.topK)") }
         s.topK = Int(p.topK)
-        if p.hasSeed { s.seed = p.seed }
+        if case .seed(let seed)? = p.optSeed { s.seed = seed }
         guard p.stop.count <= 8 else { throw invalid("at most 8 stop strings, got \(p.stop.count)") }
         for (i, stop) in p.stop.enumerated() {
             guard !stop.isEmpty, stop.utf8.count <= 64 else {

@@ -60,9 +60,11 @@ public final class StreamResponder: Sendable {
         finish(trailers: Rampart_V1_Trailers(.ok, metadata: metadata))
     }
 
-    /// Ends the stream with an error status.
+    /// Ends the stream with an error status (the request id is added to the trailer metadata).
     public func finish(_ error: RPCError) {
-        finish(trailers: Rampart_V1_Trailers(error.code, error.message, metadata: error.metadata))
+        var metadata = error.metadata
+        metadata["rampart-request-id"] = context.requestID
+        finish(trailers: Rampart_V1_Trailers(error.code, error.message, metadata: metadata))
     }
 
     func finish(trailers: Rampart_V1_Trailers) {

@@ -22,7 +22,7 @@ struct RawServer: ParsableCommand {
 
     func run() throws {
         rp_raw_serve(socket)
-        throw CleanExit.message("raw server failed: \(String(cString: strerror(errno)))")
+        throw CLIError("raw server failed: \(String(cString: strerror(errno)))")
     }
 }
 
@@ -70,7 +70,7 @@ struct RPCBench: AsyncParsableCommand {
         for n in concurrency {
             var result = rp_bench_result()
             guard rp_raw_bench(rawSocket, Int32(n), payload, seconds, warmup, &result) == 0 else {
-                throw CleanExit.message("raw bench failed: \(String(cString: strerror(errno)))")
+                throw CLIError("raw bench failed: \(String(cString: strerror(errno)))")
             }
             rows.append(BenchRow(name: "raw C ping-pong", concurrency: n, requests: result.requests,
                                  seconds: result.seconds, p50: result.p50_us, p99: result.p99_us))
@@ -85,7 +85,7 @@ struct RPCBench: AsyncParsableCommand {
         try waitForSocket(rampartSocket)
         var request = Rampart_V1_GenerateRequest()
         request.prompt = String(repeating: "x", count: payload)
-        request.params.maxTokens = 4096
+        request.params.maxTokens = 2048
         let requestBytes: [UInt8] = try request.serializedBytes()
         for n in concurrency {
             rows.append(try benchBlocking(socket: rampartSocket, connections: n, request: requestBytes))
@@ -206,7 +206,7 @@ struct RPCBench: AsyncParsableCommand {
               let p50 = (object["p50_us"] as? NSNumber)?.doubleValue,
               let p99 = (object["p99_us"] as? NSNumber)?.doubleValue
         else {
-            throw CleanExit.message("grpc-echo bench printed no result: \(String(decoding: data, as: UTF8.self))")
+            throw CLIError("grpc-echo bench printed no result: \(String(decoding: data, as: UTF8.self))")
         }
         return BenchRow(name: "grpc-swift-2", concurrency: callers, requests: requests, seconds: secs, p50: p50, p99: p99)
     }
@@ -220,9 +220,10 @@ struct RPCBench: AsyncParsableCommand {
     private func printTable(_ rows: [BenchRow]) {
         print("")
         print("unary echo, \(payload)-byte payload, \(seconds)s per row (+\(warmup)s warm-up), servers in child processes")
-        print(String(format: "%-32@ %5@ %12@ %10@ %10@", "implementation", "conc", "req/s", "p50 µs", "p99 µs"))
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+        print(pad("implementation", 32) + String(format: "%5@ %12@ %10@ %10@", "conc", "req/s", "p50 µs", "p99 µs"))
         for row in rows {
-            print(String(format: "%-32@ %5d %12.0f %10.1f %10.1f", row.name, row.concurrency, row.rps, row.p50, row.p99))
+            print(pad(row.name, 32) + String(format: "%5d %12.0f %10.1f %10.1f", row.concurrency, row.rps, row.p50, row.p99))
         }
         print("")
         for n in concurrency {
@@ -269,7 +270,7 @@ struct RPCBench: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: path) { return }
             usleep(10_000)
         }
-        throw CleanExit.message("server did not create \(path) within 5 s")
+        throw CLIError("server did not create \(path) within 5 s")
     }
 }
 
@@ -299,7 +300,7 @@ final class SampleSink: @unchecked Sendable {
     }
 
     func row(name: String, concurrency: Int, measureFrom: UInt64) throws -> BenchRow {
-        if let failure { throw CleanExit.message("\(name): \(failure)") }
+        if let failure { throw CLIError("\(name): \(failure)") }
         var all = samples.flatMap { $0 }
         let window = Double((ends.max() ?? measureFrom) - measureFrom) / 1e9
         var p50 = 0.0, p99 = 0.0, mean = 0.0

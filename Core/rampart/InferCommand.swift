@@ -75,7 +75,7 @@ struct InferCommand: AsyncParsableCommand {
         do {
             connection = try await RampartClient.connect(socketPath: client.socketPath, lz4: !client.noLz4)
         } catch {
-            throw CleanExit.message("error: cannot connect to \(client.socketPath): \(error)\n(is `rampart serve` running?)")
+            throw CLIError("error: cannot connect to \(client.socketPath): \(error)\n(is `rampart serve` running?)")
         }
         defer { Task { await connection.close() } }
         do {

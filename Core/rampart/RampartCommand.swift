@@ -29,3 +29,11 @@ struct ClientOptions: ParsableArguments {
 }
 
 import Foundation
+
+/// A command failure: ArgumentParser prints the message and exits with status 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) {
+        self.description = description.hasPrefix("error: ") ? String(description.dropFirst(7)) : description
+    }
+}

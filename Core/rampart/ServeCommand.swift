@@ -64,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             server = try RampartServer.start(settings: ServerSettings(settings), backend: backend, logger: logger)
         } catch {
-            throw CleanExit.message("error: \(error)")
+            throw CLIError("error: \(error)")
         }
         if dev {
             let model = backend.model
@@ -92,7 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             return try ConfigLoader.load(path: config)
         } catch let error as ConfigError {
-            throw CleanExit.message("invalid configuration:\n\(error)")
+            throw CLIError("invalid configuration:\n\(error)")
         }
     }
 
@@ -102,14 +102,14 @@ struct ServeCommand: AsyncParsableCommand {
             return NullBackend()
         case .builtin:
             guard let path = backend.modelPath ?? BuiltinModel.bundledArtifactPath else {
-                throw CleanExit.message("error: the bundled model artifact is missing; set backend.model_path")
+                throw CLIError("error: the bundled model artifact is missing; set backend.model_path")
             }
             do {
                 let model = try BuiltinModel.load(directory: path)
                 logger.info("model verified", metadata: ["path": "\(path)", "version": "\(model.model.version)"])
                 return model
             } catch {
-                throw CleanExit.message("error: refusing to serve: model at \(path) failed verification: \(error)")
+                throw CLIError("error: refusing to serve: model at \(path) failed verification: \(error)")
             }
         }
     }

@@ -157,6 +157,7 @@ final class CallTests: XCTestCase {
             } catch let error as RPCError {
                 XCTAssertEqual(error.code, .invalidArgument)
                 XCTAssertTrue(error.message.contains(fragment), "\(error.message) should mention \(fragment)")
+                XCTAssertNotNil(error.metadata["rampart-request-id"], "error trailers carry the request id")
             } catch {
                 XCTFail("\(error)")
             }
