@@ -117,7 +117,8 @@ public struct GeneratedToken: Sendable, Hashable {
     public var id: Int32
     /// The token's text (already cut before any stop string).
     public var text: String
-    /// Log-probability under the final sampling distribution (nil unless requested).
+    /// Log-probability (nil unless requested): log-softmax of the logits after the logits hook and
+    /// `logitBias`, before temperature, top-k and top-p — the model's own distribution.
     public var logprob: Float?
     /// Top alternatives (empty unless requested).
     public var top: [TokenAlternative]

@@ -44,13 +44,16 @@ public struct NullBackend: InferenceBackend {
     /// The number of pieces ``pieces(of:)`` would return, counted on UTF-8 bytes.
     private static func countPieces(_ text: String) -> Int {
         guard !text.isEmpty else { return 0 }
-        var count = 1
-        var previous: UInt8 = 0
-        for byte in text.utf8 {
-            if previous == 0x20 && byte != 0x20 { count += 1 }
-            previous = byte
+        var text = text
+        return text.withUTF8 { bytes in
+            var count = 1
+            var previous: UInt8 = 0
+            for byte in bytes {
+                count &+= (previous == 0x20 && byte != 0x20) ? 1 : 0
+                previous = byte
+            }
+            return count
         }
-        return count
     }
 
     /// Splits after each run of spaces so that the pieces concatenate back to the text.

@@ -64,3 +64,9 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(code.name) (\(code.rawValue)): \(message)" }
 }
+
+/// An error that knows which status code it should end a call with. Backends throw these so
+/// that, e.g., a prompt longer than the context is INVALID_ARGUMENT rather than INTERNAL.
+public protocol StatusCodeConvertible: Error, CustomStringConvertible {
+    var statusCode: StatusCode { get }
+}

@@ -73,6 +73,8 @@ public final class InferenceService: Sendable {
                         first = false
                     }
                     responder.send(chunk)
+                } else if text.isEmpty {
+                    text = token.text
                 } else {
                     text += token.text
                     if wantLogprobs { logprobs.append(Self.logprob(token)) }
@@ -81,6 +83,9 @@ public final class InferenceService: Sendable {
             }
         } catch let error as RPCError {
             responder.finish(error)
+            return
+        } catch let error as any StatusCodeConvertible {
+            responder.finish(RPCError(error.statusCode, "\(error)"))
             return
         } catch {
             responder.finish(RPCError(.internal, "backend \(model.backend) failed: \(error)"))
