@@ -56,62 +56,62 @@ struct RPCBench: AsyncParsableCommand {
     @Option(name: .long, help: "Path to the grpc-echo binary (Benchmarks/grpc-echo); skipped when absent.") var grpcEcho: String?
     @Option(name: .long, help: "Also write the rows as JSON to this file.") var json: String?
 
+    @Option(name: .long, help: "Interleaved runs per row; the median (by req/s) is reported.") var repeats = 3
+
     func run() async throws {
         let directory = "/tmp/rampart-bench-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        var rows: [BenchRow] = []
 
-        // (a) the floor
+        // All servers run side by side, each in its own process; rows are measured interleaved
+        // (raw, Rampart, gRPC, raw, …) so that every implementation sees the same machine state.
         let rawSocket = directory + "/raw.sock"
         let raw = try spawn(me, ["bench", "raw-server", "--socket", rawSocket])
         defer { stop(raw) }
-        for n in concurrency {
-            var result = rp_bench_result()
-            guard rp_raw_bench(rawSocket, Int32(n), payload, seconds, warmup, &result) == 0 else {
-                throw CLIError("raw bench failed: \(String(cString: strerror(errno)))")
-            }
-            rows.append(BenchRow(name: "raw C ping-pong", concurrency: n, requests: result.requests,
-                                 seconds: result.seconds, p50: result.p50_us, p99: result.p99_us))
-            report(rows.last!)
-        }
-        stop(raw)
-
-        // (b) Rampart, null backend
         let rampartSocket = directory + "/rampart.sock"
         let server = try spawn(me, ["serve", "--dev", "--run-dir", directory, "--backend", "null", "--log-level", "warning"])
         defer { stop(server) }
+        var grpcServer: Process?
+        let grpcSocket = directory + "/grpc.sock"
+        if let grpcEcho, FileManager.default.isExecutableFile(atPath: grpcEcho) {
+            grpcServer = try spawn(grpcEcho, ["serve", "--socket", grpcSocket])
+        } else {
+            print("(grpc-swift-2 skipped: pass --grpc-echo PATH; scripts/bench.sh builds it)")
+        }
+        defer { if let grpcServer { stop(grpcServer) } }
+        try waitForSocket(rawSocket)
         try waitForSocket(rampartSocket)
+        if grpcServer != nil { try waitForSocket(grpcSocket) }
+
         var request = Rampart_V1_GenerateRequest()
         request.prompt = String(repeating: "x", count: payload)
         request.params.maxTokens = 2048
         let requestBytes: [UInt8] = try request.serializedBytes()
-        for n in concurrency {
-            rows.append(try benchBlocking(socket: rampartSocket, connections: n, request: requestBytes))
-            report(rows.last!)
-        }
-        for n in concurrency {
-            rows.append(try await benchAsync(socket: rampartSocket, callers: n, request: request))
-            report(rows.last!)
-        }
-        stop(server)
 
-        // (c) grpc-swift-2
-        if let grpcEcho, FileManager.default.isExecutableFile(atPath: grpcEcho) {
-            let grpcSocket = directory + "/grpc.sock"
-            let grpcServer = try spawn(grpcEcho, ["serve", "--socket", grpcSocket])
-            defer { stop(grpcServer) }
-            try waitForSocket(grpcSocket)
-            for n in concurrency {
-                rows.append(try benchGRPC(grpcEcho, socket: grpcSocket, callers: n))
-                report(rows.last!)
+        var rows: [BenchRow] = []
+        for n in concurrency {
+            var runs: [String: [BenchRow]] = [:]
+            for _ in 0..<max(1, repeats) {
+                var result = rp_bench_result()
+                guard rp_raw_bench(rawSocket, Int32(n), payload, seconds, warmup, &result) == 0 else {
+                    throw CLIError("raw bench failed: \(String(cString: strerror(errno)))")
+                }
+                runs["raw", default: []].append(BenchRow(
+                    name: "raw C ping-pong", concurrency: n, requests: result.requests, seconds: result.seconds,
+                    p50: result.p50_us, p99: result.p99_us))
+                runs["blocking", default: []].append(try benchBlocking(socket: rampartSocket, connections: n, request: requestBytes))
+                runs["async", default: []].append(try await benchAsync(socket: rampartSocket, callers: n, request: request))
+                if let grpcEcho, grpcServer != nil {
+                    runs["grpc", default: []].append(try benchGRPC(grpcEcho, socket: grpcSocket, callers: n))
+                }
+                for key in ["raw", "blocking", "async", "grpc"] { if let last = runs[key]?.last { report(last) } }
             }
-            stop(grpcServer)
-        } else {
-            print("(grpc-swift-2 skipped: pass --grpc-echo PATH; scripts/bench.sh builds it)")
+            for key in ["raw", "blocking", "async", "grpc"] {
+                guard let all = runs[key], !all.isEmpty else { continue }
+                rows.append(all.sorted { $0.rps < $1.rps }[all.count / 2])
+            }
         }
-
         printTable(rows)
         if let json { try writeJSON(rows, to: json) }
     }
@@ -219,7 +219,7 @@ struct RPCBench: AsyncParsableCommand {
 
     private func printTable(_ rows: [BenchRow]) {
         print("")
-        print("unary echo, \(payload)-byte payload, \(seconds)s per row (+\(warmup)s warm-up), servers in child processes")
+        print("unary echo, \(payload)-byte payload, \(seconds)s per run (+\(warmup)s warm-up), median of \(max(1, repeats)) interleaved runs, servers in child processes")
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         print(pad("implementation", 32) + String(format: "%5@ %12@ %10@ %10@", "conc", "req/s", "p50 µs", "p99 µs"))
         for row in rows {
@@ -255,6 +255,7 @@ struct RPCBench: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
         return process
     }
