@@ -37,6 +37,8 @@ let package = Package(
         // MARK: C shims
         .target(name: "CRampartSystem", path: "Core/CRampartSystem"),
         .target(name: "CRawPingPong", path: "Core/CRawPingPong"),
+        // The plugin ABI: include/rampart_plugin.h is the whole contract with plugins.
+        .target(name: "CRampartPlugin", path: "Core/CRampartPlugin"),
 
         // MARK: the protocol
         .target(
@@ -60,6 +62,15 @@ let package = Package(
         .target(
             name: "RampartCrypto", dependencies: ["COpenSSL"],
             path: "Core/RampartCrypto", swiftSettings: strict),
+
+        // MARK: plugins
+        .target(
+            name: "RampartPluginHost",
+            dependencies: [
+                "CRampartPlugin", "RampartProto", "RampartCrypto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Core/RampartPluginHost", swiftSettings: strict),
 
         // MARK: backends
         .target(
@@ -98,6 +109,9 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "RampartWireTests", dependencies: ["RampartWire"], path: "Tests/RampartWireTests"),
+        .testTarget(
+            name: "RampartPluginHostTests", dependencies: ["RampartPluginHost", "RampartProto"],
+            path: "Tests/RampartPluginHostTests", exclude: ["Fixtures"]),
         .testTarget(name: "RampartConfigTests", dependencies: ["RampartConfig"], path: "Tests/RampartConfigTests"),
         .testTarget(
             name: "RampartBuiltinModelTests", dependencies: ["RampartBuiltinModel"],

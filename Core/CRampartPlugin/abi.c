@@ -1,0 +1,1 @@
+// The plugin ABI is a header-only C target; see include/rampart_plugin.h.

@@ -1,0 +1,203 @@
+/*
+ * rampart_plugin.h — the Rampart plugin ABI, version 1.0. This header is the whole contract
+ * between the Rampart host and a plugin. Pure C99, no dependencies.
+ *
+ * A plugin is a shared library that exports ONE symbol:
+ *
+ *     const rp_plugin_v1 *rampart_plugin_v1(uint16_t host_abi_major, uint16_t host_abi_minor);
+ *
+ * returning a static descriptor. The host refuses to load the plugin (with a precise error) when
+ * the symbol is missing, it returns NULL, `magic` is wrong, `abi_major` differs from the host's,
+ * `abi_minor` is newer than the host's, `struct_size` is smaller than the v1.0 size, or the
+ * capability flags disagree with the hook pointers.
+ *
+ * Data: request/response hooks take protobuf-encoded messages from proto/rampart/v1/plugin.proto
+ * (PluginRequest, PluginResponse, StreamSummary) and write a protobuf `Verdict` into a host-owned
+ * output buffer. Streamed text and sampler logits use raw, non-protobuf hot paths.
+ *
+ * Conventions on every function below:
+ *   OWNERSHIP: who owns each pointer and for how long it is valid.
+ *   THREADING: which thread may call it and what is serialized.
+ *
+ * General rules:
+ *   - Inputs are host-owned and valid only during the call. Copy what you keep.
+ *   - Outputs go through host callbacks (rp_host_api.buf_append) into host-owned buffers; memory
+ *     never crosses allocators. Anything a plugin hands back by pointer comes from host->alloc.
+ *   - Calls for one stream are serialized: never concurrent, possibly on different threads.
+ *   - Without RP_CAP_THREADSAFE the host serializes ALL calls into the instance.
+ *   - Host callbacks may be used only during a hook call, on the calling thread.
+ *   - The host never dlclose()s a plugin; reloads load a new content-addressed copy.
+ *   - Structures are append-only across minor versions; check struct_size before using a field
+ *     added after v1.0.
+ */
+#ifndef RAMPART_PLUGIN_H
+#define RAMPART_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RP_ABI_MAJOR 1
+#define RP_ABI_MINOR 0
+/** 'RPPL' */
+#define RP_PLUGIN_MAGIC 0x5250504Cu
+/** The exported entry symbol's name. */
+#define RP_ENTRY_SYMBOL "rampart_plugin_v1"
+
+/** Status of a hook call. Anything but RP_OK is a plugin *error* (failure_mode applies); a
+ *  decision to refuse a request is not an error: it is a Deny verdict with RP_OK. */
+typedef enum rp_status {
+    RP_OK = 0,
+    RP_ERR_INVALID_ARGUMENT = 3,
+    RP_ERR_FAILED_PRECONDITION = 9,
+    RP_ERR_UNIMPLEMENTED = 12,
+    RP_ERR_INTERNAL = 13,
+    RP_ERR_UNAVAILABLE = 14
+} rp_status;
+
+typedef enum rp_log_level {
+    RP_LOG_DEBUG = 0,
+    RP_LOG_INFO = 1,
+    RP_LOG_WARNING = 2,
+    RP_LOG_ERROR = 3
+} rp_log_level;
+
+/** Capability flags (rp_plugin_v1.capabilities). Each HOOK_ flag must match a non-NULL pointer. */
+#define RP_CAP_HOOK_REQUEST    (1ull << 0)
+#define RP_CAP_HOOK_RESPONSE   (1ull << 1)
+#define RP_CAP_HOOK_CHUNK      (1ull << 2)
+#define RP_CAP_HOOK_LOGITS     (1ull << 3)
+#define RP_CAP_HOOK_STREAM_END (1ull << 4)
+/** The instance may be called concurrently for different streams. */
+#define RP_CAP_THREADSAFE      (1ull << 32)
+
+/** A host-owned growable output buffer. Opaque: write to it only with host->buf_append. */
+typedef struct rp_host_buf rp_host_buf;
+/** Per-call context handed to every hook; pass it back to host callbacks. Opaque. */
+typedef struct rp_call rp_call;
+
+/** What a chunk hook decided about a piece of streamed text. */
+typedef enum rp_chunk_action {
+    /** Let the chunk through unchanged. */
+    RP_CHUNK_PASS = 0,
+    /** Replace the chunk with the bytes appended to `replacement` (may be empty: drop). */
+    RP_CHUNK_REPLACE = 1,
+    /** Stop the stream: the client receives nothing more and an error trailer. */
+    RP_CHUNK_STOP = 2
+} rp_chunk_action;
+
+/**
+ * Callbacks the host offers to plugins (an SQLite-style function table).
+ * OWNERSHIP: the table is host-owned and valid from create() until destroy() returns.
+ * THREADING: functions may be called only from inside a hook or create/destroy, on that thread.
+ */
+typedef struct rp_host_api {
+    /** sizeof(rp_host_api) as compiled into the host; fields past it do not exist. */
+    uint32_t struct_size;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+
+    /** Logs a message (not NUL-terminated; `len` bytes). OWNERSHIP: msg is borrowed. */
+    void (*log)(rp_call *call, rp_log_level level, const char *msg, size_t len);
+    /** Allocates memory the host may free. OWNERSHIP: caller owns the result until handed over. */
+    void *(*alloc)(size_t size);
+    /** Frees memory from alloc. */
+    void (*free)(void *ptr);
+    /** Appends bytes to a host buffer. OWNERSHIP: data is borrowed and copied. Returns RP_OK or
+     *  RP_ERR_INVALID_ARGUMENT when the buffer would exceed its limit. */
+    rp_status (*buf_append)(rp_host_buf *out, const uint8_t *data, size_t len);
+    /** Sets the error message returned with a non-OK status. OWNERSHIP: msg is copied. */
+    void (*set_error)(rp_call *call, const char *msg, size_t len);
+    /** Reads a shared signal (small keyed number published by plugins, e.g. "risk:<principal>").
+     *  Returns 1 and sets *value when present, 0 otherwise. OWNERSHIP: key is borrowed. */
+    int (*signal_get)(rp_call *call, const char *key, size_t key_len, double *value);
+    /** Publishes a shared signal with a time-to-live in milliseconds (0 = host default). */
+    void (*signal_set)(rp_call *call, const char *key, size_t key_len, double value, uint64_t ttl_ms);
+    /** Monotonic clock in nanoseconds. */
+    uint64_t (*now_ns)(void);
+    /** Wall clock, Unix epoch, in nanoseconds. */
+    uint64_t (*wall_ns)(void);
+} rp_host_api;
+
+/**
+ * The plugin descriptor returned by the entry symbol.
+ * OWNERSHIP: plugin-owned static data, valid for the life of the process.
+ */
+typedef struct rp_plugin_v1 {
+    /** RP_PLUGIN_MAGIC. */
+    uint32_t magic;
+    /** sizeof(rp_plugin_v1) as compiled into the plugin. */
+    uint32_t struct_size;
+    /** The ABI the plugin was built for: major must equal the host's, minor <= the host's. */
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    uint32_t reserved0;
+    /** NUL-terminated name and version (e.g. "sanitizer", "1.2.0"). */
+    const char *name;
+    const char *version;
+    /** RP_CAP_* flags. */
+    uint64_t capabilities;
+
+    /**
+     * Creates an instance from opaque config bytes (the plugin's `config` from the host config).
+     * OWNERSHIP: host, config borrowed; *instance_out is plugin-owned until destroy().
+     * THREADING: control thread; never concurrent with any other call into this plugin.
+     * Errors: return non-OK and explain with host->set_error(call, ...): the text reaches the operator.
+     */
+    rp_status (*create)(const rp_host_api *host, const uint8_t *config, size_t config_len,
+                        void **instance_out, rp_call *call);
+    /** Destroys an instance once no call uses it. THREADING: control thread. */
+    void (*destroy)(void *instance);
+
+    /** Per-stream state: called before the first hook of a call; *stream_out may be NULL.
+     *  OWNERSHIP: *stream_out is plugin-owned until stream_free(). May be NULL (no state). */
+    rp_status (*stream_new)(void *instance, void **stream_out, rp_call *call);
+    /** Frees per-stream state. Called exactly once per successful stream_new. */
+    void (*stream_free)(void *instance, void *stream);
+
+    /**
+     * Inspects a request before the backend runs.
+     * OWNERSHIP: req_pb (a PluginRequest) is host-owned, valid during the call; write a Verdict
+     *            into verdict_out with host->buf_append. Writing nothing means Pass.
+     * THREADING: serialized per stream.
+     */
+    rp_status (*on_request)(void *instance, void *stream, const uint8_t *req_pb, size_t req_len,
+                            rp_host_buf *verdict_out, rp_call *call);
+    /** Inspects a complete unary response (a PluginResponse). Same rules as on_request. */
+    rp_status (*on_response)(void *instance, void *stream, const uint8_t *resp_pb, size_t resp_len,
+                             rp_host_buf *verdict_out, rp_call *call);
+    /**
+     * Raw hot path for streamed text: one call per chunk released from the hold-back window.
+     * OWNERSHIP: utf8 is host-owned, valid during the call (valid UTF-8, not NUL-terminated).
+     *            For RP_CHUNK_REPLACE, append the replacement text to `replacement`.
+     * THREADING: serialized per stream.
+     */
+    rp_status (*on_chunk)(void *instance, void *stream, const char *utf8, size_t len,
+                          rp_chunk_action *action_out, rp_host_buf *replacement, rp_call *call);
+    /**
+     * Sampler hook: called with the next-token logits before sampling; may modify them in place.
+     * OWNERSHIP: logits (vocab_size floats) and previous (n_previous generated token ids) are
+     *            host-owned, valid during the call.
+     * THREADING: serialized per stream; on the generating thread; must be fast (no I/O).
+     */
+    rp_status (*on_logits)(void *instance, void *stream, float *logits, size_t vocab_size,
+                           const int32_t *previous, size_t n_previous, rp_call *call);
+    /** Called once when a call ends (a StreamSummary), after the last chunk. No verdict. */
+    rp_status (*on_stream_end)(void *instance, void *stream, const uint8_t *summary_pb,
+                               size_t summary_len, rp_call *call);
+
+    /** Reserved for minor versions; must be NULL/0 in v1.0 plugins. */
+    uintptr_t reserved[8];
+} rp_plugin_v1;
+
+/** The entry symbol's type. */
+typedef const rp_plugin_v1 *(*rp_entry_fn)(uint16_t host_abi_major, uint16_t host_abi_minor);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RAMPART_PLUGIN_H */

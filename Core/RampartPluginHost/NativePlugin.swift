@@ -1,0 +1,190 @@
+import CRampartPlugin
+import Foundation
+import RampartProto
+import SwiftProtobuf
+import Synchronization
+
+/// A created plugin instance behind the C ABI. Calls are serialized by a lock unless the
+/// plugin declares `RP_CAP_THREADSAFE`.
+public final class NativePlugin: @unchecked Sendable {
+    public let name: String
+    public let info: PluginInfo
+    private let descriptor: UnsafePointer<rp_plugin_v1>
+    private let instance: UnsafeMutableRawPointer?
+    private let signals: SignalStore
+    private let log: @Sendable (PluginLogLevel, String) -> Void
+    private let lock = NSLock()
+    /// Largest verdict a hook may write.
+    static let verdictLimit = 16 << 20
+
+    /// Creates an instance with its opaque config bytes. `create`'s error text reaches the caller.
+    public init(library: LoadedLibrary, name: String, config: [UInt8], signals: SignalStore,
+                log: @escaping @Sendable (PluginLogLevel, String) -> Void) throws(PluginError) {
+        self.name = name
+        self.info = library.info
+        self.descriptor = library.descriptor
+        self.signals = signals
+        self.log = log
+        let call = CallState(plugin: name, signals: signals, log: log)
+        var instance: UnsafeMutableRawPointer?
+        guard let create = library.descriptor.pointee.create else {
+            throw .malformedDescriptor(plugin: name, reason: "create is NULL")
+        }
+        let status = withExtendedLifetime(call) {
+            config.withUnsafeBufferPointer { cfg in
+                create(HostAPI.table, cfg.baseAddress, cfg.count, &instance, NativePlugin.opaque(call))
+            }
+        }
+        guard status == RP_OK else {
+            throw .createFailed(plugin: name, status: Int32(status.rawValue), message: call.errorMessage)
+        }
+        self.instance = instance
+    }
+
+    deinit {
+        descriptor.pointee.destroy?(instance)
+    }
+
+    public var capabilities: PluginCapabilities { info.capabilities }
+
+    private static func opaque(_ object: AnyObject) -> OpaquePointer {
+        OpaquePointer(Unmanaged.passUnretained(object).toOpaque())
+    }
+
+    private func serialized<T>(_ body: () throws(PluginError) -> T) throws(PluginError) -> T {
+        if capabilities.contains(.threadSafe) { return try body() }
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    // MARK: streams
+
+    /// Per-call plugin state; freed by ``endStream(_:)``.
+    public func newStream() throws(PluginError) -> UnsafeMutableRawPointer? {
+        guard let streamNew = descriptor.pointee.stream_new else { return nil }
+        let call = CallState(plugin: name, signals: signals, log: log)
+        var stream: UnsafeMutableRawPointer?
+        let status = try serialized { () throws(PluginError) -> rp_status in
+            withExtendedLifetime(call) { streamNew(instance, &stream, Self.opaque(call)) }
+        }
+        guard status == RP_OK else {
+            throw .hookFailed(plugin: name, hook: "stream_new", status: Int32(status.rawValue), message: call.errorMessage)
+        }
+        return stream
+    }
+
+    public func freeStream(_ stream: UnsafeMutableRawPointer?) {
+        guard let streamFree = descriptor.pointee.stream_free else { return }
+        try? serialized { () throws(PluginError) in streamFree(instance, stream) }
+    }
+
+    // MARK: hooks
+
+    /// Runs `on_request` with a serialized `PluginRequest`.
+    public func onRequest(_ request: [UInt8], stream: UnsafeMutableRawPointer?) throws(PluginError) -> Rampart_V1_Verdict {
+        guard let hook = descriptor.pointee.on_request else { return Rampart_V1_Verdict() }
+        return try verdictCall("on_request", request, stream, hook)
+    }
+
+    /// Runs `on_response` with a serialized `PluginResponse`.
+    public func onResponse(_ response: [UInt8], stream: UnsafeMutableRawPointer?) throws(PluginError) -> Rampart_V1_Verdict {
+        guard let hook = descriptor.pointee.on_response else { return Rampart_V1_Verdict() }
+        return try verdictCall("on_response", response, stream, hook)
+    }
+
+    private typealias VerdictHook = @convention(c) (
+        UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, OpaquePointer?, OpaquePointer?
+    ) -> rp_status
+
+    private func verdictCall(_ hookName: String, _ input: [UInt8], _ stream: UnsafeMutableRawPointer?,
+                             _ hook: VerdictHook) throws(PluginError) -> Rampart_V1_Verdict {
+        let call = CallState(plugin: name, signals: signals, log: log)
+        let output = HostBuffer(limit: Self.verdictLimit)
+        let status = try serialized { () throws(PluginError) -> rp_status in
+            withExtendedLifetime((call, output)) {
+                input.withUnsafeBufferPointer { bytes in
+                    hook(instance, stream, bytes.baseAddress, bytes.count, Self.opaque(output), Self.opaque(call))
+                }
+            }
+        }
+        guard status == RP_OK else {
+            throw .hookFailed(plugin: name, hook: hookName, status: Int32(status.rawValue), message: call.errorMessage)
+        }
+        do {
+            return try Rampart_V1_Verdict(serializedBytes: output.bytes)
+        } catch {
+            throw .malformedVerdict(plugin: name, hook: hookName, reason: "\(error)")
+        }
+    }
+
+    /// What `on_chunk` decided.
+    public enum ChunkDecision: Sendable, Equatable {
+        case pass
+        case replace(String)
+        case stop
+    }
+
+    /// Runs the raw chunk hook.
+    public func onChunk(_ text: String, stream: UnsafeMutableRawPointer?) throws(PluginError) -> ChunkDecision {
+        guard let hook = descriptor.pointee.on_chunk else { return .pass }
+        let call = CallState(plugin: name, signals: signals, log: log)
+        let output = HostBuffer(limit: 1 << 20)
+        var action = RP_CHUNK_PASS
+        var text = text
+        let status = try serialized { () throws(PluginError) -> rp_status in
+            withExtendedLifetime((call, output)) {
+                text.withUTF8 { bytes in
+                    bytes.withMemoryRebound(to: CChar.self) { chars in
+                        hook(instance, stream, chars.baseAddress, chars.count, &action, Self.opaque(output), Self.opaque(call))
+                    }
+                }
+            }
+        }
+        guard status == RP_OK else {
+            throw .hookFailed(plugin: name, hook: "on_chunk", status: Int32(status.rawValue), message: call.errorMessage)
+        }
+        switch action {
+        case RP_CHUNK_PASS: return .pass
+        case RP_CHUNK_STOP: return .stop
+        case RP_CHUNK_REPLACE:
+            guard let replacement = String(validating: output.bytes, as: UTF8.self) else {
+                throw .malformedVerdict(plugin: name, hook: "on_chunk", reason: "replacement is not valid UTF-8")
+            }
+            return .replace(replacement)
+        default:
+            throw .malformedVerdict(plugin: name, hook: "on_chunk", reason: "unknown chunk action \(action.rawValue)")
+        }
+    }
+
+    /// Runs the sampler hook on a logits buffer.
+    public func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>,
+                         stream: UnsafeMutableRawPointer?) throws(PluginError) {
+        guard let hook = descriptor.pointee.on_logits else { return }
+        let call = CallState(plugin: name, signals: signals, log: log)
+        let status = try serialized { () throws(PluginError) -> rp_status in
+            withExtendedLifetime(call) {
+                hook(instance, stream, logits.baseAddress, logits.count, previous.baseAddress, previous.count, Self.opaque(call))
+            }
+        }
+        guard status == RP_OK else {
+            throw .hookFailed(plugin: name, hook: "on_logits", status: Int32(status.rawValue), message: call.errorMessage)
+        }
+    }
+
+    /// Runs `on_stream_end` with a serialized `StreamSummary`.
+    public func onStreamEnd(_ summary: [UInt8], stream: UnsafeMutableRawPointer?) throws(PluginError) {
+        guard let hook = descriptor.pointee.on_stream_end else { return }
+        let call = CallState(plugin: name, signals: signals, log: log)
+        let status = try serialized { () throws(PluginError) -> rp_status in
+            withExtendedLifetime(call) {
+                summary.withUnsafeBufferPointer { bytes in
+                    hook(instance, stream, bytes.baseAddress, bytes.count, Self.opaque(call))
+                }
+            }
+        }
+        guard status == RP_OK else {
+            throw .hookFailed(plugin: name, hook: "on_stream_end", status: Int32(status.rawValue), message: call.errorMessage)
+        }
+    }
+}
