@@ -65,12 +65,17 @@ let package = Package(
 
         // MARK: plugins
         .target(
+            name: "RampartChain",
+            dependencies: ["RampartCore", "RampartProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Core/RampartChain", swiftSettings: strict),
+        .target(
             name: "RampartPluginHost",
             dependencies: [
-                "CRampartPlugin", "RampartProto", "RampartCrypto",
+                "CRampartPlugin", "RampartProto", "RampartCrypto", "RampartChain",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Core/RampartPluginHost", swiftSettings: strict),
+
 
         // MARK: backends
         .target(
@@ -82,7 +87,7 @@ let package = Package(
         .target(
             name: "RampartServer",
             dependencies: [
-                "RampartCore", "RampartWire", "RampartProto", "CRampartSystem",
+                "RampartCore", "RampartWire", "RampartProto", "CRampartSystem", "RampartChain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,13 +117,16 @@ let package = Package(
         .testTarget(
             name: "RampartPluginHostTests", dependencies: ["RampartPluginHost", "RampartProto"],
             path: "Tests/RampartPluginHostTests", exclude: ["Fixtures"]),
+        .testTarget(name: "RampartChainTests", dependencies: ["RampartChain", "RampartProto"], path: "Tests/RampartChainTests"),
         .testTarget(name: "RampartConfigTests", dependencies: ["RampartConfig"], path: "Tests/RampartConfigTests"),
         .testTarget(
             name: "RampartBuiltinModelTests", dependencies: ["RampartBuiltinModel"],
             path: "Tests/RampartBuiltinModelTests"),
         .testTarget(
             name: "RampartServerTests",
-            dependencies: ["RampartServer", "RampartClient", "RampartWire", "RampartBuiltinModel"],
+            dependencies: [
+                "RampartServer", "RampartClient", "RampartWire", "RampartBuiltinModel", "RampartChain", "RampartPluginHost",
+            ],
             path: "Tests/RampartServerTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import CRampartPlugin
 import Foundation
+import RampartChain
 import RampartProto
 import SwiftProtobuf
 import Synchronization
@@ -118,13 +119,6 @@ public final class NativePlugin: @unchecked Sendable {
         }
     }
 
-    /// What `on_chunk` decided.
-    public enum ChunkDecision: Sendable, Equatable {
-        case pass
-        case replace(String)
-        case stop
-    }
-
     /// Runs the raw chunk hook.
     public func onChunk(_ text: String, stream: UnsafeMutableRawPointer?) throws(PluginError) -> ChunkDecision {
         guard let hook = descriptor.pointee.on_chunk else { return .pass }
@@ -187,4 +181,50 @@ public final class NativePlugin: @unchecked Sendable {
             throw .hookFailed(plugin: name, hook: "on_stream_end", status: Int32(status.rawValue), message: call.errorMessage)
         }
     }
+}
+
+// MARK: - as a chain stage
+
+extension NativePlugin: ChainPlugin {
+    public var hooks: ChainHooks {
+        var hooks: ChainHooks = []
+        if capabilities.contains(.request) { hooks.insert(.request) }
+        if capabilities.contains(.response) { hooks.insert(.response) }
+        if capabilities.contains(.chunk) { hooks.insert(.chunk) }
+        if capabilities.contains(.logits) { hooks.insert(.logits) }
+        if capabilities.contains(.streamEnd) { hooks.insert(.streamEnd) }
+        return hooks
+    }
+
+    public func openStream() throws -> any ChainPluginStream {
+        NativeStream(plugin: self, handle: try newStream())
+    }
+}
+
+/// One call's state inside a native plugin (`stream_new` / `stream_free`).
+final class NativeStream: ChainPluginStream {
+    let plugin: NativePlugin
+    let handle: UnsafeMutableRawPointer?
+    private var closed = false
+
+    init(plugin: NativePlugin, handle: UnsafeMutableRawPointer?) {
+        self.plugin = plugin
+        self.handle = handle
+    }
+
+    func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict { try plugin.onRequest(request, stream: handle) }
+    func onResponse(_ response: [UInt8]) throws -> Rampart_V1_Verdict { try plugin.onResponse(response, stream: handle) }
+    func onChunk(_ text: String) throws -> ChunkDecision { try plugin.onChunk(text, stream: handle) }
+    func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws {
+        try plugin.onLogits(logits, previous: previous, stream: handle)
+    }
+    func onStreamEnd(_ summary: [UInt8]) throws { try plugin.onStreamEnd(summary, stream: handle) }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        plugin.freeStream(handle)
+    }
+
+    deinit { close() }
 }

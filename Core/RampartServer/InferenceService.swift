@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import RampartChain
 import RampartCore
 import RampartProto
 import RampartWire
@@ -14,11 +15,13 @@ public final class InferenceService: Sendable {
     public let backend: any InferenceBackend
     let limits: RequestLimits
     let pool: NIOThreadPool
+    let chains: ChainHolder
 
-    public init(backend: any InferenceBackend, limits: RequestLimits, pool: NIOThreadPool) {
+    public init(backend: any InferenceBackend, limits: RequestLimits, pool: NIOThreadPool, chains: ChainHolder = ChainHolder()) {
         self.backend = backend
         self.limits = limits
         self.pool = pool
+        self.chains = chains
     }
 
     /// Registers both methods.
@@ -27,96 +30,170 @@ public final class InferenceService: Sendable {
         dispatcher.register(Self.generateStream) { [self] call in start(call, streaming: true) }
     }
 
+    private var validator: RequestValidator {
+        RequestValidator(limits: limits, vocabularySize: backend.model.vocabularySize)
+    }
+
     private func start(_ call: ServerCall, streaming: Bool) {
+        let message: Rampart_V1_GenerateRequest
         let request: GenerationRequest
         do throws(RPCError) {
-            let message = try call.decode(Rampart_V1_GenerateRequest.self)
-            request = try RequestValidator(limits: limits, vocabularySize: backend.model.vocabularySize).validate(message)
+            message = try call.decode(Rampart_V1_GenerateRequest.self)
+            request = try validator.validate(message)
         } catch {
             call.responder.finish(error)
             return
         }
         let responder = call.responder
-        switch backend.execution {
-        case .inline:
-            run(request, responder: responder, streaming: streaming)
-        case .blocking:
-            pool.submit { [self] state in
-                guard state == .active else {
-                    responder.finish(RPCError(.unavailable, "worker pool is shutting down"))
-                    return
-                }
-                run(request, responder: responder, streaming: streaming)
+        let chain = chains.current
+        // Without plugins, a cheap backend answers on the event loop; anything that may block
+        // (plugins are native code) runs on the worker pool.
+        if chain.isEmpty, backend.execution == .inline {
+            run(message, request, chain: chain, responder: responder, streaming: streaming)
+            return
+        }
+        pool.submit { [self] state in
+            guard state == .active else {
+                responder.finish(RPCError(.unavailable, "worker pool is shutting down"))
+                return
             }
+            run(message, request, chain: chain, responder: responder, streaming: streaming)
         }
     }
 
-    private func run(_ request: GenerationRequest, responder: StreamResponder, streaming: Bool) {
+    private func run(_ message: Rampart_V1_GenerateRequest, _ validated: GenerationRequest, chain: PluginChain,
+                     responder: StreamResponder, streaming: Bool) {
         let model = backend.model
         let requestID = responder.context.requestID
+        var trailers = ["rampart-request-id": requestID]
+        var request = validated
+        let chainCall = chain.isEmpty ? nil : chain.begin(responder.context)
+        var delivered = 0
+        func fail(_ error: RPCError, finish: Rampart_V1_FinishReason = .unspecified) {
+            chainCall?.end(finish: finish, usage: Rampart_V1_Usage(), status: error.code, deliveredBytes: delivered)
+            responder.finish(error)
+        }
+
+        if let chainCall {
+            var mutated = message
+            var metadata = responder.context.metadata
+            do throws(RPCError) {
+                try chainCall.onRequest(&mutated, metadata: &metadata)
+            } catch {
+                return fail(error)
+            }
+            if mutated != message {
+                do throws(RPCError) {
+                    request = try validator.validate(mutated)
+                } catch {
+                    return fail(RPCError(.internal, "a plugin turned the request into an invalid one: \(error.message)"))
+                }
+            }
+            request.logitsHook = chainCall.logitsHook()
+        }
+
         let wantLogprobs = request.sampling.logprobs
+        let filterOutput = chainCall != nil && chain.inspectsOutput
+        var window = HoldBackWindow(limit: filterOutput ? chain.holdBackBytes : 0)
         var text = ""
         var logprobs: [Rampart_V1_TokenLogprob] = []
         var first = true
+        var stopError: RPCError?
+
+        func sendChunk(_ piece: String, final: Bool = false) {
+            var chunk = Rampart_V1_GenerateChunk()
+            chunk.text = piece
+            chunk.logprobs = logprobs
+            logprobs.removeAll()
+            if first {
+                chunk.requestID = requestID
+                chunk.model = model.name
+                chunk.modelVersion = model.version
+                first = false
+            }
+            delivered += piece.utf8.count
+            responder.send(chunk)
+        }
+
         let result: GenerationResult
         do {
             result = try backend.generate(request) { token in
                 if responder.isCancelled { return false }
-                if streaming {
-                    var chunk = Rampart_V1_GenerateChunk()
-                    chunk.text = token.text
-                    if wantLogprobs { chunk.logprobs = [Self.logprob(token)] }
-                    if first {
-                        chunk.requestID = requestID
-                        chunk.model = model.name
-                        chunk.modelVersion = model.version
-                        first = false
+                if let failure = chainCall?.pendingFailure {
+                    stopError = failure
+                    return false
+                }
+                var piece = token.text
+                if filterOutput, let chainCall {
+                    do throws(RPCError) {
+                        piece = try chainCall.filterChunk(piece)
+                    } catch {
+                        stopError = error
+                        window.discard()
+                        return false
                     }
-                    responder.send(chunk)
+                }
+                if wantLogprobs { logprobs.append(Self.logprob(token)) }
+                if streaming {
+                    let release = filterOutput ? window.push(piece) : piece
+                    if !release.isEmpty || !filterOutput { sendChunk(release) }
                 } else if text.isEmpty {
-                    text = token.text
+                    text = piece
                 } else {
-                    text += token.text
-                    if wantLogprobs { logprobs.append(Self.logprob(token)) }
+                    text += piece
                 }
                 return !responder.isCancelled
             }
         } catch let error as RPCError {
-            responder.finish(error)
-            return
+            return fail(error)
         } catch let error as any StatusCodeConvertible {
-            responder.finish(RPCError(error.statusCode, "\(error)"))
-            return
+            return fail(RPCError(error.statusCode, "\(error)"))
         } catch {
-            responder.finish(RPCError(.internal, "backend \(model.backend) failed: \(error)"))
+            return fail(RPCError(.internal, "backend \(model.backend) failed: \(error)"))
+        }
+        if let stopError { return fail(stopError, finish: .contentFilter) }
+        guard !responder.isCancelled else {
+            chainCall?.end(finish: .unspecified, usage: Rampart_V1_Usage(), status: .cancelled, deliveredBytes: delivered)
             return
         }
-        guard !responder.isCancelled else { return }
         var usage = Rampart_V1_Usage()
         usage.promptTokens = UInt32(clamping: result.promptTokens)
         usage.completionTokens = UInt32(clamping: result.completionTokens)
-        let metadata = ["rampart-request-id": requestID]
+        let finish = Self.finishReason(result.finish)
         if streaming {
+            let rest = window.flush()
+            if !rest.isEmpty { sendChunk(rest) }
             var last = Rampart_V1_GenerateChunk()
-            last.finishReason = Self.finishReason(result.finish)
+            last.finishReason = finish
             last.usage = usage
+            last.logprobs = logprobs
             if first {
                 last.requestID = requestID
                 last.model = model.name
                 last.modelVersion = model.version
             }
+            chainCall?.end(finish: finish, usage: usage, status: .ok, deliveredBytes: delivered)
             responder.send(last)
-            responder.finish(metadata: metadata)
+            responder.finish(metadata: trailers)
         } else {
             var response = Rampart_V1_GenerateResponse()
             response.text = text
             response.usage = usage
-            response.finishReason = Self.finishReason(result.finish)
+            response.finishReason = finish
             response.model = model.name
             response.modelVersion = model.version
             response.requestID = requestID
             response.logprobs = logprobs
-            responder.finish(with: response, metadata: metadata)
+            if let chainCall {
+                do throws(RPCError) {
+                    try chainCall.onResponse(&response, trailers: &trailers)
+                } catch {
+                    return fail(error, finish: .contentFilter)
+                }
+                delivered = response.text.utf8.count
+                chainCall.end(finish: finish, usage: usage, status: .ok, deliveredBytes: delivered)
+            }
+            responder.finish(with: response, metadata: trailers)
         }
     }
 

@@ -2,6 +2,7 @@ import CRampartSystem
 import Logging
 import NIOCore
 import NIOPosix
+import RampartChain
 import RampartCore
 import Synchronization
 
@@ -51,8 +52,10 @@ public final class RampartServer: Sendable {
 
     /// Binds the socket and starts serving. Refuses a live socket; replaces a stale one.
     /// - Parameter extraMethods: registers additional methods (embedding applications and tests).
+    /// - Parameter chains: the plugin chain (swap its content to reload).
     public static func start(
         settings: ServerSettings, backend: any InferenceBackend, logger: Logger,
+        chains: ChainHolder = ChainHolder(),
         extraMethods: (inout Dispatcher) -> Void = { _ in }
     ) throws -> RampartServer {
         try prepareSocketPath(settings.socketPath)
@@ -65,7 +68,7 @@ public final class RampartServer: Sendable {
         let drainingFlag = DrainFlag()
 
         var dispatcher = Dispatcher()
-        InferenceService(backend: backend, limits: settings.limits, pool: pool).register(in: &dispatcher)
+        InferenceService(backend: backend, limits: settings.limits, pool: pool, chains: chains).register(in: &dispatcher)
         HealthService(model: backend.model, metrics: metrics, isDraining: { drainingFlag.isSet }).register(in: &dispatcher)
         extraMethods(&dispatcher)
         let routes = dispatcher

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import RampartChain
 import RampartCore
 import RampartProto
 import RampartServer
@@ -29,12 +30,12 @@ func testSettings(_ directory: String = makeTempDirectory()) -> ServerSettings {
 
 /// Starts a server; the caller shuts it down.
 func startServer(
-    _ settings: ServerSettings, backend: any InferenceBackend = NullBackend(),
+    _ settings: ServerSettings, backend: any InferenceBackend = NullBackend(), chains: ChainHolder = ChainHolder(),
     extraMethods: (inout Dispatcher) -> Void = { _ in }
 ) throws -> RampartServer {
     var logger = Logger(label: "rampart.test")
     logger.logLevel = .warning
-    return try RampartServer.start(settings: settings, backend: backend, logger: logger, extraMethods: extraMethods)
+    return try RampartServer.start(settings: settings, backend: backend, logger: logger, chains: chains, extraMethods: extraMethods)
 }
 
 /// A backend that emits `tokens` tokens `delay` apart and records how far it got.

@@ -1,0 +1,49 @@
+import RampartProto
+
+/// Which hooks a plugin implements.
+public struct ChainHooks: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let request = ChainHooks(rawValue: 1 << 0)
+    public static let response = ChainHooks(rawValue: 1 << 1)
+    public static let chunk = ChainHooks(rawValue: 1 << 2)
+    public static let logits = ChainHooks(rawValue: 1 << 3)
+    public static let streamEnd = ChainHooks(rawValue: 1 << 4)
+}
+
+/// What a chunk hook decided about a piece of generated text.
+public enum ChunkDecision: Sendable, Equatable {
+    case pass
+    case replace(String)
+    case stop
+}
+
+/// A plugin as the chain sees it: in-process behind the C ABI, in a child process, or a test fake.
+/// Errors thrown by any hook are plugin *failures* (the stage's failure mode applies); decisions
+/// are verdicts.
+public protocol ChainPlugin: Sendable {
+    var name: String { get }
+    var hooks: ChainHooks { get }
+    /// Per-call state; called once per call before its first hook.
+    func openStream() throws -> any ChainPluginStream
+}
+
+/// One call's view of a plugin. Calls on one stream are serialized by the chain.
+public protocol ChainPluginStream: AnyObject {
+    func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict
+    func onResponse(_ response: [UInt8]) throws -> Rampart_V1_Verdict
+    func onChunk(_ text: String) throws -> ChunkDecision
+    func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws
+    func onStreamEnd(_ summary: [UInt8]) throws
+    /// Releases per-call state. Called exactly once.
+    func close()
+}
+
+extension ChainPluginStream {
+    public func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict { Rampart_V1_Verdict() }
+    public func onResponse(_ response: [UInt8]) throws -> Rampart_V1_Verdict { Rampart_V1_Verdict() }
+    public func onChunk(_ text: String) throws -> ChunkDecision { .pass }
+    public func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws {}
+    public func onStreamEnd(_ summary: [UInt8]) throws {}
+    public func close() {}
+}

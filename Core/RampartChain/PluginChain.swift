@@ -1,0 +1,252 @@
+import RampartCore
+import RampartProto
+import SwiftProtobuf
+import Synchronization
+
+/// The ordered plugins around the backend. Immutable: a reload builds a new chain and swaps it
+/// in; calls that started on the old chain finish on it.
+public final class PluginChain: Sendable {
+    public let stages: [ChainStage]
+    /// Bytes of generated text held back from the client so that output plugins can stop a
+    /// stream before the client sees what they object to.
+    public let holdBackBytes: Int
+
+    public init(stages: [ChainStage], holdBackBytes: Int = 256) {
+        self.stages = stages
+        self.holdBackBytes = max(0, holdBackBytes)
+    }
+
+    /// A chain with no plugins.
+    public static let empty = PluginChain(stages: [])
+
+    public var isEmpty: Bool { stages.isEmpty }
+
+    /// Whether any plugin inspects generated text (then streams go through the hold-back window).
+    public var inspectsOutput: Bool { stages.contains { !$0.plugin.hooks.isDisjoint(with: [.chunk, .response]) } }
+
+    /// Whether any plugin acts inside the sampler.
+    public var hasLogitsHooks: Bool { stages.contains { $0.plugin.hooks.contains(.logits) } }
+
+    /// Starts one call through the chain.
+    public func begin(_ context: CallContext) -> ChainCall {
+        ChainCall(chain: self, context: context)
+    }
+}
+
+/// One call's pass through the chain. Used by one thread at a time (the call's worker); the
+/// logits hook may run on the generating thread, which is the same worker.
+public final class ChainCall: @unchecked Sendable {
+    let chain: PluginChain
+    let context: CallContext
+    private var streams: [Int: any ChainPluginStream] = [:]
+    private let failure = Mutex<RPCError?>(nil)
+
+    init(chain: PluginChain, context: CallContext) {
+        self.chain = chain
+        self.context = context
+    }
+
+    /// A failure raised where it could not be thrown (the logits hook); the token sink checks it.
+    public var pendingFailure: RPCError? { failure.withLock { $0 } }
+
+    // MARK: request
+
+    /// Runs every request hook in order, applying mutations; throws the deny or failure.
+    public func onRequest(_ request: inout Rampart_V1_GenerateRequest, metadata: inout [String: String]) throws(RPCError) {
+        var encoded: [UInt8]?
+        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.request) {
+            if encoded == nil { encoded = try encode(pluginRequest(request, metadata)) }
+            guard let input = encoded else { continue }
+            guard let verdict = try invoke(index, stage, "on_request", { try $0.onRequest(input) }) else { continue }
+            switch verdict.action {
+            case .none, .pass?:
+                stage.statsRecord(.passed)
+            case .deny(let deny)?:
+                stage.statsRecord(.denied)
+                throw denial(deny, by: stage)
+            case .mutate(let mutation)?:
+                stage.statsRecord(.mutated)
+                if mutation.replaceMessages { request.messages = mutation.messages }
+                if mutation.replacePrompt { request.prompt = mutation.prompt }
+                if mutation.hasParams { request.params = mutation.params }
+                for entry in mutation.addMetadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
+                encoded = nil
+            }
+        }
+    }
+
+    // MARK: response
+
+    /// Runs every response hook on a complete unary response.
+    public func onResponse(_ response: inout Rampart_V1_GenerateResponse, trailers: inout [String: String]) throws(RPCError) {
+        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.response) {
+            var input = Rampart_V1_PluginResponse()
+            input.context = contextMessage()
+            input.response = response
+            let bytes = try encode(input)
+            guard let verdict = try invoke(index, stage, "on_response", { try $0.onResponse(bytes) }) else { continue }
+            switch verdict.action {
+            case .none, .pass?:
+                stage.statsRecord(.passed)
+            case .deny(let deny)?:
+                stage.statsRecord(.denied)
+                throw denial(deny, by: stage)
+            case .mutate(let mutation)?:
+                stage.statsRecord(.mutated)
+                if mutation.replaceText { response.text = mutation.text }
+                for entry in mutation.addMetadata { if case .text(let value)? = entry.value { trailers[entry.key] = value } }
+            }
+        }
+    }
+
+    // MARK: streamed text
+
+    /// Passes a piece of generated text through every chunk hook; returns what may go on.
+    public func filterChunk(_ text: String) throws(RPCError) -> String {
+        var current = text
+        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.chunk) {
+            let piece = current
+            guard let decision = try invoke(index, stage, "on_chunk", { try $0.onChunk(piece) }) else { continue }
+            switch decision {
+            case .pass:
+                stage.statsRecord(.passed)
+            case .replace(let replacement):
+                stage.statsRecord(.mutated)
+                current = replacement
+            case .stop:
+                stage.statsRecord(.denied)
+                throw RPCError(.permissionDenied, "output blocked by plugin \(stage.name)",
+                               metadata: ["rampart-blocked-by": stage.name])
+            }
+        }
+        return current
+    }
+
+    /// The sampler hook for the backend, or nil when no plugin has one.
+    public func logitsHook() -> LogitsHook? {
+        guard chain.hasLogitsHooks else { return nil }
+        return { [self] logits, previous in
+            for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.logits) {
+                do throws(RPCError) {
+                    _ = try invoke(index, stage, "on_logits") { try $0.onLogits(logits, previous: previous) }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
+            }
+        }
+    }
+
+    // MARK: end
+
+    /// Tells stream-end hooks how the call ended and releases every plugin's per-call state.
+    public func end(finish: Rampart_V1_FinishReason, usage: Rampart_V1_Usage, status: StatusCode, deliveredBytes: Int) {
+        var summary = Rampart_V1_StreamSummary()
+        summary.context = contextMessage()
+        summary.finishReason = finish
+        summary.usage = usage
+        summary.statusCode = status.rawValue
+        summary.deliveredBytes = UInt64(max(0, deliveredBytes))
+        let bytes = (try? summary.serializedBytes() as [UInt8]) ?? []
+        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.streamEnd) {
+            _ = try? invoke(index, stage, "on_stream_end") { try $0.onStreamEnd(bytes) }
+        }
+        for stream in streams.values { stream.close() }
+        streams.removeAll()
+    }
+
+    // MARK: helpers
+
+    /// Calls one hook with the stage's failure mode and timeout applied. Returns nil when the
+    /// plugin failed and its failure mode is open (the call goes on as if it passed).
+    private func invoke<T>(_ index: Int, _ stage: ChainStage, _ hook: String,
+                           _ body: (any ChainPluginStream) throws -> T) throws(RPCError) -> T? {
+        let start = ContinuousClock.now
+        let result: Result<T, any Error>
+        do {
+            let stream: any ChainPluginStream
+            if let open = streams[index] {
+                stream = open
+            } else {
+                stream = try stage.plugin.openStream()
+                streams[index] = stream
+            }
+            result = .success(try body(stream))
+        } catch {
+            result = .failure(error)
+        }
+        let elapsed = ContinuousClock.now - start
+        let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+        stage.stats.lastMicros = micros
+        switch result {
+        case .success(let value) where elapsed <= stage.policy.timeout:
+            return value
+        case .success:
+            stage.stats.record(.timedOut, micros: micros)
+            let millis = Int(stage.policy.timeout.components.seconds * 1000 + stage.policy.timeout.components.attoseconds / 1_000_000_000_000_000)
+            return try failed(stage, RPCError(.unavailable, "plugin \(stage.name): \(hook) exceeded its timeout of \(millis) ms"))
+        case .failure(let error):
+            stage.stats.record(.errored, micros: micros)
+            return try failed(stage, RPCError(.internal, "plugin \(stage.name) failed: \(error)"))
+        }
+    }
+
+    private func failed<T>(_ stage: ChainStage, _ error: RPCError) throws(RPCError) -> T? {
+        switch stage.policy.failureMode {
+        case .closed:
+            var error = error
+            error.metadata["rampart-failed-plugin"] = stage.name
+            throw error
+        case .open:
+            return nil
+        }
+    }
+
+    private func denial(_ deny: Rampart_V1_Deny, by stage: ChainStage) -> RPCError {
+        let code = StatusCode(rawValue: deny.code).flatMap { $0 == .ok ? nil : $0 } ?? .permissionDenied
+        var metadata: [String: String] = ["rampart-denied-by": stage.name]
+        if deny.retryAfterMs > 0 { metadata["retry-after-ms"] = String(deny.retryAfterMs) }
+        for entry in deny.metadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
+        let message = deny.message.isEmpty ? "denied by plugin \(stage.name)" : deny.message
+        return RPCError(code, message, metadata: metadata)
+    }
+
+    private func contextMessage() -> Rampart_V1_RequestContext {
+        var c = Rampart_V1_RequestContext()
+        c.requestID = context.requestID
+        c.method = context.method
+        c.streamID = context.streamID
+        if let peer = context.peer {
+            c.peer.pid = peer.pid
+            c.peer.uid = peer.uid
+            c.peer.gid = peer.gid
+        }
+        return c
+    }
+
+    private func pluginRequest(_ request: Rampart_V1_GenerateRequest, _ metadata: [String: String]) -> Rampart_V1_PluginRequest {
+        var input = Rampart_V1_PluginRequest()
+        input.context = contextMessage()
+        input.request = request
+        input.metadata = metadata.sorted { $0.key < $1.key }.map { key, value in
+            var entry = Rampart_V1_MetadataEntry()
+            entry.key = key
+            entry.value = .text(value)
+            return entry
+        }
+        return input
+    }
+
+    private func encode(_ message: some SwiftProtobuf.Message) throws(RPCError) -> [UInt8] {
+        do {
+            return try message.serializedBytes()
+        } catch {
+            throw RPCError(.internal, "cannot encode \(type(of: message).protoMessageName): \(error)")
+        }
+    }
+}
+
+extension ChainStage {
+    func statsRecord(_ outcome: StageStats.Outcome) {
+        stats.record(outcome, micros: stats.lastMicros)
+    }
+}

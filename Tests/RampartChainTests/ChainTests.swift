@@ -1,0 +1,183 @@
+import Foundation
+import RampartChain
+import RampartCore
+import RampartProto
+import XCTest
+
+/// An in-memory plugin whose hooks are closures.
+final class FakePlugin: ChainPlugin, @unchecked Sendable {
+    let name: String
+    let hooks: ChainHooks
+    var request: ([UInt8]) throws -> Rampart_V1_Verdict = { _ in Rampart_V1_Verdict() }
+    var chunk: (String) throws -> ChunkDecision = { _ in .pass }
+    var opened = 0
+    var closed = 0
+    var seenPrompts: [String] = []
+
+    init(_ name: String, hooks: ChainHooks) {
+        self.name = name
+        self.hooks = hooks
+    }
+
+    func openStream() throws -> any ChainPluginStream {
+        opened += 1
+        return Stream(plugin: self)
+    }
+
+    final class Stream: ChainPluginStream {
+        let plugin: FakePlugin
+        init(plugin: FakePlugin) { self.plugin = plugin }
+        func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict {
+            plugin.seenPrompts.append((try? Rampart_V1_PluginRequest(serializedBytes: request))?.request.prompt ?? "?")
+            return try plugin.request(request)
+        }
+        func onChunk(_ text: String) throws -> ChunkDecision { try plugin.chunk(text) }
+        func close() { plugin.closed += 1 }
+    }
+}
+
+struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
+
+func verdict(_ build: (inout Rampart_V1_Verdict) -> Void) -> Rampart_V1_Verdict {
+    var v = Rampart_V1_Verdict()
+    build(&v)
+    return v
+}
+
+final class ChainTests: XCTestCase {
+    let context = CallContext(requestID: "r-1", method: "/rampart.v1.Inference/Generate", streamID: 1,
+                              peer: PeerCredentials(pid: 1, uid: 2, gid: 3))
+
+    func request(_ prompt: String) -> Rampart_V1_GenerateRequest {
+        var r = Rampart_V1_GenerateRequest()
+        r.prompt = prompt
+        return r
+    }
+
+    func testMutationsFlowInOrderAndStreamsOpenOnceAndClose() throws {
+        let first = FakePlugin("first", hooks: [.request])
+        first.request = { _ in verdict { v in
+            var m = Rampart_V1_Mutation()
+            m.replacePrompt = true
+            m.prompt = "rewritten"
+            m.addMetadata = [Rampart_V1_MetadataEntry.with { $0.key = "x-tag"; $0.value = .text("1") }]
+            v.mutate = m
+        } }
+        let second = FakePlugin("second", hooks: [.request, .chunk])
+        let chain = PluginChain(stages: [ChainStage(plugin: first), ChainStage(plugin: second)])
+        let call = chain.begin(context)
+        var r = request("original")
+        var metadata: [String: String] = [:]
+        try call.onRequest(&r, metadata: &metadata)
+        XCTAssertEqual(r.prompt, "rewritten")
+        XCTAssertEqual(metadata["x-tag"], "1")
+        XCTAssertEqual(first.seenPrompts, ["original"])
+        XCTAssertEqual(second.seenPrompts, ["rewritten"], "later plugins see earlier mutations")
+        XCTAssertEqual(try call.filterChunk("abc"), "abc")
+        call.end(finish: .stop, usage: Rampart_V1_Usage(), status: .ok, deliveredBytes: 3)
+        XCTAssertEqual(first.opened, 1)
+        XCTAssertEqual(second.opened, 1)
+        XCTAssertEqual(first.closed + second.closed, 2)
+        XCTAssertEqual(chain.stages[0].stats.snapshot.mutated, 1)
+        XCTAssertEqual(chain.stages[1].stats.snapshot.passed, 2)
+    }
+
+    func testDenyStopsTheChainWithItsStatus() {
+        let denier = FakePlugin("guard", hooks: [.request])
+        denier.request = { _ in verdict { v in
+            var d = Rampart_V1_Deny()
+            d.code = 8
+            d.message = "slow down"
+            d.retryAfterMs = 1500
+            v.deny = d
+        } }
+        let never = FakePlugin("never", hooks: [.request])
+        let chain = PluginChain(stages: [ChainStage(plugin: denier), ChainStage(plugin: never)])
+        var r = request("x")
+        var metadata: [String: String] = [:]
+        XCTAssertThrowsError(try chain.begin(context).onRequest(&r, metadata: &metadata)) { error in
+            let e = error as? RPCError
+            XCTAssertEqual(e?.code, .resourceExhausted)
+            XCTAssertEqual(e?.message, "slow down")
+            XCTAssertEqual(e?.metadata["retry-after-ms"], "1500")
+            XCTAssertEqual(e?.metadata["rampart-denied-by"], "guard")
+        }
+        XCTAssertTrue(never.seenPrompts.isEmpty)
+        XCTAssertEqual(chain.stages[0].stats.snapshot.denied, 1)
+
+        denier.request = { _ in verdict { $0.deny = Rampart_V1_Deny() } }  // code 0
+        XCTAssertThrowsError(try chain.begin(context).onRequest(&r, metadata: &metadata)) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .permissionDenied)
+        }
+    }
+
+    func testFailureModesClosedAndOpen() throws {
+        let broken = FakePlugin("broken", hooks: [.request])
+        broken.request = { _ in throw Boom() }
+        let closed = PluginChain(stages: [ChainStage(plugin: broken, policy: StagePolicy(failureMode: .closed))])
+        var r = request("x")
+        var metadata: [String: String] = [:]
+        XCTAssertThrowsError(try closed.begin(context).onRequest(&r, metadata: &metadata)) { error in
+            let e = error as? RPCError
+            XCTAssertEqual(e?.code, .internal)
+            XCTAssertEqual(e?.message, "plugin broken failed: boom")
+            XCTAssertEqual(e?.metadata["rampart-failed-plugin"], "broken")
+        }
+        let after = FakePlugin("after", hooks: [.request])
+        let open = PluginChain(stages: [ChainStage(plugin: broken, policy: StagePolicy(failureMode: .open)), ChainStage(plugin: after)])
+        try open.begin(context).onRequest(&r, metadata: &metadata)
+        XCTAssertEqual(after.seenPrompts, ["x"], "fail-open continues with the next plugin")
+        XCTAssertEqual(open.stages[0].stats.snapshot.errored, 1)
+        XCTAssertEqual(open.stages[0].stats.snapshot.passed, 0)
+    }
+
+    func testTimeoutIsAFailure() throws {
+        let slow = FakePlugin("slow", hooks: [.request])
+        slow.request = { _ in
+            Thread.sleep(forTimeInterval: 0.05)
+            return Rampart_V1_Verdict()
+        }
+        let chain = PluginChain(stages: [ChainStage(plugin: slow, policy: StagePolicy(timeout: .milliseconds(10)))])
+        var r = request("x")
+        var metadata: [String: String] = [:]
+        XCTAssertThrowsError(try chain.begin(context).onRequest(&r, metadata: &metadata)) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .unavailable)
+            XCTAssertTrue("\(error)".contains("exceeded its timeout of 10 ms"), "\(error)")
+        }
+        XCTAssertEqual(chain.stages[0].stats.snapshot.timedOut, 1)
+        let lenient = PluginChain(stages: [ChainStage(plugin: slow, policy: StagePolicy(failureMode: .open, timeout: .milliseconds(10)))])
+        try lenient.begin(context).onRequest(&r, metadata: &metadata)
+    }
+
+    func testChunkReplaceAndStop() {
+        let filter = FakePlugin("filter", hooks: [.chunk])
+        filter.chunk = { text in
+            if text.contains("SECRET") { return .stop }
+            if text.contains("cat") { return .replace(text.replacingOccurrences(of: "cat", with: "dog")) }
+            return .pass
+        }
+        let call = PluginChain(stages: [ChainStage(plugin: filter)]).begin(context)
+        XCTAssertEqual(try call.filterChunk("a cat"), "a dog")
+        XCTAssertThrowsError(try call.filterChunk("the SECRET")) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .permissionDenied)
+            XCTAssertEqual((error as? RPCError)?.metadata["rampart-blocked-by"], "filter")
+        }
+    }
+
+    func testHoldBackWindowReleasesOnlyBeyondTheLimitAndOnCharacterBoundaries() {
+        var window = HoldBackWindow(limit: 8)
+        XCTAssertEqual(window.push("hello"), "")
+        XCTAssertEqual(window.push(" world"), "hel")
+        XCTAssertEqual(window.heldBytes, 8)
+        XCTAssertEqual(window.push("é"), "lo")  // 2-byte char: release whole characters only
+        XCTAssertLessThanOrEqual(window.heldBytes, 8)
+        XCTAssertEqual(window.flush(), " worldé")
+        var stopped = HoldBackWindow(limit: 16)
+        XCTAssertEqual(stopped.push("token sk-live-1234"), "to")
+        stopped.discard()
+        XCTAssertEqual(stopped.flush(), "", "discarded text never reaches the client")
+        var emoji = HoldBackWindow(limit: 3)
+        let released = emoji.push("👍🏽ok")
+        XCTAssertTrue(released.isEmpty || released == "👍🏽", released)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import RampartChain
+import RampartClient
+import RampartCore
+import RampartPluginHost
+import RampartProto
+import RampartServer
+import XCTest
+
+/// A backend that emits fixed pieces (to test output filtering deterministically).
+struct ScriptedBackend: InferenceBackend {
+    let pieces: [String]
+    let model = ModelDescriptor(name: "scripted", version: "1", backend: "test", contextLength: 4096, vocabularySize: 0)
+    let execution = BackendExecution.blocking
+    func countPromptTokens(_ input: PromptInput) -> Int { 1 }
+    func generate(_ request: GenerationRequest, sink: TokenSink) throws -> GenerationResult {
+        for (i, piece) in pieces.enumerated() {
+            if !sink(GeneratedToken(id: Int32(i), text: piece)) {
+                return GenerationResult(finish: .cancelled, promptTokens: 1, completionTokens: i + 1)
+            }
+        }
+        return GenerationResult(finish: .stop, promptTokens: 1, completionTokens: pieces.count)
+    }
+}
+
+/// The C fixture plugin (Tests/RampartPluginHostTests/Fixtures/test_plugin.c) in a real chain,
+/// through a real server and client.
+final class PluginChainServerTests: XCTestCase {
+    static func fixturePlugin(_ defines: [String] = []) throws -> NativePlugin {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        let root = here.deletingLastPathComponent().deletingLastPathComponent()
+        let directory = makeTempDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["cc", "-std=c11", "-shared", "-fPIC", "-O1", "-I", root.appendingPathComponent("Core/CRampartPlugin/include").path]
+            + defines.map { "-D\($0)" }
+            + ["-o", directory + "/libfixture.so", root.appendingPathComponent("Tests/RampartPluginHostTests/Fixtures/test_plugin.c").path]
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let loader = PluginLoader(cacheDirectory: directory + "/cache", trust: .unsignedDevelopment)
+        let loaded = try loader.load(directory: directory, library: "libfixture.so", name: "fixture")
+        return try NativePlugin(library: loaded, name: "fixture", config: [], signals: SignalStore()) { _, _ in }
+    }
+
+    func withServer(_ chain: PluginChain, backend: any InferenceBackend = NullBackend(),
+                    _ body: (RampartClient, RampartServer) async throws -> Void) async throws {
+        let settings = testSettings()
+        let server = try startServer(settings, backend: backend, chains: ChainHolder(chain))
+        let client = try await RampartClient.connect(socketPath: settings.socketPath)
+        do {
+            try await body(client, server)
+        } catch {
+            await client.close()
+            await server.shutdown()
+            throw error
+        }
+        await client.close()
+        await server.shutdown()
+    }
+
+    func expectError(_ code: StatusCode, _ call: () async throws -> Void, file: StaticString = #filePath, line: UInt = #line) async -> RPCError? {
+        do {
+            try await call()
+            XCTFail("expected \(code)", file: file, line: line)
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, code, "\(error)", file: file, line: line)
+            return error
+        } catch {
+            XCTFail("\(error)", file: file, line: line)
+        }
+        return nil
+    }
+
+    func testDenyAndMutationChangeARealCall() async throws {
+        let plugin = try Self.fixturePlugin()
+        try await withServer(PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
+            let ok = try await client.generate(makeRequest("hello there"))
+            XCTAssertEqual(ok.text, "hello there")
+            let mutated = try await client.generate(makeRequest("please mutate-me"))
+            XCTAssertEqual(mutated.text, "mutated prompt", "the backend saw the plugin's mutation")
+            let denied = await expectError(.permissionDenied) { _ = try await client.generate(makeRequest("a forbidden request")) }
+            XCTAssertEqual(denied?.message, "forbidden word")
+            XCTAssertEqual(denied?.metadata["retry-after-ms"], "250")
+            XCTAssertEqual(denied?.metadata["rampart-denied-by"], "fixture")
+        }
+    }
+
+    func testPluginErrorsFailClosedOrOpen() async throws {
+        let plugin = try Self.fixturePlugin()
+        try await withServer(PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
+            let error = await expectError(.internal) { _ = try await client.generate(makeRequest("error-now")) }
+            XCTAssertTrue(error?.message.contains("plugin exploded") ?? false)
+            await expectError(.unavailable) { _ = try await client.generate(makeRequest("sleep-now")) }.map { _ in () }
+        }
+        let open = PluginChain(stages: [ChainStage(plugin: plugin, policy: StagePolicy(failureMode: .open))])
+        try await withServer(open) { client, _ in
+            let response = try await client.generate(makeRequest("error-now"))
+            XCTAssertEqual(response.text, "error-now", "fail-open continues to the backend")
+        }
+    }
+
+    func testMalformedVerdictFailsClosed() async throws {
+        let plugin = try Self.fixturePlugin(["MALFORMED_VERDICT"])
+        try await withServer(PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
+            let error = await expectError(.internal) { _ = try await client.generate(makeRequest("anything")) }
+            XCTAssertTrue(error?.message.contains("malformed verdict") ?? false, error?.message ?? "")
+        }
+    }
+
+    func testAMutationIntoAnInvalidRequestFailsClosed() async throws {
+        let plugin = try Self.fixturePlugin()
+        try await withServer(PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
+            var request = Rampart_V1_GenerateRequest()
+            var message = Rampart_V1_ChatMessage()
+            message.role = .user
+            message.content = "mutate-me"  // the plugin sets `prompt`: prompt and messages both set
+            request.messages = [message]
+            let error = await expectError(.internal) { _ = try await client.generate(request) }
+            XCTAssertTrue(error?.message.contains("invalid") ?? false, error?.message ?? "")
+        }
+    }
+
+    func testStreamedOutputIsFilteredAndStoppedBeforeTheClientSeesIt() async throws {
+        let plugin = try Self.fixturePlugin()
+        let pieces = ["The ", "cat ", "said ", "hello ", "and ", "then ", "the ", "SECRET ", "was ", "out."]
+        let chain = PluginChain(stages: [ChainStage(plugin: plugin)], holdBackBytes: 16)
+        try await withServer(chain, backend: ScriptedBackend(pieces: pieces)) { client, _ in
+            var received = ""
+            do {
+                for try await chunk in client.generateStream(makeRequest("go")) { received += chunk.text }
+                XCTFail("expected the stream to be stopped")
+            } catch let error as RPCError {
+                XCTAssertEqual(error.code, .permissionDenied)
+                XCTAssertEqual(error.metadata["rampart-blocked-by"], "fixture")
+            }
+            XCTAssertFalse(received.contains("SECRET"))
+            XCTAssertTrue(received.hasPrefix("The dogsaid"), "chunk replacement applied (the fixture replaces the whole piece): \(received)")
+            XCTAssertFalse(received.contains("the "), "text inside the hold-back window never left: \(received)")
+        }
+        // Without a stop, everything arrives once the stream ends.
+        let clean = ["a ", "cat ", "and ", "a ", "bird"]
+        try await withServer(chain, backend: ScriptedBackend(pieces: clean)) { client, _ in
+            var received = ""
+            for try await chunk in client.generateStream(makeRequest("go")) { received += chunk.text }
+            XCTAssertEqual(received, "a dogand a bird")
+            let unary = try await client.generate(makeRequest("go"))
+            XCTAssertEqual(unary.text, "a dogand a bird", "unary output goes through the chunk hooks too")
+        }
+    }
+}
