@@ -1,0 +1,81 @@
+import Foundation
+import RampartChain
+
+/// One configured plugin, as the chain builder needs it.
+public struct PluginSpec: Sendable, Hashable {
+    public var name: String
+    /// The plugin directory: `plugin.json`, the library, and `model.sig`.
+    public var directory: String
+    public var config: [UInt8]
+    public var policy: StagePolicy
+    /// Run in a child process instead of in-process.
+    public var isolated: Bool
+
+    public init(name: String, directory: String, config: [UInt8] = [], policy: StagePolicy = StagePolicy(), isolated: Bool = false) {
+        self.name = name
+        self.directory = directory
+        self.config = config
+        self.policy = policy
+        self.isolated = isolated
+    }
+}
+
+/// The manifest every plugin directory carries (`plugin.json`): `{"name": "...", "library": "lib….so"}`.
+public struct PluginManifest: Sendable, Hashable, Decodable {
+    public var name: String
+    public var library: String
+
+    /// Reads and checks `plugin.json`; the library must be a plain file name inside the directory.
+    public static func read(directory: String, plugin: String) throws(PluginError) -> PluginManifest {
+        let path = directory + "/plugin.json"
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 65_536 else {
+            throw .cannotOpen(plugin: plugin, reason: "cannot read \(path) (a plugin directory needs plugin.json)")
+        }
+        let manifest: PluginManifest
+        do {
+            manifest = try JSONDecoder().decode(PluginManifest.self, from: data)
+        } catch {
+            throw .malformedDescriptor(plugin: plugin, reason: "plugin.json: \(error)")
+        }
+        guard !manifest.library.isEmpty, !manifest.library.contains("/"), manifest.library != "..", manifest.library != "." else {
+            throw .malformedDescriptor(plugin: plugin, reason: "plugin.json: library must be a file name inside the plugin directory")
+        }
+        return manifest
+    }
+}
+
+/// Builds a chain from configured plugins: verify, load, create — all or nothing, so a bad
+/// plugin refuses the whole (re)load and the previous chain keeps serving.
+public struct ChainBuilder: Sendable {
+    public let loader: PluginLoader
+    public let signals: SignalStore
+    public let holdBackBytes: Int
+    public let log: @Sendable (String, PluginLogLevel, String) -> Void
+
+    public init(loader: PluginLoader, signals: SignalStore, holdBackBytes: Int,
+                log: @escaping @Sendable (_ plugin: String, PluginLogLevel, String) -> Void) {
+        self.loader = loader
+        self.signals = signals
+        self.holdBackBytes = holdBackBytes
+        self.log = log
+    }
+
+    public func build(_ specs: [PluginSpec]) throws(PluginError) -> PluginChain {
+        var stages: [ChainStage] = []
+        for spec in specs {
+            if spec.isolated {
+                throw .cannotOpen(plugin: spec.name,
+                                  reason: "isolation = \"process\" is not available in this build; use \"inprocess\"")
+            }
+            let manifest = try PluginManifest.read(directory: spec.directory, plugin: spec.name)
+            let library = try loader.load(directory: spec.directory, library: manifest.library, name: spec.name)
+            let log = self.log
+            let name = spec.name
+            let plugin = try NativePlugin(library: library, name: spec.name, config: spec.config, signals: signals) { level, message in
+                log(name, level, message)
+            }
+            stages.append(ChainStage(plugin: plugin, policy: spec.policy))
+        }
+        return PluginChain(stages: stages, holdBackBytes: holdBackBytes)
+    }
+}
