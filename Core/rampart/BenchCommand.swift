@@ -55,6 +55,7 @@ struct RPCBench: AsyncParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Concurrent connections/callers.") var concurrency: [Int] = [1, 16]
     @Option(name: .long, help: "Path to the grpc-echo binary (Benchmarks/grpc-echo); skipped when absent.") var grpcEcho: String?
     @Option(name: .long, help: "Also write the rows as JSON to this file.") var json: String?
+    @Option(name: .long, help: "Measure an already running Rampart server at this socket instead of starting one.") var rampartSocket: String?
 
     @Option(name: .long, help: "Interleaved runs per row; the median (by req/s) is reported.") var repeats = 3
 
@@ -69,9 +70,10 @@ struct RPCBench: AsyncParsableCommand {
         let rawSocket = directory + "/raw.sock"
         let raw = try spawn(me, ["bench", "raw-server", "--socket", rawSocket])
         defer { stop(raw) }
-        let rampartSocket = directory + "/rampart.sock"
-        let server = try spawn(me, ["serve", "--dev", "--run-dir", directory, "--backend", "null", "--log-level", "warning"])
-        defer { stop(server) }
+        let rampartSocket = self.rampartSocket ?? directory + "/rampart.sock"
+        let server = self.rampartSocket != nil ? nil
+            : try spawn(me, ["serve", "--dev", "--run-dir", directory, "--backend", "null", "--log-level", "warning"])
+        defer { if let server { stop(server) } }
         var grpcServer: Process?
         let grpcSocket = directory + "/grpc.sock"
         if let grpcEcho, FileManager.default.isExecutableFile(atPath: grpcEcho) {
