@@ -28,6 +28,7 @@ test: test-deps
 	$(SWIFT) build --product rampart
 	RAMPART_BIN=$(BIN) Tests/cli/test.sh
 	RAMPART_BIN=$(BIN) examples/c-client/test.sh
+	RAMPART_BIN=$(BIN) Tests/interop/model-signing.sh
 
 ## Benchmarks (release builds; see docs/BENCHMARKS.md).
 bench: deps

@@ -63,6 +63,10 @@ let package = Package(
             name: "RampartCrypto", dependencies: ["COpenSSL"],
             path: "Core/RampartCrypto", swiftSettings: strict),
 
+        .target(
+            name: "RampartSigning", dependencies: ["RampartCrypto", "COpenSSL"],
+            path: "Core/RampartSigning", swiftSettings: strict),
+
         // MARK: plugins
         .target(
             name: "RampartChain",
@@ -105,7 +109,8 @@ let package = Package(
         .executableTarget(
             name: "rampart",
             dependencies: [
-                "RampartServer", "RampartClient", "RampartCore", "RampartConfig", "RampartBuiltinModel",
+                "RampartServer", "RampartClient", "RampartCore", "RampartConfig", "RampartBuiltinModel", "RampartSigning",
+                "RampartChain", "RampartPluginHost",
                 "CRawPingPong",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,6 +119,9 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "RampartWireTests", dependencies: ["RampartWire"], path: "Tests/RampartWireTests"),
+        .testTarget(
+            name: "RampartSigningTests", dependencies: ["RampartSigning"], path: "Tests/RampartSigningTests",
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "RampartPluginHostTests", dependencies: ["RampartPluginHost", "RampartProto"],
             path: "Tests/RampartPluginHostTests", exclude: ["Fixtures"]),

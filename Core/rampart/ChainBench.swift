@@ -1,0 +1,68 @@
+import ArgumentParser
+import CRawPingPong
+import Foundation
+import RampartChain
+import RampartCore
+import RampartPluginHost
+import RampartProto
+
+/// `rampart bench chain`: what the plugin chain adds per request, per plugin, in one run.
+struct ChainBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chain",
+        abstract: "Cost of the plugin chain: a 1 KB request through N no-op plugins (N = 0, 1, 5).",
+        discussion: """
+            Loads the plugin directory N times (unsigned, for measurement only) and times, per \
+            iteration, what the server does for one request: begin the call, run every request hook \
+            (the PluginRequest is encoded once and handed to each plugin), pass one streamed chunk \
+            through every chunk hook, end the call. N = 0 is the baseline measured in the same run.
+            """)
+
+    @Option(name: .long, help: "Plugin directory (plugin.json + library).") var plugin = "examples/noop-plugin"
+    @Option(name: .long, parsing: .upToNextOption, help: "Chain lengths.") var counts: [Int] = [0, 1, 5]
+    @Option(name: .long, help: "Iterations per chain length.") var iterations = 200_000
+    @Option(name: .long, help: "Prompt bytes.") var promptBytes = 1024
+
+    func run() throws {
+        let manifest = try PluginManifest.read(directory: plugin, plugin: "bench")
+        let loader = PluginLoader(cacheDirectory: "/tmp/rampart-bench-cache-\(getpid())", trust: .unsignedDevelopment)
+        let library = try loader.load(directory: plugin, library: manifest.library, name: manifest.name)
+        let signals = SignalStore()
+        var template = Rampart_V1_GenerateRequest()
+        template.prompt = String(repeating: "a", count: promptBytes)
+        template.params.maxTokens = 64
+        let context = CallContext(requestID: "r-bench", method: "/rampart.v1.Inference/Generate", streamID: 1,
+                                  peer: PeerCredentials(pid: 1, uid: 0, gid: 0))
+        print("plugin \(library.info.name) \(library.info.version), \(promptBytes)-byte prompt, \(iterations) iterations per row (unsigned load: measurement only)")
+        print("plugins   p50 µs   p99 µs   added p50 µs/plugin   added p99 µs/plugin")
+        var baseline: (Double, Double)?
+        for count in counts {
+            var stages: [ChainStage] = []
+            for i in 0..<count {
+                let native = try NativePlugin(library: library, name: "noop-\(i)", config: [], signals: signals) { _, _ in }
+                stages.append(ChainStage(plugin: native))
+            }
+            let chain = PluginChain(stages: stages)
+            var samples = [Double](repeating: 0, count: iterations)
+            for i in 0..<(iterations + iterations / 10) {
+                let start = DispatchTime.now().uptimeNanoseconds
+                if !chain.isEmpty {
+                    let call = chain.begin(context)
+                    var request = template
+                    var metadata: [String: String] = [:]
+                    try call.onRequest(&request, metadata: &metadata)
+                    _ = try call.filterChunk("token ")
+                    call.end(finish: .stop, usage: Rampart_V1_Usage(), status: .ok, deliveredBytes: 6)
+                }
+                let end = DispatchTime.now().uptimeNanoseconds
+                if i >= iterations / 10 { samples[i - iterations / 10] = Double(end - start) / 1000 }
+            }
+            var p50 = 0.0, p99 = 0.0, mean = 0.0
+            samples.withUnsafeMutableBufferPointer { rp_percentiles($0.baseAddress, $0.count, &p50, &p99, &mean) }
+            if baseline == nil { baseline = (p50, p99) }
+            let added = count == 0 ? "-" : String(format: "%.2f", (p50 - (baseline?.0 ?? 0)) / Double(count))
+            let added99 = count == 0 ? "-" : String(format: "%.2f", (p99 - (baseline?.1 ?? 0)) / Double(count))
+            print(String(format: "%7d %8.2f %8.2f", count, p50, p99) + "   " + added.padding(toLength: 20, withPad: " ", startingAt: 0) + "  " + added99)
+        }
+    }
+}
