@@ -15,6 +15,9 @@ let package = Package(
         .executable(name: "rampart", targets: ["rampart"]),
         .library(name: "RampartClient", targets: ["RampartClient"]),
         .library(name: "RampartCore", targets: ["RampartCore"]),
+        .library(name: "RampartPluginKit", targets: ["RampartPluginKit"]),
+        // A Swift plugin is a dynamic library like any other plugin (examples/swift-plugin).
+        .library(name: "ExampleSwiftPlugin", type: .dynamic, targets: ["ExampleSwiftPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -80,6 +83,11 @@ let package = Package(
             ],
             path: "Core/RampartPluginHost", swiftSettings: strict),
 
+        .target(
+            name: "RampartPluginKit",
+            dependencies: ["CRampartPlugin", "RampartProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Core/RampartPluginKit", swiftSettings: strict),
+        .target(name: "ExampleSwiftPlugin", dependencies: ["RampartPluginKit"], path: "examples/swift-plugin"),
 
         // MARK: backends
         .target(
@@ -125,6 +133,9 @@ let package = Package(
         .testTarget(
             name: "RampartPluginHostTests", dependencies: ["RampartPluginHost", "RampartProto"],
             path: "Tests/RampartPluginHostTests", exclude: ["Fixtures"]),
+        .testTarget(
+            name: "RampartPluginKitTests", dependencies: ["RampartPluginKit", "RampartPluginHost", "RampartProto"],
+            path: "Tests/RampartPluginKitTests"),
         .testTarget(name: "RampartChainTests", dependencies: ["RampartChain", "RampartProto"], path: "Tests/RampartChainTests"),
         .testTarget(name: "RampartConfigTests", dependencies: ["RampartConfig"], path: "Tests/RampartConfigTests"),
         .testTarget(

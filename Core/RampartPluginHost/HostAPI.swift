@@ -14,7 +14,7 @@ enum HostAPI {
             log: { call, level, message, length in
                 guard let state = HostAPI.state(call), let message, length > 0 else { return }
                 let text = String(decoding: UnsafeRawBufferPointer(start: message, count: min(length, 16_384)), as: UTF8.self)
-                state.log(PluginLogLevel(rawValue: Int32(level.rawValue)) ?? .info, text)
+                state.log(PluginLogLevel(rawValue: level) ?? .info, text)
             },
             alloc: { size in malloc(max(size, 1)) },
             free: { pointer in Glibc.free(pointer) },

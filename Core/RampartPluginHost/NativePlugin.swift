@@ -37,7 +37,7 @@ public final class NativePlugin: @unchecked Sendable {
             }
         }
         guard status == RP_OK else {
-            throw .createFailed(plugin: name, status: Int32(status.rawValue), message: call.errorMessage)
+            throw .createFailed(plugin: name, status: status, message: call.errorMessage)
         }
         self.instance = instance
     }
@@ -70,7 +70,7 @@ public final class NativePlugin: @unchecked Sendable {
             withExtendedLifetime(call) { streamNew(instance, &stream, Self.opaque(call)) }
         }
         guard status == RP_OK else {
-            throw .hookFailed(plugin: name, hook: "stream_new", status: Int32(status.rawValue), message: call.errorMessage)
+            throw .hookFailed(plugin: name, hook: "stream_new", status: status, message: call.errorMessage)
         }
         return stream
     }
@@ -110,7 +110,7 @@ public final class NativePlugin: @unchecked Sendable {
             }
         }
         guard status == RP_OK else {
-            throw .hookFailed(plugin: name, hook: hookName, status: Int32(status.rawValue), message: call.errorMessage)
+            throw .hookFailed(plugin: name, hook: hookName, status: status, message: call.errorMessage)
         }
         do {
             return try Rampart_V1_Verdict(serializedBytes: output.bytes)
@@ -136,7 +136,7 @@ public final class NativePlugin: @unchecked Sendable {
             }
         }
         guard status == RP_OK else {
-            throw .hookFailed(plugin: name, hook: "on_chunk", status: Int32(status.rawValue), message: call.errorMessage)
+            throw .hookFailed(plugin: name, hook: "on_chunk", status: status, message: call.errorMessage)
         }
         switch action {
         case RP_CHUNK_PASS: return .pass
@@ -147,7 +147,7 @@ public final class NativePlugin: @unchecked Sendable {
             }
             return .replace(replacement)
         default:
-            throw .malformedVerdict(plugin: name, hook: "on_chunk", reason: "unknown chunk action \(action.rawValue)")
+            throw .malformedVerdict(plugin: name, hook: "on_chunk", reason: "unknown chunk action \(action)")
         }
     }
 
@@ -162,7 +162,7 @@ public final class NativePlugin: @unchecked Sendable {
             }
         }
         guard status == RP_OK else {
-            throw .hookFailed(plugin: name, hook: "on_logits", status: Int32(status.rawValue), message: call.errorMessage)
+            throw .hookFailed(plugin: name, hook: "on_logits", status: status, message: call.errorMessage)
         }
     }
 
@@ -178,7 +178,7 @@ public final class NativePlugin: @unchecked Sendable {
             }
         }
         guard status == RP_OK else {
-            throw .hookFailed(plugin: name, hook: "on_stream_end", status: Int32(status.rawValue), message: call.errorMessage)
+            throw .hookFailed(plugin: name, hook: "on_stream_end", status: status, message: call.errorMessage)
         }
     }
 }

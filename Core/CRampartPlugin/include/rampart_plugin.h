@@ -22,7 +22,10 @@
  * General rules:
  *   - Inputs are host-owned and valid only during the call. Copy what you keep.
  *   - Outputs go through host callbacks (rp_host_api.buf_append) into host-owned buffers; memory
- *     never crosses allocators. Anything a plugin hands back by pointer comes from host->alloc.
+ *     never crosses allocators. Memory the *host* is to free must come from host->alloc (no v1.0
+ *     hook hands memory to the host; instances and stream states stay plugin-owned).
+ *   - Host limits: a verdict is at most 16 MiB, a chunk replacement 1 MiB, an error message
+ *     4096 bytes, a log line 16 KiB, a plugin name 64 bytes. Appends past a limit fail.
  *   - Calls for one stream are serialized: never concurrent, possibly on different threads.
  *   - Without RP_CAP_THREADSAFE the host serializes ALL calls into the instance.
  *   - Host callbacks may be used only during a hook call, on the calling thread.
@@ -48,22 +51,21 @@ extern "C" {
 #define RP_ENTRY_SYMBOL "rampart_plugin_v1"
 
 /** Status of a hook call. Anything but RP_OK is a plugin *error* (failure_mode applies); a
- *  decision to refuse a request is not an error: it is a Deny verdict with RP_OK. */
-typedef enum rp_status {
-    RP_OK = 0,
-    RP_ERR_INVALID_ARGUMENT = 3,
-    RP_ERR_FAILED_PRECONDITION = 9,
-    RP_ERR_UNIMPLEMENTED = 12,
-    RP_ERR_INTERNAL = 13,
-    RP_ERR_UNAVAILABLE = 14
-} rp_status;
+ *  decision to refuse a request is not an error: it is a Deny verdict with RP_OK.
+ *  A fixed-width integer, not a C enum, so that no compiler flag (-fshort-enums) changes the ABI. */
+typedef int32_t rp_status;
+#define RP_OK 0
+#define RP_ERR_INVALID_ARGUMENT 3
+#define RP_ERR_FAILED_PRECONDITION 9
+#define RP_ERR_UNIMPLEMENTED 12
+#define RP_ERR_INTERNAL 13
+#define RP_ERR_UNAVAILABLE 14
 
-typedef enum rp_log_level {
-    RP_LOG_DEBUG = 0,
-    RP_LOG_INFO = 1,
-    RP_LOG_WARNING = 2,
-    RP_LOG_ERROR = 3
-} rp_log_level;
+typedef int32_t rp_log_level;
+#define RP_LOG_DEBUG 0
+#define RP_LOG_INFO 1
+#define RP_LOG_WARNING 2
+#define RP_LOG_ERROR 3
 
 /** Capability flags (rp_plugin_v1.capabilities). Each HOOK_ flag must match a non-NULL pointer. */
 #define RP_CAP_HOOK_REQUEST    (1ull << 0)
@@ -79,20 +81,22 @@ typedef struct rp_host_buf rp_host_buf;
 /** Per-call context handed to every hook; pass it back to host callbacks. Opaque. */
 typedef struct rp_call rp_call;
 
-/** What a chunk hook decided about a piece of streamed text. */
-typedef enum rp_chunk_action {
-    /** Let the chunk through unchanged. */
-    RP_CHUNK_PASS = 0,
-    /** Replace the chunk with the bytes appended to `replacement` (may be empty: drop). */
-    RP_CHUNK_REPLACE = 1,
-    /** Stop the stream: the client receives nothing more and an error trailer. */
-    RP_CHUNK_STOP = 2
-} rp_chunk_action;
+/** What a chunk hook decided about a piece of streamed text (the host sets it to RP_CHUNK_PASS
+ *  before the call). */
+typedef int32_t rp_chunk_action;
+/** Let the chunk through unchanged. */
+#define RP_CHUNK_PASS 0
+/** Replace the chunk with the bytes appended to `replacement` (may be empty: drop). */
+#define RP_CHUNK_REPLACE 1
+/** Stop the stream: the client receives nothing more (held-back text included) and an error trailer. */
+#define RP_CHUNK_STOP 2
 
 /**
  * Callbacks the host offers to plugins (an SQLite-style function table).
  * OWNERSHIP: the table is host-owned and valid from create() until destroy() returns.
- * THREADING: functions may be called only from inside a hook or create/destroy, on that thread.
+ * THREADING: functions taking an rp_call may be called only from inside the hook (or create)
+ *            that received that rp_call, on that thread. destroy() gets no rp_call: no callbacks
+ *            except alloc/free/now_ns/wall_ns there.
  */
 typedef struct rp_host_api {
     /** sizeof(rp_host_api) as compiled into the host; fields past it do not exist. */
@@ -149,7 +153,8 @@ typedef struct rp_plugin_v1 {
      */
     rp_status (*create)(const rp_host_api *host, const uint8_t *config, size_t config_len,
                         void **instance_out, rp_call *call);
-    /** Destroys an instance once no call uses it. THREADING: control thread. */
+    /** Destroys an instance once no call uses it. THREADING: control thread. No rp_call: do not
+     *  log or publish signals here. */
     void (*destroy)(void *instance);
 
     /** Per-stream state: called before the first hook of a call; *stream_out may be NULL.
@@ -185,7 +190,8 @@ typedef struct rp_plugin_v1 {
      */
     rp_status (*on_logits)(void *instance, void *stream, float *logits, size_t vocab_size,
                            const int32_t *previous, size_t n_previous, rp_call *call);
-    /** Called once when a call ends (a StreamSummary), after the last chunk. No verdict. */
+    /** Called once when a call ends (a StreamSummary), after the last chunk and before
+     *  stream_free. No verdict. */
     rp_status (*on_stream_end)(void *instance, void *stream, const uint8_t *summary_pb,
                                size_t summary_len, rp_call *call);
 

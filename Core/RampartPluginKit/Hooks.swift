@@ -1,0 +1,226 @@
+internal import CRampartPlugin
+import RampartProto
+import SwiftProtobuf
+
+/// A created plugin instance, handed to the host as the opaque `void *instance`
+/// (retained in `create`, released in `destroy`).
+final class PluginInstance {
+    let plugin: any RampartPlugin
+    let api: UnsafePointer<rp_host_api>
+    let usesStreamState: Bool
+
+    init(plugin: any RampartPlugin, api: UnsafePointer<rp_host_api>, usesStreamState: Bool) {
+        self.plugin = plugin
+        self.api = api
+        self.usesStreamState = usesStreamState
+    }
+
+    static func from(_ pointer: UnsafeMutableRawPointer?) -> PluginInstance? {
+        guard let pointer else { return nil }
+        return Unmanaged<PluginInstance>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    /// The stream's state object, if this plugin uses stream state and the host passed one.
+    func streamState(_ stream: UnsafeMutableRawPointer?) -> AnyObject? {
+        guard usesStreamState, let stream else { return nil }
+        return Unmanaged<AnyObject>.fromOpaque(stream).takeUnretainedValue()
+    }
+}
+
+/// The bodies of the C entry points. Each one: recover the instance, open a call scope, check
+/// and decode the input, call the Swift method, write the output through the host, and turn
+/// any thrown error into a status plus `set_error`. Nothing here throws or traps on bad input.
+enum Hooks {
+    // MARK: lifecycle
+
+    static func create(slot: Int, _ host: UnsafePointer<rp_host_api>?, _ config: UnsafePointer<UInt8>?, _ length: Int,
+                       _ instanceOut: UnsafeMutablePointer<UnsafeMutableRawPointer?>?, _ call: OpaquePointer?) -> rp_status {
+        guard let host, isCompatible(host) else { return RP_ERR_FAILED_PRECONDITION }
+        let scope = CallScope(api: host, call: call)
+        defer { scope.close() }
+        do {
+            guard let type = Registry.type(at: slot) else {
+                throw PluginError.internal("RampartPluginKit: no plugin type is registered for create slot \(slot)")
+            }
+            guard let instanceOut else { throw PluginError.invalidArgument("create: instance_out is NULL") }
+            instanceOut.pointee = nil
+            let bytes = try borrowed(config, length, what: "create: config")
+            let plugin = try type.init(config: Array(bytes), host: PluginHost(scope: scope))
+            let instance = PluginInstance(plugin: plugin, api: host, usesStreamState: type.hooks.contains(.streamState))
+            instanceOut.pointee = Unmanaged.passRetained(instance).toOpaque()
+            return RP_OK
+        } catch {
+            return scope.fail(error, hook: "create")
+        }
+    }
+
+    /// Whether the host's function table has the v1 layout this kit was compiled against.
+    static func isCompatible(_ host: UnsafePointer<rp_host_api>) -> Bool {
+        // Read the fixed prefix first: never read a short table past its end.
+        let raw = UnsafeRawPointer(host)
+        let size = raw.loadUnaligned(as: UInt32.self)
+        let major = raw.loadUnaligned(fromByteOffset: 4, as: UInt16.self)
+        guard size >= UInt32(MemoryLayout<rp_host_api>.size), major == UInt16(RP_ABI_MAJOR) else { return false }
+        return host.pointee.buf_append != nil && host.pointee.set_error != nil
+    }
+
+    static func destroy(_ instance: UnsafeMutableRawPointer?) {
+        guard let instance else { return }
+        Unmanaged<PluginInstance>.fromOpaque(instance).release()
+    }
+
+    static func streamNew(_ instance: UnsafeMutableRawPointer?, _ streamOut: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                          _ call: OpaquePointer?) -> rp_status {
+        guard let box = PluginInstance.from(instance) else { return RP_ERR_FAILED_PRECONDITION }
+        let scope = CallScope(api: box.api, call: call)
+        defer { scope.close() }
+        do {
+            guard let streamOut else { throw PluginError.invalidArgument("stream_new: stream_out is NULL") }
+            streamOut.pointee = nil
+            let context = PluginCallContext(host: PluginHost(scope: scope), streamState: nil)
+            if let state = try box.plugin.makeStreamState(context: context) {
+                streamOut.pointee = Unmanaged<AnyObject>.passRetained(state).toOpaque()
+            }
+            return RP_OK
+        } catch {
+            return scope.fail(error, hook: "stream_new")
+        }
+    }
+
+    static func streamFree(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?) {
+        guard let stream else { return }
+        Unmanaged<AnyObject>.fromOpaque(stream).release()
+    }
+
+    // MARK: verdict hooks
+
+    static func onRequest(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
+                          _ bytes: UnsafePointer<UInt8>?, _ length: Int, _ out: OpaquePointer?, _ call: OpaquePointer?) -> rp_status {
+        verdictHook("on_request", Rampart_V1_PluginRequest.self, instance, stream, bytes, length, out, call) { plugin, request, context in
+            try plugin.onRequest(request, context: context)
+        }
+    }
+
+    static func onResponse(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
+                           _ bytes: UnsafePointer<UInt8>?, _ length: Int, _ out: OpaquePointer?, _ call: OpaquePointer?) -> rp_status {
+        verdictHook("on_response", Rampart_V1_PluginResponse.self, instance, stream, bytes, length, out, call) { plugin, response, context in
+            try plugin.onResponse(response, context: context)
+        }
+    }
+
+    private static func verdictHook<Input: SwiftProtobuf.Message>(
+        _ hook: String, _ inputType: Input.Type, _ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
+        _ bytes: UnsafePointer<UInt8>?, _ length: Int, _ out: OpaquePointer?, _ call: OpaquePointer?,
+        _ body: (any RampartPlugin, Input, PluginCallContext) throws -> Rampart_V1_Verdict
+    ) -> rp_status {
+        guard let box = PluginInstance.from(instance) else { return RP_ERR_FAILED_PRECONDITION }
+        let scope = CallScope(api: box.api, call: call)
+        defer { scope.close() }
+        do {
+            let input = try decode(Input.self, bytes, length, hook: hook)
+            let context = PluginCallContext(host: PluginHost(scope: scope), streamState: box.streamState(stream))
+            let verdict = try body(box.plugin, input, context)
+            let encoded: [UInt8] = try verdict.serializedBytes()
+            try encoded.withUnsafeBytes { bytes in
+                try scope.append(bytes, to: out, what: "\(hook): the verdict")
+            }
+            return RP_OK
+        } catch {
+            return scope.fail(error, hook: hook)
+        }
+    }
+
+    // MARK: raw hooks
+
+    static func onChunk(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
+                        _ utf8: UnsafePointer<CChar>?, _ length: Int, _ actionOut: UnsafeMutablePointer<rp_chunk_action>?,
+                        _ replacement: OpaquePointer?, _ call: OpaquePointer?) -> rp_status {
+        guard let box = PluginInstance.from(instance) else { return RP_ERR_FAILED_PRECONDITION }
+        let scope = CallScope(api: box.api, call: call)
+        defer { scope.close() }
+        do {
+            guard let actionOut else { throw PluginError.invalidArgument("on_chunk: action_out is NULL") }
+            actionOut.pointee = RP_CHUNK_PASS
+            let bytes = try borrowed(utf8.map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) }, length,
+                                     what: "on_chunk: text")
+            // The host promises valid UTF-8; anything else is repaired (U+FFFD), never trusted.
+            let text = String(decoding: bytes, as: UTF8.self)
+            let context = PluginCallContext(host: PluginHost(scope: scope), streamState: box.streamState(stream))
+            switch try box.plugin.onChunk(text, context: context) {
+            case .pass:
+                actionOut.pointee = RP_CHUNK_PASS
+            case .stop:
+                actionOut.pointee = RP_CHUNK_STOP
+            case .replace(var newText):
+                try newText.withUTF8 { bytes in
+                    try scope.append(UnsafeRawBufferPointer(bytes), to: replacement, what: "on_chunk: the replacement")
+                }
+                actionOut.pointee = RP_CHUNK_REPLACE
+            }
+            return RP_OK
+        } catch {
+            return scope.fail(error, hook: "on_chunk")
+        }
+    }
+
+    static func onLogits(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
+                         _ logits: UnsafeMutablePointer<Float>?, _ vocabularySize: Int,
+                         _ previous: UnsafePointer<Int32>?, _ previousCount: Int, _ call: OpaquePointer?) -> rp_status {
+        guard let box = PluginInstance.from(instance) else { return RP_ERR_FAILED_PRECONDITION }
+        let scope = CallScope(api: box.api, call: call)
+        defer { scope.close() }
+        do {
+            guard vocabularySize >= 0, logits != nil || vocabularySize == 0 else {
+                throw PluginError.invalidArgument("on_logits: NULL logits or invalid vocab_size \(vocabularySize)")
+            }
+            guard previousCount >= 0, previous != nil || previousCount == 0 else {
+                throw PluginError.invalidArgument("on_logits: NULL previous or invalid n_previous \(previousCount)")
+            }
+            let logitBuffer = UnsafeMutableBufferPointer(start: logits, count: vocabularySize)
+            let previousBuffer = UnsafeBufferPointer(start: previous, count: previousCount)
+            let context = PluginCallContext(host: PluginHost(scope: scope), streamState: box.streamState(stream))
+            try box.plugin.onLogits(logitBuffer, previous: previousBuffer, context: context)
+            return RP_OK
+        } catch {
+            return scope.fail(error, hook: "on_logits")
+        }
+    }
+
+    static func onStreamEnd(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
+                            _ bytes: UnsafePointer<UInt8>?, _ length: Int, _ call: OpaquePointer?) -> rp_status {
+        guard let box = PluginInstance.from(instance) else { return RP_ERR_FAILED_PRECONDITION }
+        let scope = CallScope(api: box.api, call: call)
+        defer { scope.close() }
+        do {
+            let summary = try decode(Rampart_V1_StreamSummary.self, bytes, length, hook: "on_stream_end")
+            let context = PluginCallContext(host: PluginHost(scope: scope), streamState: box.streamState(stream))
+            try box.plugin.onStreamEnd(summary, context: context)
+            return RP_OK
+        } catch {
+            return scope.fail(error, hook: "on_stream_end")
+        }
+    }
+
+    // MARK: input
+
+    /// Borrows `length` bytes at `pointer`; a NULL pointer with a non-zero length, or a length
+    /// that does not fit in `Int` (size_t above Int.max arrives negative), is an error.
+    static func borrowed(_ pointer: UnsafePointer<UInt8>?, _ length: Int, what: String) throws(PluginError) -> UnsafeRawBufferPointer {
+        if length == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard length > 0, let pointer else {
+            throw .invalidArgument("\(what): NULL pointer or invalid length \(length)")
+        }
+        return UnsafeRawBufferPointer(start: pointer, count: length)
+    }
+
+    /// Decodes a protobuf input; malformed bytes are `RP_ERR_INVALID_ARGUMENT`.
+    static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, _ pointer: UnsafePointer<UInt8>?, _ length: Int,
+                                                 hook: String) throws(PluginError) -> M {
+        let bytes = try borrowed(pointer, length, what: "\(hook): input")
+        do {
+            return try M(serializedBytes: [UInt8](bytes))
+        } catch {
+            throw .invalidArgument("\(hook): malformed \(M.protoMessageName): \(error)")
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import RampartProto
+
+/// A Rampart plugin written in Swift.
+///
+/// Implement this protocol on a `final class`, declare the hooks you implement in ``hooks``, and
+/// export the type from your library with ``PluginExport/descriptor(for:hostMajor:hostMinor:)``:
+///
+/// ```swift
+/// @_cdecl("rampart_plugin_v1")
+/// public func rampartPluginV1(_ major: UInt16, _ minor: UInt16) -> UnsafeRawPointer? {
+///     PluginExport.descriptor(for: MyPlugin.self, hostMajor: major, hostMinor: minor)
+/// }
+/// ```
+///
+/// The kit turns every hook call into a call of the matching method below: it decodes the
+/// protobuf input, calls the method, encodes the returned ``Rampart_V1_Verdict`` into the host's
+/// buffer, and turns a thrown error into a non-OK status whose message reaches the operator.
+///
+/// Threading: a plugin without ``isThreadSafe`` is called by one thread at a time (the host
+/// serializes every call into the instance), but not always by the same thread, hence `Sendable`.
+/// With ``isThreadSafe`` the host may call it concurrently for different streams.
+public protocol RampartPlugin: AnyObject, Sendable {
+    /// The plugin's name (1 to 64 bytes, e.g. `"keyword-guard"`).
+    static var name: String { get }
+    /// The plugin's version (e.g. `"1.2.0"`).
+    static var version: String { get }
+    /// The hooks this type implements. Only these are registered with the host; the others are
+    /// never called. Declare `.streamState` to have ``makeStreamState(context:)`` called.
+    static var hooks: PluginHooks { get }
+    /// Whether one instance may be called concurrently for different streams
+    /// (`RP_CAP_THREADSAFE`). Defaults to `false`.
+    static var isThreadSafe: Bool { get }
+
+    /// Creates an instance from the opaque config bytes of the host configuration.
+    ///
+    /// Throw a ``PluginError`` to refuse the configuration; its message is shown to the operator.
+    /// `host` is valid only during this call.
+    init(config: [UInt8], host: PluginHost) throws
+
+    /// Creates per-stream state, called before the first hook of each call when ``hooks``
+    /// contains `.streamState`. The object is handed to every hook of that stream as
+    /// ``PluginCallContext/streamState`` and released when the stream ends.
+    func makeStreamState(context: PluginCallContext) throws -> AnyObject?
+
+    /// Inspects a request before the backend runs (hook `.request`).
+    func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict
+
+    /// Inspects a complete unary response (hook `.response`).
+    func onResponse(_ response: Rampart_V1_PluginResponse, context: PluginCallContext) throws -> Rampart_V1_Verdict
+
+    /// Inspects one piece of streamed text (hook `.chunk`). Called once per chunk released from
+    /// the host's hold-back window; keep it fast.
+    func onChunk(_ text: String, context: PluginCallContext) throws -> ChunkAction
+
+    /// Reads or modifies the next-token logits in place before sampling (hook `.logits`).
+    ///
+    /// Both buffers are host memory valid only during the call: never keep them. This runs on
+    /// the generating thread for every token: no I/O, no locks that can block.
+    func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>,
+                  context: PluginCallContext) throws
+
+    /// Learns how a call ended (hook `.streamEnd`). No verdict.
+    func onStreamEnd(_ summary: Rampart_V1_StreamSummary, context: PluginCallContext) throws
+}
+
+extension RampartPlugin {
+    /// Not thread-safe: the host serializes calls into the instance.
+    public static var isThreadSafe: Bool { false }
+
+    /// No per-stream state.
+    public func makeStreamState(context: PluginCallContext) throws -> AnyObject? { nil }
+
+    /// Passes.
+    public func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        .pass
+    }
+
+    /// Passes.
+    public func onResponse(_ response: Rampart_V1_PluginResponse, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        .pass
+    }
+
+    /// Lets the chunk through.
+    public func onChunk(_ text: String, context: PluginCallContext) throws -> ChunkAction { .pass }
+
+    /// Leaves the logits alone.
+    public func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>,
+                         context: PluginCallContext) throws {}
+
+    /// Does nothing.
+    public func onStreamEnd(_ summary: Rampart_V1_StreamSummary, context: PluginCallContext) throws {}
+}
+
+/// The hooks a plugin implements; they become the descriptor's `RP_CAP_HOOK_*` flags and the
+/// non-NULL hook pointers.
+public struct PluginHooks: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// ``RampartPlugin/onRequest(_:context:)`` (`on_request`, `RP_CAP_HOOK_REQUEST`).
+    public static let request = PluginHooks(rawValue: 1 << 0)
+    /// ``RampartPlugin/onResponse(_:context:)`` (`on_response`, `RP_CAP_HOOK_RESPONSE`).
+    public static let response = PluginHooks(rawValue: 1 << 1)
+    /// ``RampartPlugin/onChunk(_:context:)`` (`on_chunk`, `RP_CAP_HOOK_CHUNK`).
+    public static let chunk = PluginHooks(rawValue: 1 << 2)
+    /// ``RampartPlugin/onLogits(_:previous:context:)`` (`on_logits`, `RP_CAP_HOOK_LOGITS`).
+    public static let logits = PluginHooks(rawValue: 1 << 3)
+    /// ``RampartPlugin/onStreamEnd(_:context:)`` (`on_stream_end`, `RP_CAP_HOOK_STREAM_END`).
+    public static let streamEnd = PluginHooks(rawValue: 1 << 4)
+    /// ``RampartPlugin/makeStreamState(context:)`` (`stream_new`/`stream_free`; no flag).
+    public static let streamState = PluginHooks(rawValue: 1 << 5)
+}
+
+/// What ``RampartPlugin/onChunk(_:context:)`` decided about a piece of streamed text.
+public enum ChunkAction: Sendable, Equatable {
+    /// Let the chunk through unchanged.
+    case pass
+    /// Replace the chunk with this text (empty drops it).
+    case replace(String)
+    /// Stop the stream: the client receives nothing more and an error trailer.
+    case stop
+}
