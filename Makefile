@@ -26,7 +26,9 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) build --product rampart
+	$(SWIFT) build --product ExampleSwiftPlugin
 	RAMPART_BIN=$(BIN) Tests/cli/test.sh
+	RAMPART_BIN=$(BIN) Tests/cli/plugins.sh
 	RAMPART_BIN=$(BIN) examples/c-client/test.sh
 	RAMPART_BIN=$(BIN) Tests/interop/model-signing.sh
 

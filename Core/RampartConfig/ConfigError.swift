@@ -5,6 +5,8 @@
 /// ```text
 /// rampart.toml:3: unknown key 'server.sockt' (did you mean 'server.socket'?)
 /// rampart.toml:7: server.max_frame_size: must be between 1024 and 67108864, got 0
+/// rampart.toml:12: unknown key 'plugins[1].timout_ms' (did you mean 'plugins[1].timeout_ms'?)
+/// rampart.toml:15: plugins[2].path: required
 /// ```
 public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     /// One problem in a configuration file.
@@ -17,6 +19,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
             case syntax
             /// A table or key that the schema does not define.
             case unknownKey
+            /// A required key is absent (e.g. `path` in a `[[plugins]]` entry).
+            case missingKey
             /// A value of the wrong TOML type (e.g. a string where an integer is expected).
             case wrongType
             /// An integer outside its allowed range.
@@ -59,7 +63,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
             switch kind {
             case .unknownKey, .syntax, .unreadable:
                 text += message
-            case .wrongType, .outOfRange, .invalidValue, .conflict:
+            case .missingKey, .wrongType, .outOfRange, .invalidValue, .conflict:
                 if let keyPath { text += keyPath + ": " }
                 text += message
             }

@@ -135,10 +135,22 @@ public enum ConfigLoader {
             if let binding = schema.first(where: { $0.name == name }) {
                 binding.decode(value, &config, &context)
             } else {
-                let what = value.type == .table ? "table" : "key"
-                context.report(.unknownKey, at: path, "unknown \(what) '\(path)'" + Suggest.forUnknownTopLevel(name))
+                context.report(
+                    .unknownKey, at: path,
+                    "unknown \(describeTopLevel(value)) '\(path)'" + Suggest.forUnknownTopLevel(name))
             }
         }
+    }
+
+    /// `table`, `array of tables` or `key`, for "unknown …" messages.
+    static func describeTopLevel(_ value: any TOMLValueConvertible) -> String {
+        if value.type == .table { return "table" }
+        if value.type == .array, let array = value.array, array.count > 0,
+            (0..<array.count).allSatisfy({ array[$0].type == .table })
+        {
+            return "array of tables"
+        }
+        return "key"
     }
 
     /// Runs the per-key checks, then the cross-key rules whose keys all decoded.
@@ -147,14 +159,15 @@ public enum ConfigLoader {
             binding.check(config, &context)
         }
         for rule in RampartConfig.crossChecks {
-            guard !rule.keyPaths.contains(where: context.failed.contains) else { continue }
-            guard let failure = rule.check(config, context) else { continue }
-            let index = context.index
-            let line =
-                index.exactLine(for: rule.reportAt)
-                ?? rule.keyPaths.lazy.compactMap { index.exactLine(for: $0) }.first
-                ?? index.line(for: rule.reportAt)
-            context.report(failure.kind, at: rule.reportAt, failure.message, line: line)
+            for finding in rule.findings(config, context) {
+                guard !finding.keyPaths.contains(where: context.failed.contains) else { continue }
+                let index = context.index
+                let line =
+                    index.exactLine(for: finding.reportAt)
+                    ?? finding.keyPaths.lazy.compactMap { index.exactLine(for: $0) }.first
+                    ?? index.line(for: finding.reportAt)
+                context.report(finding.failure.kind, at: finding.reportAt, finding.failure.message, line: line)
+            }
         }
     }
 

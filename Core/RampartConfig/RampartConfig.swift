@@ -4,9 +4,11 @@
 /// (strictly validated, paths resolved), with ``RampartConfig/dev(runDirectory:)`` for `--dev`
 /// mode, or build one in code and check it with ``RampartConfig/validate()``.
 ///
-/// Every key of the file is optional; ``init()`` holds the documented defaults. Relative paths
-/// (`server.socket`, `backend.model_path`) are resolved by the loader against the config file's
-/// directory, so a loaded config only ever holds the paths the server should use as they are.
+/// Every key of the file is optional (except `name` and `path` inside a `[[plugins]]` entry);
+/// ``init()`` holds the documented defaults. Relative paths (`server.socket`,
+/// `backend.model_path`, `plugin_trust.trusted_keys`, `plugin_trust.cache_dir`, `plugins[].path`)
+/// are resolved by the loader against the config file's directory, so a loaded config only ever
+/// holds the paths the server should use as they are.
 public struct RampartConfig: Sendable, Equatable {
     /// `[server]`: the Unix-socket transport and connection handling.
     public var server: Server
@@ -16,19 +18,30 @@ public struct RampartConfig: Sendable, Equatable {
     public var backend: Backend
     /// `[logging]`: log verbosity and format.
     public var logging: Logging
+    /// `[plugin_trust]`: which plugin signatures are trusted and where verified copies go.
+    public var pluginTrust: PluginTrust
+    /// `[chain]`: how the plugin chain handles streamed output.
+    public var chain: Chain
+    /// `[[plugins]]`: the plugins, in chain order (empty by default).
+    public var plugins: [Plugin]
 
-    /// A configuration with every key at its default (the socket path is still relative).
+    /// A configuration with every key at its default (paths are still relative).
     public init(
-        server: Server = Server(), limits: Limits = Limits(), backend: Backend = Backend(), logging: Logging = Logging()
+        server: Server = Server(), limits: Limits = Limits(), backend: Backend = Backend(),
+        logging: Logging = Logging(), pluginTrust: PluginTrust = PluginTrust(), chain: Chain = Chain(),
+        plugins: [Plugin] = []
     ) {
         self.server = server
         self.limits = limits
         self.backend = backend
         self.logging = logging
+        self.pluginTrust = pluginTrust
+        self.chain = chain
+        self.plugins = plugins
     }
 
     /// The configuration an empty config file in `baseDirectory` produces: all defaults, with the
-    /// default socket path `run/rampart.sock` resolved against `baseDirectory`.
+    /// default paths (`run/rampart.sock`, `run/plugin-cache`) resolved against `baseDirectory`.
     public static func defaults(baseDirectory: String) -> RampartConfig {
         var config = RampartConfig()
         config.resolvePaths(against: baseDirectory)
@@ -36,7 +49,8 @@ public struct RampartConfig: Sendable, Equatable {
     }
 
     /// The `--dev` configuration: every default, the socket at `<runDirectory>/rampart.sock`,
-    /// the builtin backend with its bundled model.
+    /// the plugin cache at `<runDirectory>/plugin-cache`, the builtin backend with its bundled
+    /// model, no plugins and no unsigned plugins (`allow_unsigned = false`).
     ///
     /// No file is read. Call ``validate()`` if `runDirectory` comes from the user (a long
     /// directory can push the socket path over the `sun_path` limit).
@@ -45,6 +59,10 @@ public struct RampartConfig: Sendable, Equatable {
         let directory = runDirectory.isEmpty ? "." : runDirectory
         config.server.socket = ConfigPath.normalize(ConfigPath.join(directory, "rampart.sock"))
         config.backend = Backend(kind: .builtin, modelPath: nil)
+        config.pluginTrust = PluginTrust(
+            trustedKeys: [], allowUnsigned: false,
+            cacheDir: ConfigPath.normalize(ConfigPath.join(directory, "plugin-cache")))
+        config.plugins = []
         return config
     }
 
@@ -60,6 +78,9 @@ public struct RampartConfig: Sendable, Equatable {
 
     /// The default socket path, relative to the config file's directory.
     public static let defaultSocketPath = "run/rampart.sock"
+
+    /// The default plugin cache directory, relative to the config file's directory.
+    public static let defaultPluginCacheDirectory = "run/plugin-cache"
 }
 
 // MARK: - [server]
@@ -236,14 +257,137 @@ extension RampartConfig {
     }
 }
 
+// MARK: - [plugin_trust]
+
+extension RampartConfig {
+    /// `[plugin_trust]`: which plugin signatures are trusted and where verified copies go.
+    ///
+    /// The loader checks the shape of these values only; whether the key files exist and hold
+    /// EC P-256/P-384 public keys is checked by the server when it starts.
+    public struct PluginTrust: Sendable, Equatable {
+        /// PEM public-key files whose plugin signatures are trusted (`trusted_keys`).
+        /// Loaded configs hold the resolved paths.
+        public var trustedKeys: [String] = []
+        /// Load plugins without a valid signature (`allow_unsigned`); for development only, and
+        /// logged loudly.
+        public var allowUnsigned: Bool = false
+        /// Directory for the verified, content-addressed copies of plugin libraries
+        /// (`cache_dir`). Loaded configs hold the resolved path.
+        public var cacheDir: String = RampartConfig.defaultPluginCacheDirectory
+
+        /// The defaults: no trusted keys, signatures required, `run/plugin-cache`.
+        public init() {}
+
+        /// Trust settings with the given values.
+        public init(
+            trustedKeys: [String], allowUnsigned: Bool = false,
+            cacheDir: String = RampartConfig.defaultPluginCacheDirectory
+        ) {
+            self.trustedKeys = trustedKeys
+            self.allowUnsigned = allowUnsigned
+            self.cacheDir = cacheDir
+        }
+    }
+}
+
+// MARK: - [chain]
+
+extension RampartConfig {
+    /// `[chain]`: how the plugin chain handles streamed output.
+    public struct Chain: Sendable, Equatable {
+        /// Bytes of streamed output held back so that output plugins can stop a stream before
+        /// the client sees them (`hold_back_bytes`); 0 forwards output at once.
+        public var holdBackBytes: Int = 256
+
+        /// The defaults.
+        public init() {}
+
+        /// A chain holding back `holdBackBytes` bytes of streamed output.
+        public init(holdBackBytes: Int) {
+            self.holdBackBytes = holdBackBytes
+        }
+    }
+}
+
+// MARK: - [[plugins]]
+
+extension RampartConfig {
+    /// One `[[plugins]]` entry: a plugin of the chain.
+    public struct Plugin: Sendable, Equatable {
+        /// What happens to a request when the plugin fails (an error status, a timeout, or a crash
+        /// of its helper process).
+        public enum FailureMode: String, Sendable, Hashable, CaseIterable {
+            /// The request is refused (the default): a broken guard never lets traffic through.
+            case closed
+            /// The plugin is skipped and the request goes on.
+            case open
+        }
+
+        /// Where the plugin runs.
+        public enum Isolation: String, Sendable, Hashable, CaseIterable {
+            /// Loaded into the sidecar's own process (the default; fastest).
+            case inprocess
+            /// Run in a separate helper process, so a crash cannot take the sidecar down.
+            case process
+        }
+
+        /// The plugin's name (`name`): unique, `[a-z0-9][a-z0-9_-]{0,63}`. Used in logs and metrics.
+        public var name: String
+        /// The plugin directory (`path`), holding `plugin.json`, the library and `model.sig`.
+        /// Loaded configs hold the resolved path.
+        public var path: String
+        /// The configuration string handed to the plugin's `create()` (`config`).
+        public var config: String = ""
+        /// What a plugin failure does to the request (`failure_mode`).
+        public var failureMode: FailureMode = .closed
+        /// How long one call into the plugin may take, in milliseconds (`timeout_ms`).
+        public var timeoutMs: Int = 100
+        /// Where the plugin runs (`isolation`).
+        public var isolation: Isolation = .inprocess
+        /// Whether the plugin is loaded (`enabled`); a disabled entry is kept but skipped.
+        public var enabled: Bool = true
+
+        /// A plugin entry; every setting but `name` and `path` has its default.
+        public init(
+            name: String, path: String, config: String = "", failureMode: FailureMode = .closed,
+            timeoutMs: Int = 100, isolation: Isolation = .inprocess, enabled: Bool = true
+        ) {
+            self.name = name
+            self.path = path
+            self.config = config
+            self.failureMode = failureMode
+            self.timeoutMs = timeoutMs
+            self.isolation = isolation
+            self.enabled = enabled
+        }
+
+        /// An entry without name and path (what the loader fills in; invalid until both are set).
+        init() {
+            self.init(name: "", path: "")
+        }
+
+        /// ``config`` as the bytes handed to the plugin's `create()` (UTF-8, no terminator).
+        public var configBytes: [UInt8] { Array(config.utf8) }
+
+        /// ``timeoutMs`` as a `Duration`.
+        public var timeout: Duration { .milliseconds(timeoutMs) }
+    }
+}
+
 // MARK: - Paths
 
 extension RampartConfig {
-    /// Resolves relative `server.socket` and `backend.model_path` against `directory`.
+    /// Resolves the relative paths (`server.socket`, `backend.model_path`,
+    /// `plugin_trust.trusted_keys`, `plugin_trust.cache_dir`, `plugins[].path`) against `directory`.
     mutating func resolvePaths(against directory: String) {
         server.socket = ConfigPath.resolve(server.socket, against: directory)
         if let modelPath = backend.modelPath {
             backend.modelPath = ConfigPath.resolve(modelPath, against: directory)
+        }
+        pluginTrust.trustedKeys = pluginTrust.trustedKeys.map { ConfigPath.resolve($0, against: directory) }
+        pluginTrust.cacheDir = ConfigPath.resolve(pluginTrust.cacheDir, against: directory)
+        for index in plugins.indices {
+            plugins[index].path = ConfigPath.resolve(plugins[index].path, against: directory)
         }
     }
 }

@@ -9,8 +9,10 @@ import TOMLKit
 // the rules that involve several keys.
 //
 // Adding a section = a struct + its key table + one line in `schema` (+ a stored property).
-// Sections that are not a single table (e.g. `[[plugins]]`) get another `SectionBinding`
-// constructor; the loader does not change.
+// A table is bound with `SectionBinding.table`, an array of tables (`[[plugins]]`) with
+// `SectionBinding.arrayOfTables`; both share the key tables and `decodeKeys`. Rules whose key
+// paths depend on the data (one per array entry) are `CrossCheck`s built with `findings:`.
+// The loader does not change.
 
 /// A section of the config file: one TOML table with a fixed set of keys.
 protocol ConfigSection: Sendable, Equatable {
@@ -49,6 +51,16 @@ struct ConfigKey<Section> {
     let check: (_ section: Section) -> CheckFailure?
     /// The TOML literal of the stored value.
     let render: (_ section: Section) -> RenderedValue
+    /// Whether the key must be written. Checked where an entry of a `[[name]]` array (or a table)
+    /// is present; a missing required key is a ``ConfigError/Issue/Kind/missingKey`` issue.
+    var isRequired = false
+
+    /// The same key, marked as required.
+    func required() -> ConfigKey {
+        var copy = self
+        copy.isRequired = true
+        return copy
+    }
 }
 
 extension ConfigKey {
@@ -84,6 +96,23 @@ extension ConfigKey {
             },
             check: { _ in nil },
             render: { .value($0[keyPath: keyPath] ? "true" : "false") })
+    }
+
+    /// A string, stored as written; `check` validates it (after path resolution, and also for
+    /// configs built in code).
+    static func string(
+        _ name: String, _ keyPath: WritableKeyPath<Section, String>, doc: [String],
+        check: @escaping (String) -> CheckFailure? = { _ in nil }
+    ) -> ConfigKey {
+        ConfigKey(
+            name: name, doc: doc, range: nil,
+            decode: { value, section, path, context in
+                guard let string = context.string(value, at: path) else { return false }
+                section[keyPath: keyPath] = string
+                return true
+            },
+            check: { section in check(section[keyPath: keyPath]) },
+            render: { .value(TOMLText.quoted($0[keyPath: keyPath])) })
     }
 
     /// One of the raw values of a string enum.
@@ -144,6 +173,16 @@ struct DecodeContext {
             let right = rhs.element.line ?? Int.max
             return left != right ? left < right : lhs.offset < rhs.offset
         }.map(\.element)
+    }
+
+    /// Whether the value at `path`, or a table or array entry containing it, was rejected.
+    func hasFailed(_ path: String) -> Bool {
+        var current: String? = path
+        while let candidate = current {
+            if failed.contains(candidate) { return true }
+            current = KeyPathFormat.parent(of: candidate)
+        }
+        return false
     }
 
     /// `N`, or `N (the default)` when `path` is not in the file, for messages about several keys.
@@ -218,6 +257,9 @@ extension String {
 struct SectionBinding {
     /// The top-level TOML name, e.g. `server`.
     let name: String
+    /// How the section's keys are named in suggestions and docs: `server` for `server.socket`,
+    /// `plugins[]` for `plugins[].name` (an entry of any index).
+    let pathPrefix: String
     /// Comment lines printed above the section by `render()`.
     let summary: [String]
     /// The keys the section accepts (for "did you mean" suggestions).
@@ -236,65 +278,179 @@ struct SectionBinding {
         let keys = Section.keys
         let sectionPath = KeyPathFormat.component(name)
         return SectionBinding(
-            name: name, summary: summary, keyNames: keys.map(\.name),
+            name: name, pathPrefix: sectionPath, summary: summary, keyNames: keys.map(\.name),
             decode: { value, config, context in
                 guard value.type == .table, let table = value.table else {
-                    context.wrongType(value, at: sectionPath, expected: "a table ([\(name)])")
+                    context.wrongType(value, at: sectionPath, expected: "a table ([\(sectionPath)])")
                     return
                 }
                 var section = config[keyPath: keyPath]
-                for keyName in table.keys {
-                    let path = KeyPathFormat.child(sectionPath, keyName)
-                    guard let child = table[keyName] else {
-                        // TOMLKit bridges keys as C strings; a key holding NUL cannot be looked up.
-                        context.report(.unknownKey, at: path, "invalid key \(TOMLText.preview(keyName)) in [\(name)]")
-                        continue
-                    }
-                    guard let key = keys.first(where: { $0.name == keyName }) else {
-                        context.report(
-                            .unknownKey, at: path,
-                            "unknown key '\(path)'" + Suggest.forUnknownKey(keyName, inSection: name))
-                        continue
-                    }
-                    context.explicit.insert(path)
-                    if !key.decode(child, &section, path, &context) {
-                        context.failed.insert(path)
-                    }
-                }
+                decodeKeys(
+                    table, into: &section, at: sectionPath, section: name, header: "[\(sectionPath)]",
+                    context: &context)
                 config[keyPath: keyPath] = section
             },
             check: { config, context in
-                let section = config[keyPath: keyPath]
-                for key in keys {
-                    let path = KeyPathFormat.child(sectionPath, key.name)
-                    guard !context.failed.contains(path), let failure = key.check(section) else { continue }
-                    context.report(failure.kind, at: path, failure.message)
+                checkKeys(config[keyPath: keyPath], at: sectionPath, context: &context)
+            },
+            render: { config in
+                var lines = summary.map { "# " + $0 }
+                lines.append("[\(sectionPath)]")
+                lines.append(contentsOf: renderKeys(config[keyPath: keyPath], withDocs: true))
+                return lines.joined(separator: "\n") + "\n"
+            })
+    }
+
+    /// A `[[name]]` array of tables decoded into the array at `keyPath`, one element per entry,
+    /// in file order. Key paths name entries by index: `plugins[1].timeout_ms`.
+    ///
+    /// Every entry, even a broken one, yields an element so that indices match the file;
+    /// `render()` prints `example`, commented out, when the array is empty.
+    static func arrayOfTables<Element: ConfigSection>(
+        _ name: String, _ keyPath: WritableKeyPath<RampartConfig, [Element]>, summary: [String], example: Element
+    ) -> SectionBinding {
+        let keys = Element.keys
+        let basePath = KeyPathFormat.component(name)
+        let header = "[[\(basePath)]]"
+        return SectionBinding(
+            name: name, pathPrefix: basePath + "[]", summary: summary, keyNames: keys.map(\.name),
+            decode: { value, config, context in
+                guard value.type == .array, let array = value.array else {
+                    context.wrongType(value, at: basePath, expected: "an array of tables (\(header) entries)")
+                    return
+                }
+                var elements: [Element] = []
+                for index in 0..<array.count {
+                    let elementPath = "\(basePath)[\(index)]"
+                    let item = array[index]
+                    var element = Element()
+                    if item.type == .table, let table = item.table {
+                        decodeKeys(
+                            table, into: &element, at: elementPath, section: name, header: header,
+                            context: &context)
+                    } else {
+                        context.wrongType(item, at: elementPath, expected: "a table (one \(header) entry)")
+                    }
+                    elements.append(element)
+                }
+                config[keyPath: keyPath] = elements
+            },
+            check: { config, context in
+                for (index, element) in config[keyPath: keyPath].enumerated() {
+                    checkKeys(element, at: "\(basePath)[\(index)]", context: &context)
                 }
             },
             render: { config in
-                let section = config[keyPath: keyPath]
                 var lines = summary.map { "# " + $0 }
-                lines.append("[\(sectionPath)]")
-                for key in keys {
-                    lines.append(contentsOf: key.doc.map { "# " + $0 })
-                    switch key.render(section) {
-                    case .value(let literal): lines.append("\(KeyPathFormat.component(key.name)) = \(literal)")
-                    case .unset(let example): lines.append("# \(KeyPathFormat.component(key.name)) = \(example)")
-                    }
+                let elements = config[keyPath: keyPath]
+                if elements.isEmpty {
+                    lines.append("# None. An entry looks like this:")
+                    lines.append("# " + header)
+                    lines.append(contentsOf: renderKeys(example, withDocs: false).map { "# " + $0 })
+                }
+                for (index, element) in elements.enumerated() {
+                    if index > 0 { lines.append("") }
+                    lines.append(header)
+                    // The keys are explained once, on the first entry.
+                    lines.append(contentsOf: renderKeys(element, withDocs: index == 0))
                 }
                 return lines.joined(separator: "\n") + "\n"
             })
+    }
+
+    /// Decodes the keys of one TOML table (the `[name]` section, or the `[[name]]` entry whose
+    /// path is `sectionPath`, e.g. `plugins[1]`) into `section`: unknown keys are reported with a
+    /// suggestion, absent required keys as missing. `header` names the table in messages.
+    static func decodeKeys<Section: ConfigSection>(
+        _ table: TOMLTable, into section: inout Section, at sectionPath: String, section name: String, header: String,
+        context: inout DecodeContext
+    ) {
+        let keys = Section.keys
+        var seen = Set<String>()
+        for keyName in table.keys {
+            let path = KeyPathFormat.child(sectionPath, keyName)
+            guard let child = table[keyName] else {
+                // TOMLKit bridges keys as C strings; a key holding NUL cannot be looked up.
+                context.report(.unknownKey, at: path, "invalid key \(TOMLText.preview(keyName)) in \(header)")
+                continue
+            }
+            guard let key = keys.first(where: { $0.name == keyName }) else {
+                context.report(
+                    .unknownKey, at: path,
+                    "unknown key '\(path)'" + Suggest.forUnknownKey(keyName, inSection: name, at: sectionPath))
+                continue
+            }
+            seen.insert(keyName)
+            context.explicit.insert(path)
+            if !key.decode(child, &section, path, &context) {
+                context.failed.insert(path)
+            }
+        }
+        for key in keys where key.isRequired && !seen.contains(key.name) {
+            context.report(.missingKey, at: KeyPathFormat.child(sectionPath, key.name), "required")
+        }
+    }
+
+    /// Runs the per-key checks of one table whose keys live under `sectionPath`.
+    static func checkKeys<Section: ConfigSection>(
+        _ section: Section, at sectionPath: String, context: inout DecodeContext
+    ) {
+        for key in Section.keys {
+            let path = KeyPathFormat.child(sectionPath, key.name)
+            guard !context.hasFailed(path), let failure = key.check(section) else { continue }
+            context.report(failure.kind, at: path, failure.message)
+        }
+    }
+
+    /// `key = value` lines (`# key = example` for unset keys), each after its doc comment when
+    /// `withDocs`.
+    static func renderKeys<Section: ConfigSection>(_ section: Section, withDocs: Bool) -> [String] {
+        var lines: [String] = []
+        for key in Section.keys {
+            if withDocs { lines.append(contentsOf: key.doc.map { "# " + $0 }) }
+            switch key.render(section) {
+            case .value(let literal): lines.append("\(KeyPathFormat.component(key.name)) = \(literal)")
+            case .unset(let example): lines.append("# \(KeyPathFormat.component(key.name)) = \(example)")
+            }
+        }
+        return lines
     }
 }
 
 /// A rule involving several keys.
 struct CrossCheck {
-    /// Every key the rule reads; the rule is skipped when one of them failed to decode.
-    let keyPaths: [String]
-    /// The key the issue is reported at (its line, or else another key's line).
-    let reportAt: String
-    /// Returns the problem, if any.
-    let check: (_ config: RampartConfig, _ context: DecodeContext) -> CheckFailure?
+    /// One violation of a rule.
+    struct Finding {
+        /// Every key the violation involves; it is dropped when one of them failed to decode, and
+        /// its line is that of `reportAt`, else of the first of these written in the file.
+        var keyPaths: [String]
+        /// The key the issue is reported at.
+        var reportAt: String
+        /// The problem.
+        var failure: CheckFailure
+    }
+
+    /// Returns the violations, if any. Must not read values whose key failed to decode (see
+    /// ``DecodeContext/hasFailed(_:)``).
+    let findings: (_ config: RampartConfig, _ context: DecodeContext) -> [Finding]
+
+    /// A rule over fixed keys with at most one violation; skipped when one of `keyPaths` failed.
+    init(
+        keyPaths: [String], reportAt: String,
+        check: @escaping (_ config: RampartConfig, _ context: DecodeContext) -> CheckFailure?
+    ) {
+        findings = { config, context in
+            guard !keyPaths.contains(where: context.failed.contains), let failure = check(config, context) else {
+                return []
+            }
+            return [Finding(keyPaths: keyPaths, reportAt: reportAt, failure: failure)]
+        }
+    }
+
+    /// A rule whose key paths depend on the data (e.g. one per `[[plugins]]` entry).
+    init(findings: @escaping (_ config: RampartConfig, _ context: DecodeContext) -> [Finding]) {
+        self.findings = findings
+    }
 }
 
 extension CrossCheck {
@@ -330,15 +486,16 @@ enum Suggest {
         return " (did you mean \(quote)\(best)\(quote)?)"
     }
 
-    /// Suggestion for an unknown key in `[section]`: a close key of the same section, else the
-    /// same key in another section.
-    static func forUnknownKey(_ key: String, inSection section: String) -> String {
+    /// Suggestion for an unknown key in `[section]` (or in the `[[section]]` entry at
+    /// `sectionPath`, e.g. `plugins[1]`): a close key of the same section, else the same key in
+    /// another section.
+    static func forUnknownKey(_ key: String, inSection section: String, at sectionPath: String? = nil) -> String {
         let schema = RampartConfig.schema
         if let own = schema.first(where: { $0.name == section }), let best = closest(to: key, among: own.keyNames) {
-            return " (did you mean '\(KeyPathFormat.child(KeyPathFormat.component(section), best))'?)"
+            return " (did you mean '\(KeyPathFormat.child(sectionPath ?? own.pathPrefix, best))'?)"
         }
         if let other = schema.first(where: { $0.name != section && $0.keyNames.contains(key) }) {
-            return " (did you mean '\(KeyPathFormat.child(KeyPathFormat.component(other.name), key))'?)"
+            return " (did you mean '\(KeyPathFormat.child(other.pathPrefix, key))'?)"
         }
         return ""
     }
@@ -351,17 +508,19 @@ enum Suggest {
         }
         let holders = schema.filter { $0.keyNames.contains(name) }
         if let holder = holders.first {
-            return " (did you mean '\(KeyPathFormat.child(KeyPathFormat.component(holder.name), name))'?)"
+            return " (did you mean '\(KeyPathFormat.child(holder.pathPrefix, name))'?)"
         }
         for section in schema {
             if let best = closest(to: name, among: section.keyNames) {
-                return " (did you mean '\(KeyPathFormat.child(KeyPathFormat.component(section.name), best))'?)"
+                return " (did you mean '\(KeyPathFormat.child(section.pathPrefix, best))'?)"
             }
         }
         return ""
     }
 
-    /// The candidate closest to `word` by edit distance, if close enough to be a likely typo.
+    /// The candidate closest to `word` by edit distance, if close enough to be a likely typo, or
+    /// if `word` (4 characters or more) is its prefix, or its last `_`-separated part(s)
+    /// (`path` → `model_path`, `mode` → `failure_mode`).
     static func closest(to word: String, among candidates: [String]) -> String? {
         guard !word.isEmpty, word.count <= 64 else { return nil }
         let lowered = word.lowercased()
@@ -370,8 +529,12 @@ enum Suggest {
         for candidate in candidates {
             let distance = editDistance(lowered, candidate.lowercased())
             let allowed = max(1, min(3, (candidate.count + 2) / 3))
-            let isPrefix = word.count >= 4 && (candidate.hasPrefix(lowered) || lowered.hasPrefix(candidate))
-            guard distance <= allowed || isPrefix else { continue }
+            let candidateLowered = candidate.lowercased()
+            let isPart =
+                word.count >= 4
+                && (candidateLowered.hasPrefix(lowered) || lowered.hasPrefix(candidateLowered)
+                    || candidateLowered.hasSuffix("_" + lowered))
+            guard distance <= allowed || isPart else { continue }
             if best == nil || distance < best?.distance ?? Int.max { best = (candidate, distance) }
         }
         return best?.name

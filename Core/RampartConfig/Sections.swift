@@ -10,6 +10,15 @@ extension RampartConfig {
             .table("limits", \.limits, summary: ["Per-request limits, enforced before a backend sees a request."]),
             .table("backend", \.backend, summary: ["The inference backend."]),
             .table("logging", \.logging, summary: ["Log verbosity and format."]),
+            .table(
+                "plugin_trust", \.pluginTrust,
+                summary: ["Which plugin signatures are trusted, and where verified plugin copies go."]),
+            .table("chain", \.chain, summary: ["How the plugin chain handles streamed output."]),
+            .arrayOfTables(
+                "plugins", \.plugins,
+                summary: ["Plugins, in chain order: one [[plugins]] table each (zero or more)."],
+                example: RampartConfig.Plugin(
+                    name: "keyword-guard", path: "plugins/keyword-guard", config: "forbidden,secret")),
         ]
     }
 
@@ -36,7 +45,64 @@ extension RampartConfig {
                     message: "only applies to backend.kind = \"builtin\", "
                         + "but kind is \"\(config.backend.kind.rawValue)\"")
             },
+            .uniquePluginNames,
+            .enabledPluginsNeedTrust,
         ]
+    }
+}
+
+extension CrossCheck {
+    /// Every `[[plugins]]` name is used once; reported at each repetition.
+    static var uniquePluginNames: CrossCheck {
+        CrossCheck { config, context in
+            var firstUse: [String: Int] = [:]
+            var findings: [Finding] = []
+            for (index, plugin) in config.plugins.enumerated() {
+                let path = "plugins[\(index)].name"
+                guard !context.hasFailed(path) else { continue }
+                guard let earlier = firstUse[plugin.name] else {
+                    firstUse[plugin.name] = index
+                    continue
+                }
+                findings.append(
+                    Finding(
+                        keyPaths: [path, "plugins[\(earlier)].name"], reportAt: path,
+                        failure: CheckFailure(
+                            kind: .conflict,
+                            message: "duplicate plugin name \(TOMLText.quoted(plugin.name)), "
+                                + "already used by plugins[\(earlier)]")))
+            }
+            return findings
+        }
+    }
+
+    /// An enabled plugin must have its signature checked: `trusted_keys` must not be empty unless
+    /// `allow_unsigned` is set. Reported once, naming the first enabled plugin.
+    static var enabledPluginsNeedTrust: CrossCheck {
+        CrossCheck { config, context in
+            let keysPath = "plugin_trust.trusted_keys"
+            let unsignedPath = "plugin_trust.allow_unsigned"
+            guard !context.hasFailed(keysPath), !context.hasFailed(unsignedPath),
+                config.pluginTrust.trustedKeys.isEmpty, !config.pluginTrust.allowUnsigned,
+                let index = config.plugins.indices.first(where: { index in
+                    config.plugins[index].enabled && !context.hasFailed("plugins[\(index)].enabled")
+                })
+            else { return [] }
+            let entry = "plugins[\(index)]"
+            let plugin =
+                context.hasFailed(entry + ".name")
+                ? entry : "plugin \(TOMLText.quoted(config.plugins[index].name)) (\(entry))"
+            let empty = context.explicit.contains(keysPath) ? "is empty" : "is empty (the default)"
+            return [
+                Finding(
+                    keyPaths: [keysPath, unsignedPath, entry, entry + ".enabled"], reportAt: keysPath,
+                    failure: CheckFailure(
+                        kind: .conflict,
+                        message: "\(empty) and \(unsignedPath) = \(context.describe(false, at: unsignedPath)), "
+                            + "but \(plugin) is enabled: list the public key its signature is checked against, "
+                            + "or set allow_unsigned = true (development only)"))
+            ]
+        }
     }
 }
 
@@ -276,5 +342,154 @@ extension RampartConfig.Logging: ConfigSection {
                 "format", \.format,
                 doc: ["\"text\" (human-readable lines) or \"json\" (one object per line)."]),
         ]
+    }
+}
+
+// MARK: - [plugin_trust]
+
+extension RampartConfig.PluginTrust: ConfigSection {
+    static var keys: [ConfigKey<Self>] {
+        [
+            ConfigKey(
+                name: "trusted_keys",
+                doc: [
+                    "PEM public keys (EC P-256/P-384) whose plugin signatures are trusted. A relative path",
+                    "resolves against this file's directory; the files are read when the server starts.",
+                ],
+                range: nil,
+                decode: { value, section, path, context in
+                    guard value.type == .array, let array = value.array else {
+                        var hint = ""
+                        if value.type == .string, let string = value.string {
+                            hint = " (write a list, even for one key: [\(TOMLText.preview(string))])"
+                        }
+                        context.wrongType(value, at: path, expected: "an array of strings (key file paths)", hint: hint)
+                        return false
+                    }
+                    var keys: [String] = []
+                    var valid = true
+                    for index in 0..<array.count {
+                        let entryPath = "\(path)[\(index)]"
+                        guard let string = context.string(array[index], at: entryPath, expecting: "a key file path")
+                        else {
+                            valid = false
+                            continue
+                        }
+                        if string.isEmpty {
+                            context.report(.invalidValue, at: entryPath, "must not be empty (a key file path)")
+                            valid = false
+                        }
+                        keys.append(string)
+                    }
+                    guard valid else { return false }
+                    section.trustedKeys = keys
+                    return true
+                },
+                check: { section in
+                    guard let index = section.trustedKeys.firstIndex(where: \.isEmpty) else { return nil }
+                    return CheckFailure(
+                        kind: .invalidValue, message: "entry \(index) must not be empty (a key file path)")
+                },
+                render: { section in
+                    .value("[" + section.trustedKeys.map(TOMLText.quoted).joined(separator: ", ") + "]")
+                }),
+            .boolean(
+                "allow_unsigned", \.allowUnsigned,
+                doc: [
+                    "Development only: load plugins without a valid signature (logged loudly).",
+                    "When false, enabled plugins need trusted_keys.",
+                ]),
+            .string(
+                "cache_dir", \.cacheDir,
+                doc: [
+                    "Directory for verified, content-addressed copies of plugin libraries.",
+                    "A relative path resolves against this file's directory.",
+                ],
+                check: { $0.isEmpty ? CheckFailure(kind: .invalidValue, message: "must not be empty") : nil }),
+        ]
+    }
+}
+
+// MARK: - [chain]
+
+extension RampartConfig.Chain: ConfigSection {
+    static var keys: [ConfigKey<Self>] {
+        [
+            .integer(
+                "hold_back_bytes", \.holdBackBytes, range: 0...65_536,
+                doc: [
+                    "Bytes of streamed output held back so output plugins can stop a stream before",
+                    "the client sees them (0 ... 65536; 0 = forward at once).",
+                ])
+        ]
+    }
+}
+
+// MARK: - [[plugins]]
+
+extension RampartConfig.Plugin: ConfigSection {
+    static var keys: [ConfigKey<Self>] {
+        [
+            ConfigKey.string(
+                "name", \.name,
+                doc: ["Required, unique: 1 to 64 of a-z, 0-9, '_', '-', starting with a letter or digit."],
+                check: PluginNameSyntax.check
+            ).required(),
+            ConfigKey.string(
+                "path", \.path,
+                doc: [
+                    "Required: the plugin directory (plugin.json, the library, model.sig).",
+                    "A relative path resolves against this file's directory.",
+                ],
+                check: { $0.isEmpty ? CheckFailure(kind: .invalidValue, message: "must not be empty") : nil }
+            ).required(),
+            .string(
+                "config", \.config,
+                doc: ["String handed to the plugin's create() as bytes; \"\" = none."]),
+            .choice(
+                "failure_mode", \.failureMode,
+                doc: ["When the plugin fails or times out: \"closed\" (refuse the request) or \"open\" (skip it)."]),
+            .integer(
+                "timeout_ms", \.timeoutMs, range: 1...60_000,
+                doc: ["Longest a call into the plugin may take, in milliseconds (1 ... 60000)."]),
+            .choice(
+                "isolation", \.isolation,
+                doc: ["\"inprocess\" (loaded into the sidecar) or \"process\" (a separate helper process)."]),
+            .boolean(
+                "enabled", \.enabled,
+                doc: ["false keeps the entry but does not load the plugin."]),
+        ]
+    }
+}
+
+/// Syntax of `plugins[].name`: `[a-z0-9][a-z0-9_-]{0,63}`.
+enum PluginNameSyntax {
+    static let maxLength = 64
+
+    static func check(_ name: String) -> CheckFailure? {
+        if name.isEmpty { return CheckFailure(kind: .invalidValue, message: "must not be empty") }
+        if isValid(name) { return nil }
+        let bytes = name.utf8
+        if bytes.count > maxLength, isValid(String(name.prefix(maxLength))) {
+            return CheckFailure(
+                kind: .invalidValue, message: "must be at most \(maxLength) characters, got \(bytes.count)")
+        }
+        var hint = ""
+        let lowered = name.lowercased()
+        if lowered != name, isValid(lowered) { hint = " (did you mean \(TOMLText.quoted(lowered))?)" }
+        return CheckFailure(
+            kind: .invalidValue,
+            message: "must be 1 to \(maxLength) characters of a-z, 0-9, '_' and '-', starting with a letter or digit, "
+                + "got \(TOMLText.preview(name))" + hint)
+    }
+
+    static func isValid(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, bytes.count <= maxLength, isLowerAlphanumeric(first) else { return false }
+        return bytes.allSatisfy { isLowerAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    static func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
     }
 }

@@ -87,8 +87,9 @@ enum TOMLText {
 ///
 /// TOMLKit does not expose node source positions, so this runs a small lexer over a document
 /// that toml++ has already accepted and remembers the first line of every key path (including
-/// dotted keys, inline tables and `[[array]]` elements as `name[0]`). It also finds NUL escapes
-/// (`\u0000`) in basic strings, which TOMLKit's C-string bridge would silently truncate.
+/// dotted keys, inline tables, array elements and `[[array]]` entries as `name[0]`). It also
+/// finds NUL escapes (`\u0000`) in basic strings, which TOMLKit's C-string bridge would silently
+/// truncate.
 ///
 /// It never traps and always advances, whatever the input.
 struct SourceIndex {
@@ -416,7 +417,9 @@ struct SourceIndex {
                         return
                     }
                     let before = position
-                    scanValue(path: path.map { "\($0)[\(element)]" }, depth: depth + 1)
+                    let elementPath = path.map { "\($0)[\(element)]" }
+                    if let elementPath { record(elementPath, line: line(at: position)) }
+                    scanValue(path: elementPath, depth: depth + 1)
                     skipBlank()
                     if current == UInt8(ascii: ",") {
                         position += 1

@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import Logging
 import RampartBuiltinModel
+import RampartChain
 import RampartConfig
 import RampartCore
+import RampartPluginHost
 import RampartServer
 
 /// `rampart serve`: runs the sidecar until SIGTERM/SIGINT, then drains gracefully.
@@ -60,9 +62,11 @@ struct ServeCommand: AsyncParsableCommand {
                                                     attributes: [.posixPermissions: 0o700])
         }
         let backend = try makeBackend(settings.backend, logger: logger)
+        let signals = SignalStore()
+        let chains = ChainHolder(try PluginSetup.chain(for: settings, signals: signals, logger: logger))
         let server: RampartServer
         do {
-            server = try RampartServer.start(settings: ServerSettings(settings), backend: backend, logger: logger)
+            server = try RampartServer.start(settings: ServerSettings(settings), backend: backend, logger: logger, chains: chains)
         } catch {
             throw CLIError("error: \(error)")
         }
@@ -76,11 +80,12 @@ struct ServeCommand: AsyncParsableCommand {
 
                 """.utf8))
         }
-        await waitForTermination(logger: logger)
+        let reloader = ChainReloader(configPath: config, overrides: self, chains: chains, signals: signals, logger: logger)
+        await waitForTermination(logger: logger, onReload: reloader.reload)
         await server.shutdown()
     }
 
-    private func loadConfig() throws -> RampartConfig {
+    func loadConfig() throws -> RampartConfig {
         if dev {
             guard config == nil else { throw ValidationError("use either --dev or --config, not both") }
             let runDirectory = runDir.hasPrefix("/") ? runDir : FileManager.default.currentDirectoryPath + "/" + runDir
@@ -114,20 +119,25 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    /// Suspends until SIGTERM or SIGINT.
-    private func waitForTermination(logger: Logger) async {
+    /// Suspends until SIGTERM or SIGINT; SIGHUP reloads the plugin chain.
+    private func waitForTermination(logger: Logger, onReload: @escaping @Sendable () -> Void) async {
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         let (stream, continuation) = AsyncStream<Int32>.makeStream()
         var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { continuation.yield(sig) }
             source.resume()
             sources.append(source)
         }
         for await sig in stream {
+            if sig == SIGHUP {
+                onReload()
+                continue
+            }
             logger.info("signal received, draining", metadata: ["signal": "\(sig == SIGTERM ? "SIGTERM" : "SIGINT")"])
             break
         }
@@ -154,5 +164,31 @@ extension ServerSettings {
         limits.defaultMaxTokens = config.limits.defaultMaxTokens
         limits.maxPromptBytes = config.limits.maxPromptBytes
         limits.maxMessages = config.limits.maxMessages
+    }
+}
+
+/// SIGHUP: re-reads the config file and rebuilds the plugin chain. A config or plugin that fails
+/// is refused and the running chain keeps serving; in-flight calls finish on the chain they began on.
+struct ChainReloader: Sendable {
+    let configPath: String?
+    let overrides: ServeCommand
+    let chains: ChainHolder
+    let signals: SignalStore
+    let logger: Logger
+
+    func reload() {
+        guard configPath != nil else {
+            logger.warning("SIGHUP ignored: --dev has no config file to reload")
+            return
+        }
+        do {
+            let config = try overrides.loadConfig()
+            try config.validate(source: configPath ?? "")
+            let next = try PluginSetup.chain(for: config, signals: signals, logger: logger)
+            chains.swap(next)
+            logger.notice("reloaded plugin chain", metadata: ["plugins": "\(next.stages.map(\.name).joined(separator: " → "))"])
+        } catch {
+            logger.error("reload refused; the previous chain keeps serving", metadata: ["error": "\(error)"])
+        }
     }
 }

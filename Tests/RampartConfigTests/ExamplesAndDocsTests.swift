@@ -33,11 +33,26 @@ final class ExamplesAndDocsTests: XCTestCase {
         }
     }
 
+    func testDocsExampleParses() throws {
+        let text = try String(contentsOfFile: repositoryRoot + "/docs/CONFIG.md", encoding: .utf8)
+        guard let section = text.range(of: "\n## Example\n"),
+            let start = text.range(of: "```toml\n", range: section.upperBound..<text.endIndex),
+            let end = text.range(of: "\n```", range: start.upperBound..<text.endIndex)
+        else { return XCTFail("docs/CONFIG.md has no ## Example toml block") }
+        let config = try parseConfig(String(text[start.upperBound..<end.lowerBound]))
+        XCTAssertEqual(config.backend.modelPath, "/etc/rampart/models/rampart-tiny")
+        XCTAssertEqual(config.pluginTrust.trustedKeys, ["/etc/rampart/keys/plugins.pub"])
+        XCTAssertEqual(config.plugins.map(\.name), ["keyword-guard", "pii-redactor"])
+        XCTAssertEqual(config.plugins.first?.path, "/etc/rampart/plugins/keyword-guard")
+    }
+
     func testDocsDescribeEveryKey() throws {
         let text = try String(contentsOfFile: repositoryRoot + "/docs/CONFIG.md", encoding: .utf8)
         for binding in RampartConfig.schema {
             for key in binding.keyNames {
-                XCTAssertTrue(text.contains("`\(binding.name).\(key)`"), "docs/CONFIG.md lacks `\(binding.name).\(key)`")
+                // `server.socket`; `plugins[].name` for the entries of an array of tables.
+                let path = "`\(binding.pathPrefix).\(key)`"
+                XCTAssertTrue(text.contains(path), "docs/CONFIG.md lacks \(path)")
             }
         }
     }

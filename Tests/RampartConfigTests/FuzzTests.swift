@@ -40,7 +40,9 @@ final class FuzzTests: XCTestCase {
         "model_path", "level", "format", "\"0660\"", "\"0600\"", "\"null\"", "\"builtin\"", "true", "false", "0", "-1",
         "1024", "9223372036854775807", "-9223372036854775808", "99999999999999999999", "1.5", "inf", "nan",
         "1979-05-27", "07:32:00", "1979-05-27T07:32:00Z", "0x1F", "0o777", "0b101", "1_000", "é", "☃", "𝄞", "\u{FEFF}",
-        "\u{7F}", "\u{1}", "[server]\n", "[limits]\n", "[[plugins]]\n", "a.b.c", "\"q.k\"",
+        "\u{7F}", "\u{1}", "[server]\n", "[limits]\n", "[[plugins]]\n", "a.b.c", "\"q.k\"", "[plugin_trust]\n",
+        "[chain]\n", "trusted_keys", "allow_unsigned", "cache_dir", "hold_back_bytes", "name", "path", "timeout_ms",
+        "isolation", "\"process\"", "[\"k.pub\"]", "[[plugins]]\nname = \"a\"\npath = \"p\"\n",
     ]
 
     func testRandomFragmentSoup() {
@@ -124,6 +126,55 @@ final class FuzzTests: XCTestCase {
             }
             exercise(text)
         }
+    }
+
+    /// `[plugin_trust]`, `[chain]` and `[[plugins]]` entries with valid and invalid keys and values.
+    func testPluginDocuments() {
+        var rng = SplitMix64(seed: 0x5EED_0005 &+ Self.seed)
+        let trust = [
+            "trusted_keys = [\"k.pub\"]", "trusted_keys = []", "trusted_keys = [\"a\", \"/b\"]", "trusted_keys = \"k\"",
+            "trusted_keys = [1]", "trusted_keys = [\"\"]", "allow_unsigned = true", "allow_unsigned = 0",
+            "cache_dir = \"c\"", "cache_dir = \"\"", "cache = \"c\"",
+        ]
+        let chain = ["hold_back_bytes = 0", "hold_back_bytes = 65536", "hold_back_bytes = -1", "hold_back = 1"]
+        let entry = [
+            "name = \"a\"", "name = \"b-2\"", "name = \"A\"", "name = \"\"", "name = 1", "path = \"p\"", "path = \"/abs\"",
+            "path = \"\"", "config = \"x,y\"", "config = \"\"", "failure_mode = \"open\"", "failure_mode = \"shut\"",
+            "timeout_ms = 1", "timeout_ms = 0", "timeout_ms = 60001", "isolation = \"process\"",
+            "isolation = \"vm\"", "enabled = false", "enabled = \"no\"", "timout_ms = 5", "[plugins.sub]",
+        ]
+        var accepted = 0
+        let iterations = 1500 * Self.scale
+        for _ in 0..<iterations {
+            var text = ""
+            if Bool.random(using: &rng) {
+                text += "[plugin_trust]\n"
+                for line in trust.shuffled(using: &rng).prefix(Int.random(in: 0...2, using: &rng)) { text += line + "\n" }
+            }
+            if Int.random(in: 0..<4, using: &rng) == 0 {
+                text += "[chain]\n" + (chain.randomElement(using: &rng) ?? "") + "\n"
+            }
+            for _ in 0..<Int.random(in: 0...3, using: &rng) {
+                // One line per key (a repeated key is a TOML syntax error); sometimes no name or path.
+                var lines: [String: String] = [:]
+                if Int.random(in: 0..<8, using: &rng) != 0 { lines["name"] = "name = \"n\(Int.random(in: 0...2, using: &rng))\"" }
+                if Int.random(in: 0..<8, using: &rng) != 0 { lines["path"] = "path = \"p\"" }
+                var subtable = ""
+                for line in entry.shuffled(using: &rng).prefix(Int.random(in: 0...3, using: &rng)) {
+                    if line.hasPrefix("[") {
+                        subtable = line + "\nx = 1\n"
+                    } else {
+                        lines[String(line.prefix { $0 != " " })] = line
+                    }
+                }
+                text += "[[plugins]]\n" + lines.values.sorted().map { $0 + "\n" }.joined() + subtable
+            }
+            exercise(text)
+            if (try? ConfigLoader.parse(text, baseDirectory: "/fuzz", source: "fuzz.toml")) != nil { accepted += 1 }
+        }
+        // Both outcomes are exercised: accepted documents go through validate() and the round trip.
+        XCTAssertGreaterThan(accepted, iterations / 20)
+        XCTAssertLessThan(accepted, iterations - iterations / 20)
     }
 
     func testNastyInputs() {

@@ -54,7 +54,7 @@ final class RenderTests: XCTestCase {
     func testRenderIsCommentedAndComplete() throws {
         let text = RampartConfig.defaults(baseDirectory: "/etc/rampart").render()
         XCTAssertTrue(text.hasPrefix("# Rampart configuration (schema v1)."))
-        for section in ["[server]", "[limits]", "[backend]", "[logging]"] {
+        for section in ["[server]", "[limits]", "[backend]", "[logging]", "[plugin_trust]", "[chain]"] {
             XCTAssertTrue(text.contains("\n" + section + "\n"), section)
         }
         XCTAssertTrue(text.contains("\nsocket = \"/etc/rampart/run/rampart.sock\"\n"))
@@ -71,6 +71,6 @@ final class RenderTests: XCTestCase {
             XCTAssertTrue(index > 0 && lines[index - 1].hasPrefix("#"), "no comment above \(line)")
         }
         let keyLines = lines.filter { $0.contains(" = ") && !$0.hasPrefix("# ") || $0.hasPrefix("# socket_group = ") }
-        XCTAssertEqual(keyLines.count, 12 + 4 + 2 + 2)
+        XCTAssertEqual(keyLines.count, 12 + 4 + 2 + 2 + 3 + 1)
     }
 }

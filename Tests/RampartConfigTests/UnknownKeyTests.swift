@@ -74,8 +74,11 @@ final class UnknownKeyTests: XCTestCase {
     }
 
     func testUnknownArrayOfTables() {
-        let error = configError("[[plugins]]\nname = \"x\"\n")
-        XCTAssertEqual(error.issues.map(\.keyPath), ["plugins"])
+        let error = configError("[[plugin]]\nname = \"x\"\n")
+        XCTAssertEqual(error.issues.map(\.keyPath), ["plugin"])
         XCTAssertEqual(error.issues.first?.line, 1)
+        XCTAssertEqual(error.description, "rampart.toml:1: unknown array of tables 'plugin' (did you mean 'plugins'?)")
+        let other = configError("\n[[extras]]\nx = 1\n")
+        XCTAssertEqual(other.description, "rampart.toml:2: unknown array of tables 'extras'")
     }
 }

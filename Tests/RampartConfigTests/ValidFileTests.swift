@@ -34,7 +34,7 @@ final class ValidFileTests: XCTestCase {
         """
 
     static var fullExpected: RampartConfig {
-        var expected = RampartConfig()
+        var expected = RampartConfig.defaults(baseDirectory: testBase)
         expected.server.socket = "/var/run/rampart/r.sock"
         expected.server.socketMode = .ownerAndGroup
         expected.server.socketGroup = .name("inference")
