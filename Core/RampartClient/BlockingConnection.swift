@@ -18,6 +18,12 @@ public final class BlockingConnection {
     private var output = ByteBuffer()
     private var decoder = FrameDecoder(maxFrameSize: 64 << 20)
     private var nextStreamID: UInt32 = 1
+    private var headerCache: [HeadersKey: [UInt8]] = [:]
+
+    private struct HeadersKey: Hashable {
+        var method: String
+        var timeoutMicros: UInt64
+    }
     /// The server's preface.
     public private(set) var serverPreface = ServerPreface.refused
 
@@ -65,10 +71,19 @@ public final class BlockingConnection {
     public func unary(_ method: String, request: some Collection<UInt8>, timeoutMicros: UInt64 = 0) throws -> ByteBuffer {
         let id = nextStreamID
         nextStreamID &+= 1
-        var headers = Rampart_V1_RequestHeaders()
-        headers.method = method
-        headers.timeoutUs = timeoutMicros
-        try FrameEncoder.writeMessage(headers, type: .headers, streamID: id, to: &output)
+        // The HEADERS payload depends only on (method, timeout): encode it once per pair.
+        let key = HeadersKey(method: method, timeoutMicros: timeoutMicros)
+        let headerPayload: [UInt8]
+        if let cached = headerCache[key] {
+            headerPayload = cached
+        } else {
+            var headers = Rampart_V1_RequestHeaders()
+            headers.method = method
+            headers.timeoutUs = timeoutMicros
+            headerPayload = try headers.serializedBytes()
+            if headerCache.count < 64 { headerCache[key] = headerPayload }
+        }
+        FrameEncoder.write(.headers, streamID: id, payload: headerPayload, to: &output)
         FrameEncoder.write(.message, flags: .endStream, streamID: id, payload: request, to: &output)
         try flushOutput()
         var response: ByteBuffer?
@@ -80,14 +95,18 @@ public final class BlockingConnection {
             guard frame.header.streamID == id else { continue }
             switch frame.header.type {
             case .message:
-                response = try frame.messagePayload(lz4Allowed: serverPreface.lz4Enabled, limit: 64 << 20)
+                // Copy out of the receive buffer so that the buffer stays uniquely owned and is reused.
+                let payload = try frame.messagePayload(lz4Allowed: serverPreface.lz4Enabled, limit: 64 << 20)
+                var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
+                copy.writeImmutableBuffer(payload)
+                response = copy
             case .trailers:
                 let trailers = try Rampart_V1_Trailers(serializedBytes: frame.payload)
                 guard trailers.status == .ok else {
                     throw RPCError(trailers.status, trailers.message, metadata: trailers.textMetadata)
                 }
                 guard let response else { throw RPCError(.internal, "OK without a response message") }
-                input.discardReadBytes()
+                if input.readableBytes == 0 { input.clear() } else { input.discardReadBytes() }
                 return response
             default:
                 continue

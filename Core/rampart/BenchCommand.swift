@@ -10,7 +10,7 @@ import RampartProto
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (RPC overhead against raw sockets and grpc-swift-2).",
-        subcommands: [RPCBench.self, ChainBench.self, RawServer.self])
+        subcommands: [RPCBench.self, ChainBench.self, RawServer.self, NIOEchoServer.self])
 }
 
 /// The raw C echo server of the floor measurement (run as a child process by `bench rpc`).
@@ -70,6 +70,9 @@ struct RPCBench: AsyncParsableCommand {
         let rawSocket = directory + "/raw.sock"
         let raw = try spawn(me, ["bench", "raw-server", "--socket", rawSocket])
         defer { stop(raw) }
+        let nioSocket = directory + "/nio.sock"
+        let nio = try spawn(me, ["bench", "nio-echo-server", "--socket", nioSocket])
+        defer { stop(nio) }
         let rampartSocket = self.rampartSocket ?? directory + "/rampart.sock"
         let server = self.rampartSocket != nil ? nil
             : try spawn(me, ["serve", "--dev", "--run-dir", directory, "--backend", "null", "--log-level", "warning"])
@@ -83,6 +86,7 @@ struct RPCBench: AsyncParsableCommand {
         }
         defer { if let grpcServer { stop(grpcServer) } }
         try waitForSocket(rawSocket)
+        try waitForSocket(nioSocket)
         try waitForSocket(rampartSocket)
         if grpcServer != nil { try waitForSocket(grpcSocket) }
 
@@ -102,14 +106,21 @@ struct RPCBench: AsyncParsableCommand {
                 runs["raw", default: []].append(BenchRow(
                     name: "raw C ping-pong", concurrency: n, requests: result.requests, seconds: result.seconds,
                     p50: result.p50_us, p99: result.p99_us))
+                var nioResult = rp_bench_result()
+                guard rp_raw_bench(nioSocket, Int32(n), payload, seconds, warmup, &nioResult) == 0 else {
+                    throw CLIError("NIO echo bench failed: \(String(cString: strerror(errno)))")
+                }
+                runs["nio", default: []].append(BenchRow(
+                    name: "SwiftNIO echo (no protocol)", concurrency: n, requests: nioResult.requests,
+                    seconds: nioResult.seconds, p50: nioResult.p50_us, p99: nioResult.p99_us))
                 runs["blocking", default: []].append(try benchBlocking(socket: rampartSocket, connections: n, request: requestBytes))
                 runs["async", default: []].append(try await benchAsync(socket: rampartSocket, callers: n, request: request))
                 if let grpcEcho, grpcServer != nil {
                     runs["grpc", default: []].append(try benchGRPC(grpcEcho, socket: grpcSocket, callers: n))
                 }
-                for key in ["raw", "blocking", "async", "grpc"] { if let last = runs[key]?.last { report(last) } }
+                for key in ["raw", "nio", "blocking", "async", "grpc"] { if let last = runs[key]?.last { report(last) } }
             }
-            for key in ["raw", "blocking", "async", "grpc"] {
+            for key in ["raw", "nio", "blocking", "async", "grpc"] {
                 guard let all = runs[key], !all.isEmpty else { continue }
                 rows.append(all.sorted { $0.rps < $1.rps }[all.count / 2])
             }
@@ -230,11 +241,14 @@ struct RPCBench: AsyncParsableCommand {
         print("")
         for n in concurrency {
             let raw = rows.first { $0.name.hasPrefix("raw") && $0.concurrency == n }
+            let nio = rows.first { $0.name.hasPrefix("SwiftNIO") && $0.concurrency == n }
             let blocking = rows.first { $0.name.hasPrefix("Rampart (blocking") && $0.concurrency == n }
             let async = rows.first { $0.name.hasPrefix("Rampart (async") && $0.concurrency == n }
             let grpc = rows.first { $0.name == "grpc-swift-2" && $0.concurrency == n }
             var parts: [String] = []
             if let raw, let blocking { parts.append(String(format: "Rampart ÷ raw = %.2f", blocking.rps / raw.rps)) }
+            if let nio, let raw { parts.append(String(format: "bare NIO ÷ raw = %.2f", nio.rps / raw.rps)) }
+            if let nio, let blocking { parts.append(String(format: "Rampart ÷ bare NIO = %.2f", blocking.rps / nio.rps)) }
             if let grpc, let blocking { parts.append(String(format: "Rampart ÷ grpc-swift-2 = %.1f", blocking.rps / grpc.rps)) }
             if let grpc, let async { parts.append(String(format: "Rampart async ÷ grpc-swift-2 = %.1f", async.rps / grpc.rps)) }
             print("concurrency \(n): " + parts.joined(separator: ", "))
