@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 int rampart_so_peercred(void) {
 #ifdef SO_PEERCRED
@@ -54,4 +57,14 @@ int rampart_probe_unix_socket(const char *path) {
 
 uint32_t rampart_set_umask(uint32_t mask) {
     return (uint32_t)umask((mode_t)mask);
+}
+
+int rampart_set_parent_death_signal(int sig) {
+#ifdef __linux__
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0UL, 0UL, 0UL);
+#else
+    (void)sig;
+    errno = ENOTSUP;
+    return -1;
+#endif
 }

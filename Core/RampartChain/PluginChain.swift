@@ -185,8 +185,10 @@ public final class ChainCall: @unchecked Sendable {
             let millis = Int(stage.policy.timeout.components.seconds * 1000 + stage.policy.timeout.components.attoseconds / 1_000_000_000_000_000)
             return try failed(stage, RPCError(.unavailable, "plugin \(stage.name): \(hook) exceeded its timeout of \(millis) ms"))
         case .failure(let error):
-            stage.stats.record(.errored, micros: micros)
-            return try failed(stage, RPCError(.internal, "plugin \(stage.name) failed: \(error)"))
+            stage.stats.record(elapsed > stage.policy.timeout ? .timedOut : .errored, micros: micros)
+            // Crashes and timeouts of isolated plugins say UNAVAILABLE; other failures are INTERNAL.
+            let code = (error as? any StatusCodeConvertible)?.statusCode ?? .internal
+            return try failed(stage, RPCError(code, "plugin \(stage.name) failed: \(error)"))
         }
     }
 

@@ -51,6 +51,12 @@ public struct ChainBuilder: Sendable {
     public let signals: SignalStore
     public let holdBackBytes: Int
     public let log: @Sendable (String, PluginLogLevel, String) -> Void
+    /// The `rampart` executable whose `plugin-host` subcommand runs isolated plugins (the CLI:
+    /// itself; tests: the built binary).
+    public var executablePath = "/proc/self/exe"
+    /// The trusted public keys (PEM files) an isolated plugin's process verifies the plugin
+    /// directory with, when `loader` trusts signed plugins only.
+    public var trustedKeyFiles: [String] = []
 
     public init(loader: PluginLoader, signals: SignalStore, holdBackBytes: Int,
                 log: @escaping @Sendable (_ plugin: String, PluginLogLevel, String) -> Void) {
@@ -64,8 +70,8 @@ public struct ChainBuilder: Sendable {
         var stages: [ChainStage] = []
         for spec in specs {
             if spec.isolated {
-                throw .cannotOpen(plugin: spec.name,
-                                  reason: "isolation = \"process\" is not available in this build; use \"inprocess\"")
+                stages.append(ChainStage(plugin: try isolatedPlugin(spec), policy: spec.policy))
+                continue
             }
             let manifest = try PluginManifest.read(directory: spec.directory, plugin: spec.name)
             let library = try loader.load(directory: spec.directory, library: manifest.library, name: spec.name)
@@ -77,5 +83,32 @@ public struct ChainBuilder: Sendable {
             stages.append(ChainStage(plugin: plugin, policy: spec.policy))
         }
         return PluginChain(stages: stages, holdBackBytes: holdBackBytes)
+    }
+
+    /// `isolation = "process"`: verified here (nothing is mapped into the sidecar), then loaded
+    /// and created in a child process that verifies again (docs/ISOLATION.md).
+    private func isolatedPlugin(_ spec: PluginSpec) throws(PluginError) -> IsolatedPlugin {
+        let trust: IsolatedTrust
+        switch loader.trust {
+        case .unsignedDevelopment:
+            trust = .unsignedDevelopment
+        case .signed:
+            guard !trustedKeyFiles.isEmpty else {
+                throw .untrusted(plugin: spec.name, reason: "the plugin process verifies the directory again and needs "
+                                 + "the trusted public keys: set ChainBuilder.trustedKeyFiles")
+            }
+            trust = .trustedKeys(trustedKeyFiles)
+        }
+        let manifest = try PluginManifest.read(directory: spec.directory, plugin: spec.name)
+        let digest = try IsolatedPlugin.verify(loader: loader, directory: spec.directory, library: manifest.library, name: spec.name)
+        let log = self.log
+        let name = spec.name
+        return try IsolatedPlugin(
+            name: spec.name, directory: spec.directory, library: manifest.library, config: spec.config,
+            expectedDigest: digest, timeout: spec.policy.timeout,
+            options: IsolationOptions(executable: executablePath, trust: trust, cacheDirectory: loader.cacheDirectory)
+        ) { level, message in
+            log(name, level, message)
+        }
     }
 }

@@ -22,6 +22,7 @@ struct ChainBench: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Chain lengths.") var counts: [Int] = [0, 1, 5]
     @Option(name: .long, help: "Iterations per chain length.") var iterations = 200_000
     @Option(name: .long, help: "Prompt bytes.") var promptBytes = 1024
+    @Option(name: .long, help: "Iterations per row for process-isolated plugins (0 skips them).") var isolatedIterations = 20_000
 
     func run() throws {
         let manifest = try PluginManifest.read(directory: plugin, plugin: "bench")
@@ -34,15 +35,25 @@ struct ChainBench: ParsableCommand {
         let context = CallContext(requestID: "r-bench", method: "/rampart.v1.Inference/Generate", streamID: 1,
                                   peer: PeerCredentials(pid: 1, uid: 0, gid: 0))
         print("plugin \(library.info.name) \(library.info.version), \(promptBytes)-byte prompt, \(iterations) iterations per row (unsigned load: measurement only)")
-        print("plugins   p50 µs   p99 µs   added p50 µs/plugin   added p99 µs/plugin")
+        print("isolation  plugins   p50 µs   p99 µs   added p50 µs/plugin   added p99 µs/plugin")
         var baseline: (Double, Double)?
+        let builder = ChainBuilder(loader: loader, signals: signals, holdBackBytes: 256) { _, _, _ in }
+        var rows: [(label: String, count: Int, chain: PluginChain, iterations: Int)] = []
         for count in counts {
             var stages: [ChainStage] = []
             for i in 0..<count {
                 let native = try NativePlugin(library: library, name: "noop-\(i)", config: [], signals: signals) { _, _ in }
                 stages.append(ChainStage(plugin: native))
             }
-            let chain = PluginChain(stages: stages)
+            rows.append(("in-process", count, PluginChain(stages: stages), iterations))
+        }
+        if isolatedIterations > 0 {
+            for count in counts where count > 0 {
+                let specs = (0..<count).map { PluginSpec(name: "noop-iso-\($0)", directory: plugin, isolated: true) }
+                rows.append(("process", count, try builder.build(specs), isolatedIterations))
+            }
+        }
+        for (label, count, chain, iterations) in rows {
             var samples = [Double](repeating: 0, count: iterations)
             for i in 0..<(iterations + iterations / 10) {
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -62,7 +73,8 @@ struct ChainBench: ParsableCommand {
             if baseline == nil { baseline = (p50, p99) }
             let added = count == 0 ? "-" : String(format: "%.2f", (p50 - (baseline?.0 ?? 0)) / Double(count))
             let added99 = count == 0 ? "-" : String(format: "%.2f", (p99 - (baseline?.1 ?? 0)) / Double(count))
-            print(String(format: "%7d %8.2f %8.2f", count, p50, p99) + "   " + added.padding(toLength: 20, withPad: " ", startingAt: 0) + "  " + added99)
+            print(label.padding(toLength: 11, withPad: " ", startingAt: 0) + String(format: "%7d %8.2f %8.2f", count, p50, p99) + "   "
+                  + added.padding(toLength: 20, withPad: " ", startingAt: 0) + "  " + added99)
         }
     }
 }

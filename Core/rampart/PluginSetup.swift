@@ -36,7 +36,7 @@ enum PluginSetup {
                 return digests
             }
         }
-        let builder = ChainBuilder(
+        var builder = ChainBuilder(
             loader: PluginLoader(cacheDirectory: config.pluginTrust.cacheDir, trust: trust),
             signals: signals, holdBackBytes: config.chain.holdBackBytes
         ) { plugin, level, message in
@@ -48,6 +48,7 @@ enum PluginSetup {
             }
             logger.log(level: swiftLevel, "\(message)", metadata: ["plugin": "\(plugin)"])
         }
+        builder.trustedKeyFiles = config.pluginTrust.trustedKeys
         let specs = enabled.map { plugin in
             PluginSpec(
                 name: plugin.name, directory: plugin.path, config: plugin.configBytes,

@@ -26,4 +26,8 @@ int rampart_probe_unix_socket(const char *path);
 /// Sets the process umask and returns the previous one.
 uint32_t rampart_set_umask(uint32_t mask);
 
+/// Asks the kernel to send `sig` to this process when its parent *thread* exits
+/// (prctl PR_SET_PDEATHSIG; Linux only). Returns 0, or -1 with errno set (ENOTSUP elsewhere).
+int rampart_set_parent_death_signal(int sig);
+
 #endif

@@ -44,6 +44,17 @@ static rp_status on_request(void *inst, void *stream, const uint8_t *req, size_t
     host->buf_append(out, junk, 3);
     return RP_OK;
 #endif
+#ifdef WIRE_GARBAGE
+    /* Process isolation tests: the plugin scribbles on its host's socket (fd 3) mid-call. */
+    if (memmem(req, len, "garbage-now", 11)) {
+        static const uint8_t garbage[5] = { 0, 0, 0, 1, 0x08 }; /* a 1-byte frame: a truncated varint */
+        if (write(3, garbage, sizeof garbage) != (ssize_t)sizeof garbage) { return RP_ERR_INTERNAL; }
+    }
+    if (memmem(req, len, "oversize-now", 12)) {
+        static const uint8_t header[4] = { 0x7f, 0xff, 0xff, 0xff }; /* announces a 2 GiB frame */
+        if (write(3, header, sizeof header) != (ssize_t)sizeof header) { return RP_ERR_INTERNAL; }
+    }
+#endif
     if (memmem(req, len, "crash-now", 9)) { raise(SIGSEGV); }
     if (memmem(req, len, "sleep-now", 9)) { usleep(300000); }
     if (memmem(req, len, "error-now", 9)) {
@@ -77,9 +88,57 @@ static rp_status on_request(void *inst, void *stream, const uint8_t *req, size_t
     return RP_OK; /* nothing written: Pass */
 }
 
+#ifdef WITH_STREAMS
+/* Per-call state: counts the chunks of each call; `live_streams` counts streams not yet freed. */
+#include <stdio.h>
+#include <stdlib.h>
+typedef struct fixture_stream { int chunks; } fixture_stream;
+static int live_streams;
+
+static rp_status stream_new(void *inst, void **out, rp_call *call) {
+    (void)inst;
+    fixture_stream *s = calloc(1, sizeof *s);
+    if (!s) { host->set_error(call, "out of memory", 13); return RP_ERR_INTERNAL; }
+    live_streams++;
+    *out = s;
+    return RP_OK;
+}
+
+static void stream_free(void *inst, void *stream) {
+    (void)inst;
+    live_streams--;
+    free(stream);
+}
+#endif
+
+#ifdef WITH_LOGITS
+static rp_status on_logits(void *inst, void *stream, float *logits, size_t vocab, const int32_t *prev, size_t n_prev,
+                           rp_call *call) {
+    (void)inst; (void)stream; (void)prev; (void)n_prev; (void)call;
+    if (vocab > 0) logits[0] = -1e9f;
+    return RP_OK;
+}
+#endif
+
 static rp_status on_chunk(void *inst, void *stream, const char *utf8, size_t len, rp_chunk_action *action,
                           rp_host_buf *replacement, rp_call *call) {
     (void)inst; (void)stream; (void)call;
+#ifdef WITH_STREAMS
+    /* "count?" → "chunks=<n>" (this call's chunks so far); "live?" → "live=<n>" (open streams). */
+    if (stream) {
+        fixture_stream *s = stream;
+        s->chunks++;
+        char text[64];
+        int n = -1;
+        if (memmem(utf8, len, "count?", 6)) n = snprintf(text, sizeof text, "chunks=%d", s->chunks);
+        if (memmem(utf8, len, "live?", 5)) n = snprintf(text, sizeof text, "live=%d", live_streams);
+        if (n > 0) {
+            *action = RP_CHUNK_REPLACE;
+            host->buf_append(replacement, (const uint8_t *)text, (size_t)n);
+            return RP_OK;
+        }
+    }
+#endif
     if (memmem(utf8, len, "SECRET", 6)) { *action = RP_CHUNK_STOP; return RP_OK; }
     if (memmem(utf8, len, "cat", 3)) {
         *action = RP_CHUNK_REPLACE;
@@ -111,6 +170,8 @@ static rp_plugin_v1 descriptor = {
     .version = "0.0.1",
 #ifdef CAP_MISMATCH
     .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_CHUNK | RP_CAP_HOOK_RESPONSE,
+#elif defined(WITH_LOGITS)
+    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_CHUNK | RP_CAP_HOOK_LOGITS,
 #else
     .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_CHUNK,
 #endif
@@ -118,6 +179,13 @@ static rp_plugin_v1 descriptor = {
     .destroy = destroy,
     .on_request = on_request,
     .on_chunk = on_chunk,
+#ifdef WITH_STREAMS
+    .stream_new = stream_new,
+    .stream_free = stream_free,
+#endif
+#ifdef WITH_LOGITS
+    .on_logits = on_logits,
+#endif
 };
 
 #ifndef NO_ENTRY
