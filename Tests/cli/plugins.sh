@@ -77,6 +77,18 @@ check "a bad config on SIGHUP is refused and the old chain keeps serving" '
   grep -q "reload refused" "$TMP/serve.err" && [ "$(infer "please go")" = "please go (be concise)" ]'
 stop
 
+# The same signed C plugin in a child process (isolation = "process").
+write_config "$TMP/iso.toml" "$TMP/plugins/c-guard"
+printf 'isolation = "process"\n' >> "$TMP/iso.toml"
+start "$TMP/iso.toml" || { echo "isolated server did not start"; cat "$TMP/serve.err"; }
+check "a signed plugin runs isolated in a child process and still denies and mutates" '
+  pgrep -f "plugin-host" >/dev/null &&
+  ! infer "the classified bit" 2>"$TMP/e" >/dev/null && grep -q "PERMISSION_DENIED (7)" "$TMP/e" &&
+  [ "$(infer "shout it")" = "SHOUT IT" ]'
+stop
+check "the isolated child exits with the sidecar" '
+  for _ in $(seq 50); do pgrep -f "plugin-host.*c-guard" >/dev/null || exit 0; sleep 0.1; done; exit 1'
+
 # Fail closed at start.
 cp -r "$TMP/plugins/c-guard" "$TMP/plugins/tampered"
 printf 'x' >> "$TMP/plugins/tampered/librampart_example_c.so"
