@@ -550,30 +550,6 @@ extension IsolatedPlugin {
     /// trust and covers `library`. Returns the library's SHA-256 (hex), which the child must
     /// load. Nothing is mapped into the sidecar.
     public static func verify(loader: PluginLoader, directory: String, library: String, name: String) throws(PluginError) -> String {
-        let libraryPath = directory + "/" + library
-        var signedDigest: [UInt8]?
-        switch loader.trust {
-        case .signed(let verify):
-            let digests: [String: [UInt8]]
-            do {
-                digests = try verify(directory)
-            } catch {
-                throw .untrusted(plugin: name, reason: "signature verification failed: \(error)")
-            }
-            guard let digest = digests[library] else {
-                throw .untrusted(plugin: name, reason: "the signature does not cover \(library)")
-            }
-            signedDigest = digest
-        case .unsignedDevelopment:
-            break
-        }
-        guard let bytes = FileManager.default.contents(atPath: libraryPath) else {
-            throw .cannotOpen(plugin: name, reason: "cannot read \(libraryPath)")
-        }
-        let digest = SHA256.hash(bytes)
-        if let signedDigest, signedDigest != digest {
-            throw .untrusted(plugin: name, reason: "\(library) changed after its signature was verified")
-        }
-        return hexString(digest)
+        try loader.verifiedBytes(directory: directory, library: library, name: name).1
     }
 }

@@ -37,7 +37,22 @@ public struct PluginLoader: Sendable {
 
     /// Loads `library` (a path inside `directory`, which is what the signature covers).
     public func load(directory: String, library: String, name: String) throws(PluginError) -> LoadedLibrary {
-        let libraryPath = directory + "/" + library
+        let (bytes, hex) = try verifiedBytes(directory: directory, library: library, name: name)
+        let copy = try writeContentAddressed(bytes, hex: hex, name: name)
+        guard let handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
+            throw .cannotOpen(plugin: name, reason: String(cString: dlerror()))
+        }
+        guard let symbol = dlsym(handle, RP_ENTRY_SYMBOL) else { throw .missingEntrySymbol(plugin: name) }
+        let entry = unsafeBitCast(symbol, to: rp_entry_fn.self)
+        let descriptor = entry(UInt16(RP_ABI_MAJOR), UInt16(RP_ABI_MINOR))
+        let info = try DescriptorValidator.validate(descriptor, plugin: name)
+        guard let descriptor else { throw .nullDescriptor(plugin: name) }
+        return LoadedLibrary(info: info, digest: hex, path: copy, descriptor: descriptor)
+    }
+
+    /// Verifies the directory under this loader's trust, reads `library` once and checks that the
+    /// bytes read are the bytes that were signed. Returns them with their SHA-256 (hex).
+    public func verifiedBytes(directory: String, library: String, name: String) throws(PluginError) -> (Data, String) {
         var signedDigest: [UInt8]?
         switch trust {
         case .signed(let verify):
@@ -54,6 +69,7 @@ public struct PluginLoader: Sendable {
         case .unsignedDevelopment:
             break
         }
+        let libraryPath = directory + "/" + library
         guard let bytes = FileManager.default.contents(atPath: libraryPath) else {
             throw .cannotOpen(plugin: name, reason: "cannot read \(libraryPath)")
         }
@@ -61,17 +77,7 @@ public struct PluginLoader: Sendable {
         if let signedDigest, signedDigest != digest {
             throw .untrusted(plugin: name, reason: "\(library) changed after its signature was verified")
         }
-        let hex = hexString(digest)
-        let copy = try writeContentAddressed(bytes, hex: hex, name: name)
-        guard let handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL) else {
-            throw .cannotOpen(plugin: name, reason: String(cString: dlerror()))
-        }
-        guard let symbol = dlsym(handle, RP_ENTRY_SYMBOL) else { throw .missingEntrySymbol(plugin: name) }
-        let entry = unsafeBitCast(symbol, to: rp_entry_fn.self)
-        let descriptor = entry(UInt16(RP_ABI_MAJOR), UInt16(RP_ABI_MINOR))
-        let info = try DescriptorValidator.validate(descriptor, plugin: name)
-        guard let descriptor else { throw .nullDescriptor(plugin: name) }
-        return LoadedLibrary(info: info, digest: hex, path: copy, descriptor: descriptor)
+        return (bytes, hexString(digest))
     }
 
     private func writeContentAddressed(_ bytes: Data, hex: String, name: String) throws(PluginError) -> String {
