@@ -63,6 +63,7 @@ public final class ChainCall: @unchecked Sendable {
                 stage.statsRecord(.passed)
             case .deny(let deny)?:
                 stage.statsRecord(.denied)
+                skipRest(after: index, hook: .request)
                 throw denial(deny, by: stage)
             case .mutate(let mutation)?:
                 stage.statsRecord(.mutated)
@@ -90,6 +91,7 @@ public final class ChainCall: @unchecked Sendable {
                 stage.statsRecord(.passed)
             case .deny(let deny)?:
                 stage.statsRecord(.denied)
+                skipRest(after: index, hook: .response)
                 throw denial(deny, by: stage)
             case .mutate(let mutation)?:
                 stage.statsRecord(.mutated)
@@ -115,6 +117,7 @@ public final class ChainCall: @unchecked Sendable {
                 current = replacement
             case .stop:
                 stage.statsRecord(.denied)
+                skipRest(after: index, hook: .chunk)
                 throw RPCError(.permissionDenied, "output blocked by plugin \(stage.name)",
                                metadata: ["rampart-blocked-by": stage.name])
             }
@@ -155,6 +158,13 @@ public final class ChainCall: @unchecked Sendable {
     }
 
     // MARK: helpers
+
+    /// Counts the later plugins with `hook` as skipped: an earlier plugin ended the call.
+    private func skipRest(after index: Int, hook: ChainHooks) {
+        for stage in chain.stages[(index + 1)...] where stage.plugin.hooks.contains(hook) {
+            stage.stats.record(.skipped, micros: 0)
+        }
+    }
 
     /// Calls one hook with the stage's failure mode and timeout applied. Returns nil when the
     /// plugin failed and its failure mode is open (the call goes on as if it passed).

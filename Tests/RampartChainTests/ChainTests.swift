@@ -104,6 +104,8 @@ final class ChainTests: XCTestCase {
         }
         XCTAssertTrue(never.seenPrompts.isEmpty)
         XCTAssertEqual(chain.stages[0].stats.snapshot.denied, 1)
+        XCTAssertEqual(chain.stages[1].stats.snapshot.skipped, 1, "plugins after a deny are counted as skipped")
+        XCTAssertEqual(chain.stages[1].stats.snapshot.passed, 0)
 
         denier.request = { _ in verdict { $0.deny = Rampart_V1_Deny() } }  // code 0
         XCTAssertThrowsError(try chain.begin(context).onRequest(&r, metadata: &metadata)) { error in
