@@ -101,8 +101,8 @@ public final class BlockingConnection {
                 copy.writeImmutableBuffer(payload)
                 response = copy
             case .trailers:
-                let trailers = try Rampart_V1_Trailers(serializedBytes: frame.payload)
-                guard trailers.status == .ok else {
+                if TrailersFastPath.peekCode(frame.payload) != .ok {
+                    let trailers = try Rampart_V1_Trailers(serializedBytes: frame.payload)
                     throw RPCError(trailers.status, trailers.message, metadata: trailers.textMetadata)
                 }
                 guard let response else { throw RPCError(.internal, "OK without a response message") }

@@ -57,8 +57,16 @@ public final class RequestIDGenerator: Sendable {
     /// The next id.
     public func next() -> String {
         let n = counter.add(1, ordering: .relaxed).newValue
-        let hex = String(n, radix: 16)
-        return prefix + String(repeating: "0", count: max(0, 12 - hex.count)) + hex
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var tail = [UInt8](repeating: 0x30, count: 12)
+        var v = n
+        var i = 11
+        while v > 0, i >= 0 {
+            tail[i] = digits[Int(v & 0xf)]
+            v >>= 4
+            i -= 1
+        }
+        return prefix + String(decoding: tail, as: UTF8.self)
     }
 }
 

@@ -51,13 +51,24 @@ public final class StreamResponder: Sendable {
             finish(RPCError(.internal, "could not encode the response: \(error)"))
             return
         }
-        Self.writeTrailers(Rampart_V1_Trailers(.ok, metadata: metadata), streamID: context.streamID, to: &buffer)
+        Self.writeOKTrailers(metadata, streamID: context.streamID, to: &buffer)
         deliver(buffer, final: true)
     }
 
     /// Ends the stream with OK trailers.
     public func finish(metadata: [String: String] = [:]) {
-        finish(trailers: Rampart_V1_Trailers(.ok, metadata: metadata))
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        Self.writeOKTrailers(metadata, streamID: context.streamID, to: &buffer)
+        deliver(buffer, final: true)
+    }
+
+    /// OK trailers; the common single-entry case skips swift-protobuf (same bytes).
+    static func writeOKTrailers(_ metadata: [String: String], streamID: UInt32, to buffer: inout ByteBuffer) {
+        if metadata.count == 1, let (key, value) = metadata.first {
+            TrailersFastPath.writeOK(metadataKey: key, value: value, streamID: streamID, to: &buffer)
+        } else {
+            writeTrailers(Rampart_V1_Trailers(.ok, metadata: metadata), streamID: streamID, to: &buffer)
+        }
     }
 
     /// Ends the stream with an error status (the request id is added to the trailer metadata).

@@ -130,3 +130,32 @@ final class FrameCodecTests: XCTestCase {
         XCTAssertEqual(StatusCode.unauthenticated.name, "UNAUTHENTICATED")
     }
 }
+
+final class TrailersFastPathTests: XCTestCase {
+    func testOKTrailersMatchSwiftProtobufByteForByte() throws {
+        for value in ["r-1", "r-3f9a2c1b-000000000002", String(repeating: "é", count: 100)] {
+            var fast = ByteBuffer()
+            TrailersFastPath.writeOK(metadataKey: "rampart-request-id", value: value, streamID: 9, to: &fast)
+            var reference = ByteBuffer()
+            try FrameEncoder.writeMessage(Rampart_V1_Trailers(.ok, metadata: ["rampart-request-id": value]),
+                                          type: .trailers, flags: .endStream, streamID: 9, to: &reference)
+            XCTAssertEqual(Array(fast.readableBytesView), Array(reference.readableBytesView), value)
+        }
+    }
+
+    func testPeekCode() throws {
+        for code in [StatusCode.ok, .cancelled, .invalidArgument, .unauthenticated] {
+            let bytes: ByteBuffer = try Rampart_V1_Trailers(code, "message", metadata: ["k": "v"]).serializedBytes()
+            XCTAssertEqual(TrailersFastPath.peekCode(bytes), code)
+        }
+        XCTAssertNil(TrailersFastPath.peekCode(ByteBuffer(bytes: [0x1a, 0x7f])), "length past the end")
+        XCTAssertNil(TrailersFastPath.peekCode(ByteBuffer(bytes: [0x08])), "truncated varint")
+        XCTAssertNil(TrailersFastPath.peekCode(ByteBuffer(bytes: [0x0b])), "group wire type")
+        XCTAssertEqual(TrailersFastPath.peekCode(ByteBuffer()), .ok)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5_000 {  // random bytes: an answer or nil, never a crash
+            let bytes = (0..<Int.random(in: 0...24, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            _ = TrailersFastPath.peekCode(ByteBuffer(bytes: bytes))
+        }
+    }
+}
