@@ -53,8 +53,16 @@ public final class RampartClient: Sendable {
     public static func connect(
         socketPath: String, lz4: Bool = true, group: (any EventLoopGroup)? = nil
     ) async throws -> RampartClient {
-        let owned = group == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
-        let loopGroup: any EventLoopGroup = group ?? owned!
+        let owned: MultiThreadedEventLoopGroup?
+        let loopGroup: any EventLoopGroup
+        if let group {
+            owned = nil
+            loopGroup = group
+        } else {
+            let own = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            owned = own
+            loopGroup = own
+        }
         let eventLoop = loopGroup.next()
         let prefacePromise = eventLoop.makePromise(of: ServerPreface.self)
         do {
