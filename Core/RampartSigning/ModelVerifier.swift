@@ -137,3 +137,14 @@ public enum ModelVerifier {
         }
     }
 }
+
+extension VerifiedManifest {
+    /// The signed SHA-256 of every file, by relative path (raw digest bytes).
+    public var digestsByPath: [String: [UInt8]] {
+        var digests: [String: [UInt8]] = [:]
+        for file in files {
+            if let digest = parseHex(file.sha256, byteCount: 32) { digests[file.path] = digest }
+        }
+        return digests
+    }
+}

@@ -67,35 +67,10 @@ struct PluginHostCommand: ParsableCommand {
             } catch {
                 throw CLIError("error: \(error)")
             }
-            trust = .signed { directory in
-                let manifest = try ModelVerifier.verify(directory: directory, trustedKeys: keys)
-                var digests: [String: [UInt8]] = [:]
-                for file in manifest.files { digests[file.path] = Self.bytes(hex: file.sha256) }
-                return digests
-            }
+            trust = PluginSetup.signedTrust(keys)
         }
         let status = PluginHostServer.run(PluginHostServer.Options(
             fd: fd, directory: directory, library: library, name: name, cacheDirectory: cacheDirectory, trust: trust))
         throw ExitCode(status)
-    }
-
-    /// Lower-case hex to bytes (an odd or invalid string yields bytes that match no digest).
-    static func bytes(hex: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var iterator = hex.utf8.makeIterator()
-        while let high = iterator.next(), let low = iterator.next() {
-            guard let h = nibble(high), let l = nibble(low) else { return [] }
-            bytes.append(h << 4 | l)
-        }
-        return bytes
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0") ... UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a") ... UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A") ... UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

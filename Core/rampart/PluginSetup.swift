@@ -28,13 +28,7 @@ enum PluginSetup {
                     throw CLIError("plugin_trust.trusted_keys: cannot use \(path): \(error)")
                 }
             }
-            let trusted = keys
-            trust = .signed { directory in
-                let manifest = try ModelVerifier.verify(directory: directory, trustedKeys: trusted)
-                var digests: [String: [UInt8]] = [:]
-                for file in manifest.files { digests[file.path] = hexBytes(file.sha256) }
-                return digests
-            }
+            trust = signedTrust(keys)
         }
         var builder = ChainBuilder(
             loader: PluginLoader(cacheDirectory: config.pluginTrust.cacheDir, trust: trust),
@@ -65,20 +59,10 @@ enum PluginSetup {
         }
     }
 
-    private static func hexBytes(_ hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(hex.utf8.count / 2)
-        var high: UInt8?
-        for c in hex.utf8 {
-            let v: UInt8
-            switch c {
-            case 48...57: v = c - 48
-            case 97...102: v = c - 87
-            case 65...70: v = c - 55
-            default: return []
-            }
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+    /// Trust in plugin directories whose OpenSSF signature verifies against one of `keys`.
+    static func signedTrust(_ keys: [VerifyingKey]) -> PluginTrust {
+        .signed { directory in
+            try ModelVerifier.verify(directory: directory, trustedKeys: keys).digestsByPath
         }
-        return out
     }
 }

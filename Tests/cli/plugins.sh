@@ -9,17 +9,8 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${RAMPART_BIN:?set RAMPART_BIN}
 case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
 SWIFT_PLUGIN=${SWIFT_PLUGIN:-$(dirname "$BIN")/libExampleSwiftPlugin.so}
-TMP=$(mktemp -d /tmp/rampart-plugins.XXXXXX)
-SERVER=
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-PASSED=0; FAILED=0
-check() {
-  local name=$1; shift
-  if ( eval "$*" ) >"$TMP/check.log" 2>&1; then PASSED=$((PASSED+1)); echo "ok   - $name"
-  else FAILED=$((FAILED+1)); echo "FAIL - $name"; sed 's/^/    /' "$TMP/check.log"; fi
-}
-wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+TMP_PREFIX=rampart-plugins
+. "$ROOT/Tests/cli/lib.sh"
 
 make -s -C "$ROOT/examples/c-plugin" >/dev/null || { echo "cannot build the C plugin"; exit 1; }
 [ -f "$SWIFT_PLUGIN" ] || { echo "missing $SWIFT_PLUGIN (swift build --product ExampleSwiftPlugin)"; exit 1; }
@@ -108,5 +99,4 @@ sed -i 's/config = "forbidden,classified"/config = "a,,b"/' "$TMP/badcfg.toml"
 check "a plugin rejecting its config is refused with the message from the plugin" '
   ! "$BIN" serve --config "$TMP/badcfg.toml" >/dev/null 2>"$TMP/e" && grep -q "create failed" "$TMP/e" && grep -q "is empty" "$TMP/e"'
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+summary

@@ -7,18 +7,9 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${RAMPART_BIN:?set RAMPART_BIN}
 case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
-TMP=$(mktemp -d /tmp/rampart-cli.XXXXXX)
+TMP_PREFIX=rampart-cli
+. "$ROOT/Tests/cli/lib.sh"
 SOCK=$TMP/run/rampart.sock
-SERVER=
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
-PASSED=0; FAILED=0
-check() {
-  local name=$1; shift
-  if ( eval "$*" ) >"$TMP/check.log" 2>&1; then PASSED=$((PASSED+1)); echo "ok   - $name"
-  else FAILED=$((FAILED+1)); echo "FAIL - $name"; sed 's/^/    /' "$TMP/check.log"; fi
-}
-wait_socket() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
 
 "$BIN" serve --dev --run-dir "$TMP/run" >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SERVER=$!
@@ -71,5 +62,4 @@ check "a tampered model is refused at start (fail closed)" '
 kill -TERM "$SERVER"; wait "$SERVER"; echo $? > "$TMP/rc"; SERVER=
 check "SIGTERM drains and exits 0, removing the socket" '[ "$(cat "$TMP/rc")" = 0 ] && [ ! -e "$SOCK" ]'
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+summary
