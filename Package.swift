@@ -18,6 +18,10 @@ let package = Package(
         .library(name: "RampartPluginKit", targets: ["RampartPluginKit"]),
         // A Swift plugin is a dynamic library like any other plugin (examples/swift-plugin).
         .library(name: "ExampleSwiftPlugin", type: .dynamic, targets: ["ExampleSwiftPlugin"]),
+        // The built-in plugins: dynamic libraries loaded through the signed loader like any other.
+        .library(name: "RampartAuth", type: .dynamic, targets: ["RampartAuthPlugin"]),
+        .library(name: "RampartThrottle", type: .dynamic, targets: ["RampartThrottlePlugin"]),
+        .library(name: "RampartSanitizer", type: .dynamic, targets: ["RampartSanitizerPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -25,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // MARK: system libraries (pkg-config)
@@ -89,6 +94,36 @@ let package = Package(
             path: "Core/RampartPluginKit", swiftSettings: strict),
         .target(name: "ExampleSwiftPlugin", dependencies: ["RampartPluginKit"], path: "examples/swift-plugin"),
 
+        // MARK: built-in plugins (Plugins/<Name>/Core = logic, Plugins/<Name>/Plugin = the ABI glue)
+        .systemLibrary(
+            name: "CHiredis", path: "Plugins/Throttle/CHiredis", pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(
+            name: "CHyperscan", path: "Plugins/Sanitizer/CHyperscan", pkgConfig: "libhs",
+            providers: [.apt(["libhyperscan-dev"])]),
+        .target(
+            name: "RampartAudit", dependencies: ["RampartProto", "RampartCore"],
+            path: "Core/RampartAudit", swiftSettings: strict),
+        .target(
+            name: "RampartAuthCore",
+            dependencies: ["RampartCrypto", "COpenSSL", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Plugins/Auth/Core", swiftSettings: strict),
+        .target(
+            name: "RampartAuthPlugin", dependencies: ["RampartAuthCore", "RampartPluginKit"],
+            path: "Plugins/Auth/Plugin", swiftSettings: strict),
+        .target(
+            name: "RampartThrottleCore", dependencies: ["CHiredis"],
+            path: "Plugins/Throttle/Core", swiftSettings: strict),
+        .target(
+            name: "RampartThrottlePlugin", dependencies: ["RampartThrottleCore", "RampartPluginKit"],
+            path: "Plugins/Throttle/Plugin", swiftSettings: strict),
+        .target(
+            name: "RampartSanitizerCore", dependencies: ["CHyperscan", "RampartCrypto", "RampartSigning"],
+            path: "Plugins/Sanitizer/Core", resources: [.copy("Model/injection-model")], swiftSettings: strict),
+        .target(
+            name: "RampartSanitizerPlugin", dependencies: ["RampartSanitizerCore", "RampartPluginKit"],
+            path: "Plugins/Sanitizer/Plugin", swiftSettings: strict),
+
         // MARK: backends
         .target(
             name: "RampartBuiltinModel", dependencies: ["RampartCore", "RampartCrypto"],
@@ -118,7 +153,8 @@ let package = Package(
             name: "rampart",
             dependencies: [
                 "RampartServer", "RampartClient", "RampartCore", "RampartConfig", "RampartBuiltinModel", "RampartSigning",
-                "RampartChain", "RampartPluginHost",
+                "RampartChain", "RampartPluginHost", "RampartAudit",
+                "RampartAuthCore", "RampartThrottleCore", "RampartSanitizerCore",
                 "CRawPingPong",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -126,6 +162,11 @@ let package = Package(
             path: "Core/rampart", swiftSettings: strict),
 
         // MARK: tests
+        .testTarget(name: "RampartAuthTests", dependencies: ["RampartAuthCore"], path: "Tests/RampartAuthTests"),
+        .testTarget(name: "RampartThrottleTests", dependencies: ["RampartThrottleCore"], path: "Tests/RampartThrottleTests"),
+        .testTarget(
+            name: "RampartSanitizerTests", dependencies: ["RampartSanitizerCore"], path: "Tests/RampartSanitizerTests"),
+        .testTarget(name: "RampartAuditTests", dependencies: ["RampartAudit"], path: "Tests/RampartAuditTests"),
         .testTarget(name: "RampartWireTests", dependencies: ["RampartWire"], path: "Tests/RampartWireTests"),
         .testTarget(
             name: "RampartSigningTests", dependencies: ["RampartSigning"], path: "Tests/RampartSigningTests",

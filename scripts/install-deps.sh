@@ -7,9 +7,11 @@ packages=(
   pkg-config gcc make
   libssl-dev liblz4-dev                       # OpenSSL (crypto), LZ4 (wire compression)
   libprotobuf-c-dev protobuf-c-compiler       # the C SDK and examples/c-client
+  libhiredis-dev                              # throttle plugin: shared limits in Redis
+  libhyperscan-dev                            # sanitizer plugin: multi-pattern matcher
 )
 if [ "${1:-}" = "--test" ]; then
-  packages+=(protobuf-compiler)               # protoc-c needs protoc's descriptors at build time
+  packages+=(protobuf-compiler redis-server)  # protoc-c descriptors; a real Redis for the throttle tests
 fi
 
 missing=()
