@@ -66,7 +66,9 @@ public struct AuthConfig: Sendable, Equatable {
     public init(db: String) {
         self.db = db
         secretFile = db + ".secret"
-        signingKeyDir = ((db as NSString).deletingLastPathComponent as NSString).appendingPathComponent("signing-keys")
+        // Plain string work: Foundation's NSString path helpers trap on some inputs on Linux.
+        let directory = db.lastIndex(of: "/").map { String(db[..<$0]) } ?? "."
+        signingKeyDir = (directory.isEmpty ? "" : directory) + "/signing-keys"
     }
 
     /// The overlap actually used.
