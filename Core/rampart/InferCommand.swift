@@ -11,6 +11,8 @@ struct InferCommand: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
+    @OptionGroup var credentials: CredentialOptions
+
     @Argument(help: "The prompt (a user message; with --raw, a raw prompt to continue).")
     var prompt: String
 
@@ -69,7 +71,7 @@ struct InferCommand: AsyncParsableCommand {
         request.params.topK = topK
         if let seed { request.params.seed = seed }
         request.params.stop = stop
-        let options = CallOptions(timeout: timeoutMs.map { .milliseconds($0) })
+        let options = CallOptions(timeout: timeoutMs.map { .milliseconds($0) }, metadata: try credentials.entries())
 
         let connection: RampartClient
         do {
