@@ -106,7 +106,7 @@ let package = Package(
             path: "Core/RampartAudit", swiftSettings: strict),
         .target(
             name: "RampartAuthCore",
-            dependencies: ["RampartCrypto", "COpenSSL", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["RampartCrypto", "COpenSSL", "RampartProto", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Plugins/Auth/Core", swiftSettings: strict),
         .target(
             name: "RampartAuthPlugin", dependencies: ["RampartAuthCore", "RampartPluginKit"],

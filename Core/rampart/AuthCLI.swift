@@ -151,32 +151,3 @@ func timeText(_ unix: Double) -> String {
     let formatter = ISO8601DateFormatter()
     return formatter.string(from: Date(timeIntervalSince1970: unix))
 }
-
-extension Rampart_V1_ApiKeyInfo {
-    init(_ info: APIKeyInfo, now: Double) {
-        self.init()
-        id = info.id
-        principalID = info.principalID
-        scopes = info.scopes ?? []
-        allScopes = info.scopes == nil
-        label = info.label
-        createdAt = info.createdAt
-        if let v = info.expiresAt { expiresAt = v }
-        if let v = info.revokedAt { revokedAt = v }
-        if let v = info.boundUID { boundUid = v }
-        if let v = info.boundGID { boundGid = v }
-        rotatedTo = info.rotatedTo ?? ""
-        state = info.state(at: now)
-    }
-
-    /// One line of `keys list`.
-    var line: String {
-        var parts = [id, principalID, state, allScopes ? "scopes=*" : "scopes=\(scopes.joined(separator: ","))"]
-        if case .expiresAt(let v)? = optExpiresAt { parts.append("expires=\(timeText(v))") }
-        if case .boundUid(let v)? = optBoundUid { parts.append("uid=\(v)") }
-        if case .boundGid(let v)? = optBoundGid { parts.append("gid=\(v)") }
-        if !rotatedTo.isEmpty { parts.append("rotated_to=\(rotatedTo)") }
-        if !label.isEmpty { parts.append("label=\(label)") }
-        return parts.joined(separator: "  ")
-    }
-}
