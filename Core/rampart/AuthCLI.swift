@@ -53,6 +53,9 @@ struct CredentialOptions: ParsableArguments {
     @Option(name: .long, help: "Bearer token (default: $RAMPART_TOKEN).")
     var token: String?
 
+    @Option(name: .long, help: "Read the bearer token from this file (keeps it off the command line).")
+    var tokenFile: String?
+
     @Option(name: .long, help: "API key (default: $RAMPART_API_KEY).")
     var apiKey: String?
 
@@ -72,7 +75,12 @@ struct CredentialOptions: ParsableArguments {
             out[String(item[..<eq]).lowercased()] = String(item[item.index(after: eq)...])
         }
         let env = ProcessInfo.processInfo.environment
-        if let token = token ?? env["RAMPART_TOKEN"], !token.isEmpty {
+        var fileToken: String?
+        if let tokenFile {
+            guard let data = FileManager.default.contents(atPath: tokenFile) else { throw CLIError("cannot read --token-file \(tokenFile)") }
+            fileToken = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let token = token ?? fileToken ?? env["RAMPART_TOKEN"], !token.isEmpty {
             out["authorization"] = "Bearer " + token
         } else if let key = apiKey ?? env["RAMPART_API_KEY"], !key.isEmpty {
             out["authorization"] = "Bearer " + key
