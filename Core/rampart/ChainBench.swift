@@ -23,6 +23,9 @@ struct ChainBench: ParsableCommand {
     @Option(name: .long, help: "Iterations per chain length.") var iterations = 200_000
     @Option(name: .long, help: "Prompt bytes.") var promptBytes = 1024
     @Option(name: .long, help: "Iterations per row for process-isolated plugins (0 skips them).") var isolatedIterations = 20_000
+    @Option(name: .long, help: "Config bytes handed to each plugin's create() (e.g. the auth plugin's JSON).") var pluginConfig = ""
+    @Option(name: .long, help: "Request metadata key=value sent with every request (repeatable), e.g. authorization=Bearer …")
+    var metadata: [String] = []
 
     func run() throws {
         let manifest = try PluginManifest.read(directory: plugin, plugin: "bench")
@@ -42,16 +45,23 @@ struct ChainBench: ParsableCommand {
         for count in counts {
             var stages: [ChainStage] = []
             for i in 0..<count {
-                let native = try NativePlugin(library: library, name: "noop-\(i)", config: [], signals: signals) { _, _ in }
-                stages.append(ChainStage(plugin: native))
+                let native = try NativePlugin(library: library, name: "noop-\(i)", config: Array(pluginConfig.utf8), signals: signals) { _, _ in }
+                stages.append(ChainStage(plugin: native, policy: StagePolicy(timeout: .seconds(5))))
             }
             rows.append(("in-process", count, try PluginChain(stages: stages), iterations))
         }
         if isolatedIterations > 0 {
             for count in counts where count > 0 {
-                let specs = (0..<count).map { PluginSpec(name: "noop-iso-\($0)", directory: plugin, isolated: true) }
+                let specs = (0..<count).map {
+                    PluginSpec(name: "noop-iso-\($0)", directory: plugin, config: Array(pluginConfig.utf8), isolated: true)
+                }
                 rows.append(("process", count, try builder.build(specs), isolatedIterations))
             }
+        }
+        var requestMetadata: [String: String] = [:]
+        for item in metadata {
+            guard let eq = item.firstIndex(of: "=") else { throw ValidationError("--metadata expects key=value") }
+            requestMetadata[String(item[..<eq])] = String(item[item.index(after: eq)...])
         }
         for (label, count, chain, iterations) in rows {
             var samples = [Double](repeating: 0, count: iterations)
@@ -60,7 +70,7 @@ struct ChainBench: ParsableCommand {
                 if !chain.isEmpty {
                     let call = chain.begin(context)
                     var request = template
-                    var metadata: [String: String] = [:]
+                    var metadata = requestMetadata
                     try call.onRequest(&request, metadata: &metadata)
                     _ = try call.filterChunk("token ")
                     call.end(finish: .stop, usage: Rampart_V1_Usage(), status: .ok, deliveredBytes: 6)
