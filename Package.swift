@@ -78,12 +78,12 @@ let package = Package(
         // MARK: plugins
         .target(
             name: "RampartChain",
-            dependencies: ["RampartCore", "RampartProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["RampartCore", "RampartProto", "RampartAudit", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Core/RampartChain", swiftSettings: strict),
         .target(
             name: "RampartPluginHost",
             dependencies: [
-                "CRampartPlugin", "RampartProto", "RampartCrypto", "RampartChain",
+                "CRampartPlugin", "RampartProto", "RampartCrypto", "RampartChain", "RampartAudit",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Core/RampartPluginHost", swiftSettings: strict),
@@ -172,12 +172,13 @@ let package = Package(
             name: "RampartSigningTests", dependencies: ["RampartSigning"], path: "Tests/RampartSigningTests",
             exclude: ["Fixtures"]),
         .testTarget(
-            name: "RampartPluginHostTests", dependencies: ["RampartPluginHost", "RampartProto"],
+            name: "RampartPluginHostTests", dependencies: ["RampartPluginHost", "RampartProto", "RampartChain", "RampartAudit", "RampartCore"],
             path: "Tests/RampartPluginHostTests", exclude: ["Fixtures"]),
         .testTarget(
-            name: "RampartPluginKitTests", dependencies: ["RampartPluginKit", "RampartPluginHost", "RampartProto"],
+            name: "RampartPluginKitTests", dependencies: ["RampartPluginKit", "RampartPluginHost", "RampartProto", "RampartChain", "RampartAudit", "RampartCore"],
             path: "Tests/RampartPluginKitTests"),
-        .testTarget(name: "RampartChainTests", dependencies: ["RampartChain", "RampartProto"], path: "Tests/RampartChainTests"),
+        .testTarget(
+            name: "RampartChainTests", dependencies: ["RampartChain", "RampartProto", "RampartAudit"], path: "Tests/RampartChainTests"),
         .testTarget(name: "RampartConfigTests", dependencies: ["RampartConfig"], path: "Tests/RampartConfigTests"),
         .testTarget(
             name: "RampartBuiltinModelTests", dependencies: ["RampartBuiltinModel"],
@@ -186,6 +187,7 @@ let package = Package(
             name: "RampartServerTests",
             dependencies: [
                 "RampartServer", "RampartClient", "RampartWire", "RampartBuiltinModel", "RampartChain", "RampartPluginHost",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Tests/RampartServerTests"),
     ],

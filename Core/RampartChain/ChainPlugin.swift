@@ -1,3 +1,4 @@
+import RampartCore
 import RampartProto
 
 /// Which hooks a plugin implements.
@@ -24,8 +25,19 @@ public enum ChunkDecision: Sendable, Equatable {
 public protocol ChainPlugin: Sendable {
     var name: String { get }
     var hooks: ChainHooks { get }
-    /// Per-call state; called once per call before its first hook.
-    func openStream() throws -> any ChainPluginStream
+    /// Whether the request hook runs for every RPC, not only inference calls (ABI 1.1
+    /// `RP_CAP_ALL_METHODS`: authentication and authorization plugins).
+    var seesAllMethods: Bool { get }
+    /// Fully-qualified methods this plugin serves (ABI 1.1), e.g. `"rampart.v1.Auth/IssueToken"`.
+    var methods: [String] { get }
+    /// Per-call state; called once per call before its first hook. `environment` is the call's
+    /// host services (the audit trail) for this plugin.
+    func openStream(_ environment: ChainEnvironment) throws -> any ChainPluginStream
+}
+
+extension ChainPlugin {
+    public var seesAllMethods: Bool { false }
+    public var methods: [String] { [] }
 }
 
 /// One call's view of a plugin. Calls on one stream are serialized by the chain.
@@ -35,6 +47,10 @@ public protocol ChainPluginStream: AnyObject {
     func onChunk(_ text: String) throws -> ChunkDecision
     func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws
     func onStreamEnd(_ summary: [UInt8]) throws
+    /// Serves one call (a serialized `PluginMethodCall`) to a method in ``ChainPlugin/methods``;
+    /// returns the serialized response message. Throw an error with a status code
+    /// (``StatusCodeConvertible``) for a non-OK answer.
+    func onMethod(_ call: [UInt8]) throws -> [UInt8]
     /// Releases per-call state. Called exactly once.
     func close()
 }
@@ -45,5 +61,6 @@ extension ChainPluginStream {
     public func onChunk(_ text: String) throws -> ChunkDecision { .pass }
     public func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws {}
     public func onStreamEnd(_ summary: [UInt8]) throws {}
+    public func onMethod(_ call: [UInt8]) throws -> [UInt8] { throw RPCError(.unimplemented, "this plugin serves no methods") }
     public func close() {}
 }

@@ -1,7 +1,12 @@
+import Foundation
+import RampartAudit
 import RampartCore
 import RampartProto
 import SwiftProtobuf
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The ordered plugins around the backend. Immutable: a reload builds a new chain and swaps it
 /// in; calls that started on the old chain finish on it.
@@ -10,14 +15,45 @@ public final class PluginChain: Sendable {
     /// Bytes of generated text held back from the client so that output plugins can stop a
     /// stream before the client sees what they object to.
     public let holdBackBytes: Int
+    /// Where plugins' security events go.
+    public let audit: any AuditSink
+    /// Plugin-served methods (ABI 1.1): method path (`package.Service/Method`, no leading slash)
+    /// → index of the stage that serves it.
+    public let methodTable: [String: Int]
 
-    public init(stages: [ChainStage], holdBackBytes: Int = 256) {
+    /// - Throws: ``ChainError/duplicateMethod`` when two plugins serve the same method.
+    public init(stages: [ChainStage], holdBackBytes: Int = 256, audit: any AuditSink = DiscardAuditSink()) throws(ChainError) {
         self.stages = stages
         self.holdBackBytes = max(0, holdBackBytes)
+        self.audit = audit
+        var table: [String: Int] = [:]
+        for (index, stage) in stages.enumerated() {
+            for declared in stage.plugin.methods {
+                let method = declared.hasPrefix("/") ? String(declared.dropFirst()) : declared
+                if let other = table[method] {
+                    throw .duplicateMethod(method, first: stages[other].name, second: stage.name)
+                }
+                table[method] = index
+            }
+        }
+        self.methodTable = table
     }
 
+    private init(empty: Void) {
+        stages = []
+        holdBackBytes = 0
+        audit = DiscardAuditSink()
+        methodTable = [:]
+    }
+
+    /// Whether any plugin has a request hook (then the host counts the prompt's tokens for it).
+    public var wantsPromptTokens: Bool { stages.contains { $0.plugin.hooks.contains(.request) } }
+
+    /// Whether any plugin's request hook sees every RPC (then non-inference calls pass the chain).
+    public var gatesAllMethods: Bool { stages.contains { $0.plugin.seesAllMethods && $0.plugin.hooks.contains(.request) } }
+
     /// A chain with no plugins.
-    public static let empty = PluginChain(stages: [])
+    public static let empty = PluginChain(empty: ())
 
     public var isEmpty: Bool { stages.isEmpty }
 
@@ -33,18 +69,45 @@ public final class PluginChain: Sendable {
     }
 }
 
+/// A chain that cannot be built.
+public enum ChainError: Error, Sendable, Equatable, CustomStringConvertible {
+    case duplicateMethod(String, first: String, second: String)
+
+    /// The plugin whose load made the chain invalid.
+    public var secondPlugin: String {
+        switch self { case .duplicateMethod(_, _, let second): second }
+    }
+
+    public var description: String {
+        switch self {
+        case .duplicateMethod(let method, let first, let second):
+            "plugins \(first) and \(second) both serve \(method)"
+        }
+    }
+}
+
 /// One call's pass through the chain. Used by one thread at a time (the call's worker); the
 /// logits hook may run on the generating thread, which is the same worker.
 public final class ChainCall: @unchecked Sendable {
     let chain: PluginChain
     let context: CallContext
+    /// Who calls and where audit events go; shared with the plugins' streams.
+    public let info: ChainCallInfo
     private var streams: [Int: any ChainPluginStream] = [:]
     private let failure = Mutex<RPCError?>(nil)
+    /// Entries request hooks asked to add to a successful response's trailers.
+    public private(set) var responseMetadata: [String: String] = [:]
+    /// The backend's token count of the prompt, handed to request hooks (0 = unknown).
+    public var promptTokens: UInt32 = 0
 
     init(chain: PluginChain, context: CallContext) {
         self.chain = chain
         self.context = context
+        self.info = ChainCallInfo(context: context, audit: chain.audit)
     }
+
+    /// The principal an authentication plugin established, if any.
+    public var principal: Rampart_V1_Principal? { info.principal }
 
     /// A failure raised where it could not be thrown (the logits hook); the token sink checks it.
     public var pendingFailure: RPCError? { failure.withLock { $0 } }
@@ -71,8 +134,77 @@ public final class ChainCall: @unchecked Sendable {
                 if mutation.replacePrompt { request.prompt = mutation.prompt }
                 if mutation.hasParams { request.params = mutation.params }
                 for entry in mutation.addMetadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
+                apply(callMutation: mutation)
                 encoded = nil
             }
+        }
+    }
+
+    /// Runs the request hooks of the plugins that see every RPC (``ChainPlugin/seesAllMethods``)
+    /// for a call that is not an inference call: `body` is its serialized request message. Only
+    /// the principal and response metadata of a mutation apply (the message itself is not
+    /// plugins' to change here). Throws the deny or failure.
+    public func authorize(body: [UInt8], metadata: [String: String]) throws(RPCError) {
+        var encoded: [UInt8]?
+        for (index, stage) in chain.stages.enumerated()
+        where stage.plugin.seesAllMethods && stage.plugin.hooks.contains(.request) {
+            if encoded == nil {
+                var input = pluginRequest(Rampart_V1_GenerateRequest(), metadata)
+                input.body = Data(body)
+                encoded = try encode(input)
+            }
+            guard let input = encoded else { continue }
+            guard let verdict = try invoke(index, stage, "on_request", { try $0.onRequest(input) }) else { continue }
+            switch verdict.action {
+            case .none, .pass?:
+                stage.statsRecord(.passed)
+            case .deny(let deny)?:
+                stage.statsRecord(.denied)
+                throw denial(deny, by: stage)
+            case .mutate(let mutation)?:
+                stage.statsRecord(.mutated)
+                apply(callMutation: mutation)
+                encoded = nil
+            }
+        }
+    }
+
+    /// Serves a call to a plugin-served method (after ``authorize(body:metadata:)``): returns the
+    /// serialized response message.
+    public func callMethod(_ method: String, body: [UInt8], metadata: [String: String]) throws(RPCError) -> [UInt8] {
+        let method = method.hasPrefix("/") ? String(method.dropFirst()) : method
+        guard let index = chain.methodTable[method] else {
+            throw RPCError(.unimplemented, "no plugin serves \(method)")
+        }
+        let stage = chain.stages[index]
+        var input = Rampart_V1_PluginMethodCall()
+        input.context = contextMessage()
+        input.metadata = metadataEntries(metadata)
+        input.body = Data(body)
+        let bytes = try encode(input)
+        let start = ContinuousClock.now
+        do {
+            let stream = try self.stream(index, stage)
+            let output = try stream.onMethod(bytes)
+            stage.stats.record(.passed, micros: Self.micros(ContinuousClock.now - start))
+            return output
+        } catch let error as RPCError {
+            stage.stats.record(.denied, micros: Self.micros(ContinuousClock.now - start))
+            throw error
+        } catch {
+            stage.stats.record(.errored, micros: Self.micros(ContinuousClock.now - start))
+            // A plugin's own status (ABI: a non-OK return with set_error) reaches the client.
+            if let convertible = error as? any StatusCodeConvertible {
+                throw RPCError(convertible.statusCode, "\(error)")
+            }
+            throw RPCError(.internal, "plugin \(stage.name) failed: \(error)")
+        }
+    }
+
+    private func apply(callMutation mutation: Rampart_V1_Mutation) {
+        if mutation.hasPrincipal { info.principal = mutation.principal }
+        for entry in mutation.responseMetadata {
+            if case .text(let value)? = entry.value { responseMetadata[entry.key] = value }
         }
     }
 
@@ -173,19 +305,12 @@ public final class ChainCall: @unchecked Sendable {
         let start = ContinuousClock.now
         let result: Result<T, any Error>
         do {
-            let stream: any ChainPluginStream
-            if let open = streams[index] {
-                stream = open
-            } else {
-                stream = try stage.plugin.openStream()
-                streams[index] = stream
-            }
-            result = .success(try body(stream))
+            result = .success(try body(try stream(index, stage)))
         } catch {
             result = .failure(error)
         }
         let elapsed = ContinuousClock.now - start
-        let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+        let micros = Self.micros(elapsed)
         stage.stats.lastMicros = micros
         switch result {
         case .success(let value) where elapsed <= stage.policy.timeout:
@@ -200,6 +325,27 @@ public final class ChainCall: @unchecked Sendable {
             let code = (error as? any StatusCodeConvertible)?.statusCode ?? .internal
             return try failed(stage, RPCError(code, "plugin \(stage.name) failed: \(error)"))
         }
+    }
+
+    private func stream(_ index: Int, _ stage: ChainStage) throws -> any ChainPluginStream {
+        if let open = streams[index] { return open }
+        let stream = try stage.plugin.openStream(ChainEnvironment(plugin: stage.name, call: info))
+        streams[index] = stream
+        return stream
+    }
+
+    /// A monotonic-clock deadline as Unix microseconds (what plugins see).
+    static func unixMicros(uptimeNanos deadline: UInt64) -> UInt64 {
+        var mono = timespec(), wall = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &mono)
+        clock_gettime(CLOCK_REALTIME, &wall)
+        let nowMono = UInt64(max(0, mono.tv_sec)) &* 1_000_000_000 &+ UInt64(max(0, mono.tv_nsec))
+        let nowWallMicros = UInt64(max(0, wall.tv_sec)) &* 1_000_000 &+ UInt64(max(0, wall.tv_nsec)) / 1000
+        return deadline >= nowMono ? nowWallMicros &+ (deadline - nowMono) / 1000 : nowWallMicros - min(nowWallMicros, (nowMono - deadline) / 1000)
+    }
+
+    private static func micros(_ elapsed: Duration) -> Double {
+        Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
     }
 
     private func failed<T>(_ stage: ChainStage, _ error: RPCError) throws(RPCError) -> T? {
@@ -227,6 +373,8 @@ public final class ChainCall: @unchecked Sendable {
         c.requestID = context.requestID
         c.method = context.method
         c.streamID = context.streamID
+        if let deadline = context.deadlineUptimeNanos { c.deadlineUnixUs = Self.unixMicros(uptimeNanos: deadline) }
+        if let principal = info.principal { c.principal = principal }
         if let peer = context.peer {
             c.peer.pid = peer.pid
             c.peer.uid = peer.uid
@@ -239,13 +387,18 @@ public final class ChainCall: @unchecked Sendable {
         var input = Rampart_V1_PluginRequest()
         input.context = contextMessage()
         input.request = request
-        input.metadata = metadata.sorted { $0.key < $1.key }.map { key, value in
+        input.promptTokens = promptTokens
+        input.metadata = metadataEntries(metadata)
+        return input
+    }
+
+    private func metadataEntries(_ metadata: [String: String]) -> [Rampart_V1_MetadataEntry] {
+        metadata.sorted { $0.key < $1.key }.map { key, value in
             var entry = Rampart_V1_MetadataEntry()
             entry.key = key
             entry.value = .text(value)
             return entry
         }
-        return input
     }
 
     private func encode(_ message: some SwiftProtobuf.Message) throws(RPCError) -> [UInt8] {

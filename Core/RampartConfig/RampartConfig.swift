@@ -24,6 +24,8 @@ public struct RampartConfig: Sendable, Equatable {
     public var chain: Chain
     /// `[[plugins]]`: the plugins, in chain order (empty by default).
     public var plugins: [Plugin]
+    /// `[audit]`: the security audit trail.
+    public var audit: Audit = Audit()
 
     /// A configuration with every key at its default (paths are still relative).
     public init(
@@ -293,6 +295,29 @@ extension RampartConfig {
 // MARK: - [chain]
 
 extension RampartConfig {
+    /// `[audit]`: where security events (authentication, key and token operations, reloads,
+    /// denials) are recorded.
+    public struct Audit: Sendable, Equatable {
+        /// When records are forced to disk.
+        public enum Fsync: String, Sendable, Hashable, CaseIterable {
+            case always, interval, never
+        }
+        /// The JSON Lines file (`path`); "" disables the audit trail. Relative paths resolve
+        /// against the config file's directory.
+        public var path: String = ""
+        /// `fsync`: "always" (default), "interval" (at most once per second) or "never".
+        public var fsync: Fsync = .always
+
+        /// The defaults (no audit trail).
+        public init() {}
+
+        /// An audit trail at `path`.
+        public init(path: String, fsync: Fsync = .always) {
+            self.path = path
+            self.fsync = fsync
+        }
+    }
+
     /// `[chain]`: how the plugin chain handles streamed output.
     public struct Chain: Sendable, Equatable {
         /// Bytes of streamed output held back so that output plugins can stop a stream before
@@ -389,6 +414,7 @@ extension RampartConfig {
         for index in plugins.indices {
             plugins[index].path = ConfigPath.resolve(plugins[index].path, against: directory)
         }
+        audit.path = ConfigPath.resolve(audit.path, against: directory)
     }
 }
 

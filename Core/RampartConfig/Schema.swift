@@ -115,6 +115,23 @@ extension ConfigKey {
             render: { .value(TOMLText.quoted($0[keyPath: keyPath])) })
     }
 
+    /// A string as written, or a table stored as its JSON text (structured plugin configs).
+    static func stringOrTable(_ name: String, _ keyPath: WritableKeyPath<Section, String>, doc: [String]) -> ConfigKey {
+        ConfigKey(
+            name: name, doc: doc, range: nil,
+            decode: { value, section, path, context in
+                if let table = value.table {
+                    section[keyPath: keyPath] = table.convert(to: .json)
+                    return true
+                }
+                guard let string = context.string(value, at: path, expecting: "or a table") else { return false }
+                section[keyPath: keyPath] = string
+                return true
+            },
+            check: { _ in nil },
+            render: { .value(TOMLText.quoted($0[keyPath: keyPath])) })
+    }
+
     /// One of the raw values of a string enum.
     static func choice<Choice: RawRepresentable & CaseIterable>(
         _ name: String, _ keyPath: WritableKeyPath<Section, Choice>, doc: [String]

@@ -14,6 +14,7 @@ extension RampartConfig {
                 "plugin_trust", \.pluginTrust,
                 summary: ["Which plugin signatures are trusted, and where verified plugin copies go."]),
             .table("chain", \.chain, summary: ["How the plugin chain handles streamed output."]),
+            .table("audit", \.audit, summary: ["The security audit trail (JSON Lines, one record per event)."]),
             .arrayOfTables(
                 "plugins", \.plugins,
                 summary: ["Plugins, in chain order: one [[plugins]] table each (zero or more)."],
@@ -425,6 +426,24 @@ extension RampartConfig.Chain: ConfigSection {
     }
 }
 
+// MARK: - [audit]
+
+extension RampartConfig.Audit: ConfigSection {
+    static var keys: [ConfigKey<Self>] {
+        [
+            .string(
+                "path", \.path,
+                doc: [
+                    "The audit log file (created 0600, appended to); \"\" = no audit trail.",
+                    "A relative path resolves against this file's directory.",
+                ]),
+            .choice(
+                "fsync", \.fsync,
+                doc: ["\"always\" (every record), \"interval\" (at most once a second) or \"never\"."]),
+        ]
+    }
+}
+
 // MARK: - [[plugins]]
 
 extension RampartConfig.Plugin: ConfigSection {
@@ -443,9 +462,12 @@ extension RampartConfig.Plugin: ConfigSection {
                 ],
                 check: { $0.isEmpty ? CheckFailure(kind: .invalidValue, message: "must not be empty") : nil }
             ).required(),
-            .string(
+            .stringOrTable(
                 "config", \.config,
-                doc: ["String handed to the plugin's create() as bytes; \"\" = none."]),
+                doc: [
+                    "Handed to the plugin's create() as bytes: a string as written, or a table",
+                    "([plugins.config]) as its JSON text. \"\" = none.",
+                ]),
             .choice(
                 "failure_mode", \.failureMode,
                 doc: ["When the plugin fails or times out: \"closed\" (refuse the request) or \"open\" (skip it)."]),

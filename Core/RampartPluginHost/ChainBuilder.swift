@@ -1,4 +1,5 @@
 import Foundation
+import RampartAudit
 import RampartChain
 
 /// One configured plugin, as the chain builder needs it.
@@ -57,6 +58,8 @@ public struct ChainBuilder: Sendable {
     /// The trusted public keys (PEM files) an isolated plugin's process verifies the plugin
     /// directory with, when `loader` trusts signed plugins only.
     public var trustedKeyFiles: [String] = []
+    /// Where plugins' audit events go (ABI 1.1 `audit`).
+    public var audit: any AuditSink = DiscardAuditSink()
 
     public init(loader: PluginLoader, signals: SignalStore, holdBackBytes: Int,
                 log: @escaping @Sendable (_ plugin: String, PluginLogLevel, String) -> Void) {
@@ -77,12 +80,17 @@ public struct ChainBuilder: Sendable {
             let library = try loader.load(directory: spec.directory, library: manifest.library, name: spec.name)
             let log = self.log
             let name = spec.name
-            let plugin = try NativePlugin(library: library, name: spec.name, config: spec.config, signals: signals) { level, message in
+            let plugin = try NativePlugin(library: library, name: spec.name, config: spec.config, signals: signals,
+                                          audit: audit) { level, message in
                 log(name, level, message)
             }
             stages.append(ChainStage(plugin: plugin, policy: spec.policy))
         }
-        return PluginChain(stages: stages, holdBackBytes: holdBackBytes)
+        do {
+            return try PluginChain(stages: stages, holdBackBytes: holdBackBytes, audit: audit)
+        } catch {
+            throw .malformedDescriptor(plugin: error.secondPlugin, reason: error.description)
+        }
     }
 
     /// `isolation = "process"`: verified here (nothing is mapped into the sidecar), then loaded

@@ -1,4 +1,5 @@
 import CRampartPlugin
+import RampartProto
 
 #if canImport(Glibc)
 import Glibc
@@ -46,6 +47,17 @@ enum HostAPI {
                 var ts = timespec()
                 clock_gettime(CLOCK_REALTIME, &ts)
                 return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+            },
+            audit: { call, event, length in
+                guard let state = HostAPI.state(call) else { return RP_ERR_FAILED_PRECONDITION }
+                guard let event, length > 0, length <= 65_536,
+                      let decoded = try? Rampart_V1_AuditEvent(serializedBytes: Array(UnsafeBufferPointer(start: event, count: length))),
+                      !decoded.kind.isEmpty else {
+                    return RP_ERR_INVALID_ARGUMENT
+                }
+                guard let environment = state.environment else { return RP_ERR_FAILED_PRECONDITION }
+                environment.audit(decoded)
+                return RP_OK
             }
         ))
         return UnsafePointer(table)

@@ -1,3 +1,4 @@
+import RampartChain
 /// A host-owned output buffer handed to plugins as `rp_host_buf *`.
 final class HostBuffer {
     var bytes: [UInt8] = []
@@ -22,11 +23,15 @@ final class CallState {
     let plugin: String
     let signals: SignalStore
     let log: @Sendable (PluginLogLevel, String) -> Void
+    /// The call's audit trail (ABI 1.1 `audit`); nil where the ABI allows no audit.
+    let environment: ChainEnvironment?
     var errorMessage = ""
 
-    init(plugin: String, signals: SignalStore, log: @escaping @Sendable (PluginLogLevel, String) -> Void) {
+    init(plugin: String, signals: SignalStore, environment: ChainEnvironment? = nil,
+         log: @escaping @Sendable (PluginLogLevel, String) -> Void) {
         self.plugin = plugin
         self.signals = signals
+        self.environment = environment
         self.log = log
     }
 }

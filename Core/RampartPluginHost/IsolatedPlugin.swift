@@ -120,7 +120,7 @@ public final class IsolatedPlugin: ChainPlugin, @unchecked Sendable {
                                             expectedDigest: expectedDigest, options: options, log: log)
         let capabilities = PluginCapabilities(rawValue: ready.capabilities)
         self.info = PluginInfo(name: ready.name, version: ready.version, abiMinor: UInt16(clamping: ready.abiMinor),
-                               capabilities: capabilities)
+                               capabilities: capabilities, methods: [])
         self.digest = ready.digest
         self.perCallState = ready.perCallState
         var hooks: ChainHooks = []
@@ -181,7 +181,10 @@ public final class IsolatedPlugin: ChainPlugin, @unchecked Sendable {
 
     // MARK: - ChainPlugin
 
-    public func openStream() throws -> any ChainPluginStream {
+    /// ABI 1.1 `RP_CAP_ALL_METHODS`. (Audit events of isolated plugins are not forwarded yet.)
+    public var seesAllMethods: Bool { info.capabilities.contains(.allMethods) }
+
+    public func openStream(_ environment: ChainEnvironment) throws -> any ChainPluginStream {
         // No I/O here: the child opens the stream with its first hook call.
         IsolatedStream(plugin: self, id: perCallState ? streamIDs.add(1, ordering: .relaxed).newValue : 0)
     }

@@ -1,5 +1,6 @@
 import CRampartPlugin
 import Foundation
+import RampartAudit
 import RampartChain
 import RampartProto
 import SwiftProtobuf
@@ -14,19 +15,23 @@ public final class NativePlugin: @unchecked Sendable {
     private let instance: UnsafeMutableRawPointer?
     private let signals: SignalStore
     private let log: @Sendable (PluginLogLevel, String) -> Void
+    /// Where events emitted outside a call (from `create`) go.
+    private let audit: any AuditSink
     private let lock = NSLock()
     /// Largest verdict a hook may write.
     static let verdictLimit = 16 << 20
 
     /// Creates an instance with its opaque config bytes. `create`'s error text reaches the caller.
     public init(library: LoadedLibrary, name: String, config: [UInt8], signals: SignalStore,
+                audit: any AuditSink = DiscardAuditSink(),
                 log: @escaping @Sendable (PluginLogLevel, String) -> Void) throws(PluginError) {
         self.name = name
         self.info = library.info
         self.descriptor = library.descriptor
         self.signals = signals
         self.log = log
-        let call = CallState(plugin: name, signals: signals, log: log)
+        self.audit = audit
+        let call = CallState(plugin: name, signals: signals, environment: ChainEnvironment(plugin: name, audit: audit), log: log)
         var instance: UnsafeMutableRawPointer?
         guard let create = library.descriptor.pointee.create else {
             throw .malformedDescriptor(plugin: name, reason: "create is NULL")
@@ -62,9 +67,9 @@ public final class NativePlugin: @unchecked Sendable {
     // MARK: streams
 
     /// Per-call plugin state; freed by ``endStream(_:)``.
-    public func newStream() throws(PluginError) -> UnsafeMutableRawPointer? {
+    public func newStream(environment: ChainEnvironment? = nil) throws(PluginError) -> UnsafeMutableRawPointer? {
         guard let streamNew = descriptor.pointee.stream_new else { return nil }
-        let call = CallState(plugin: name, signals: signals, log: log)
+        let call = CallState(plugin: name, signals: signals, environment: environment, log: log)
         var stream: UnsafeMutableRawPointer?
         let status = try serialized { () throws(PluginError) -> rp_status in
             withExtendedLifetime(call) { streamNew(instance, &stream, Self.opaque(call)) }
@@ -83,15 +88,41 @@ public final class NativePlugin: @unchecked Sendable {
     // MARK: hooks
 
     /// Runs `on_request` with a serialized `PluginRequest`.
-    public func onRequest(_ request: [UInt8], stream: UnsafeMutableRawPointer?) throws(PluginError) -> Rampart_V1_Verdict {
+    public func onRequest(_ request: [UInt8], stream: UnsafeMutableRawPointer?,
+                          environment: ChainEnvironment? = nil) throws(PluginError) -> Rampart_V1_Verdict {
         guard let hook = descriptor.pointee.on_request else { return Rampart_V1_Verdict() }
-        return try verdictCall("on_request", request, stream, hook)
+        return try verdictCall("on_request", request, stream, environment, hook)
     }
 
     /// Runs `on_response` with a serialized `PluginResponse`.
-    public func onResponse(_ response: [UInt8], stream: UnsafeMutableRawPointer?) throws(PluginError) -> Rampart_V1_Verdict {
+    public func onResponse(_ response: [UInt8], stream: UnsafeMutableRawPointer?,
+                           environment: ChainEnvironment? = nil) throws(PluginError) -> Rampart_V1_Verdict {
         guard let hook = descriptor.pointee.on_response else { return Rampart_V1_Verdict() }
-        return try verdictCall("on_response", response, stream, hook)
+        return try verdictCall("on_response", response, stream, environment, hook)
+    }
+
+    /// ABI 1.1: the methods this plugin serves.
+    public var methods: [String] { info.methods }
+
+    /// ABI 1.1: serves a call (a serialized `PluginMethodCall`); returns the response message.
+    /// A non-OK status from the plugin becomes ``PluginError/methodFailed``, which carries it.
+    public func onMethod(_ input: [UInt8], environment: ChainEnvironment? = nil) throws(PluginError) -> [UInt8] {
+        guard info.abiMinor >= 1, let hook = descriptor.pointee.on_method else {
+            throw .methodFailed(plugin: name, status: RP_ERR_UNIMPLEMENTED, message: "the plugin serves no methods")
+        }
+        let call = CallState(plugin: name, signals: signals, environment: environment, log: log)
+        let output = HostBuffer(limit: Self.verdictLimit)
+        let status = try serialized { () throws(PluginError) -> rp_status in
+            withExtendedLifetime((call, output)) {
+                input.withUnsafeBufferPointer { bytes in
+                    hook(instance, bytes.baseAddress, bytes.count, Self.opaque(output), Self.opaque(call))
+                }
+            }
+        }
+        guard status == RP_OK else {
+            throw .methodFailed(plugin: name, status: status, message: call.errorMessage)
+        }
+        return output.bytes
     }
 
     private typealias VerdictHook = @convention(c) (
@@ -99,8 +130,8 @@ public final class NativePlugin: @unchecked Sendable {
     ) -> rp_status
 
     private func verdictCall(_ hookName: String, _ input: [UInt8], _ stream: UnsafeMutableRawPointer?,
-                             _ hook: VerdictHook) throws(PluginError) -> Rampart_V1_Verdict {
-        let call = CallState(plugin: name, signals: signals, log: log)
+                             _ environment: ChainEnvironment?, _ hook: VerdictHook) throws(PluginError) -> Rampart_V1_Verdict {
+        let call = CallState(plugin: name, signals: signals, environment: environment, log: log)
         let output = HostBuffer(limit: Self.verdictLimit)
         let status = try serialized { () throws(PluginError) -> rp_status in
             withExtendedLifetime((call, output)) {
@@ -120,9 +151,10 @@ public final class NativePlugin: @unchecked Sendable {
     }
 
     /// Runs the raw chunk hook.
-    public func onChunk(_ text: String, stream: UnsafeMutableRawPointer?) throws(PluginError) -> ChunkDecision {
+    public func onChunk(_ text: String, stream: UnsafeMutableRawPointer?,
+                        environment: ChainEnvironment? = nil) throws(PluginError) -> ChunkDecision {
         guard let hook = descriptor.pointee.on_chunk else { return .pass }
-        let call = CallState(plugin: name, signals: signals, log: log)
+        let call = CallState(plugin: name, signals: signals, environment: environment, log: log)
         let output = HostBuffer(limit: 1 << 20)
         var action = RP_CHUNK_PASS
         var text = text
@@ -167,9 +199,10 @@ public final class NativePlugin: @unchecked Sendable {
     }
 
     /// Runs `on_stream_end` with a serialized `StreamSummary`.
-    public func onStreamEnd(_ summary: [UInt8], stream: UnsafeMutableRawPointer?) throws(PluginError) {
+    public func onStreamEnd(_ summary: [UInt8], stream: UnsafeMutableRawPointer?,
+                            environment: ChainEnvironment? = nil) throws(PluginError) {
         guard let hook = descriptor.pointee.on_stream_end else { return }
-        let call = CallState(plugin: name, signals: signals, log: log)
+        let call = CallState(plugin: name, signals: signals, environment: environment, log: log)
         let status = try serialized { () throws(PluginError) -> rp_status in
             withExtendedLifetime(call) {
                 summary.withUnsafeBufferPointer { bytes in
@@ -196,8 +229,10 @@ extension NativePlugin: ChainPlugin {
         return hooks
     }
 
-    public func openStream() throws -> any ChainPluginStream {
-        NativeStream(plugin: self, handle: try newStream())
+    public var seesAllMethods: Bool { capabilities.contains(.allMethods) }
+
+    public func openStream(_ environment: ChainEnvironment) throws -> any ChainPluginStream {
+        NativeStream(plugin: self, handle: try newStream(environment: environment), environment: environment)
     }
 }
 
@@ -205,20 +240,27 @@ extension NativePlugin: ChainPlugin {
 final class NativeStream: ChainPluginStream {
     let plugin: NativePlugin
     let handle: UnsafeMutableRawPointer?
+    let environment: ChainEnvironment
     private var closed = false
 
-    init(plugin: NativePlugin, handle: UnsafeMutableRawPointer?) {
+    init(plugin: NativePlugin, handle: UnsafeMutableRawPointer?, environment: ChainEnvironment) {
         self.plugin = plugin
         self.handle = handle
+        self.environment = environment
     }
 
-    func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict { try plugin.onRequest(request, stream: handle) }
-    func onResponse(_ response: [UInt8]) throws -> Rampart_V1_Verdict { try plugin.onResponse(response, stream: handle) }
-    func onChunk(_ text: String) throws -> ChunkDecision { try plugin.onChunk(text, stream: handle) }
+    func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict {
+        try plugin.onRequest(request, stream: handle, environment: environment)
+    }
+    func onResponse(_ response: [UInt8]) throws -> Rampart_V1_Verdict {
+        try plugin.onResponse(response, stream: handle, environment: environment)
+    }
+    func onChunk(_ text: String) throws -> ChunkDecision { try plugin.onChunk(text, stream: handle, environment: environment) }
+    func onMethod(_ call: [UInt8]) throws -> [UInt8] { try plugin.onMethod(call, environment: environment) }
     func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws {
         try plugin.onLogits(logits, previous: previous, stream: handle)
     }
-    func onStreamEnd(_ summary: [UInt8]) throws { try plugin.onStreamEnd(summary, stream: handle) }
+    func onStreamEnd(_ summary: [UInt8]) throws { try plugin.onStreamEnd(summary, stream: handle, environment: environment) }
 
     func close() {
         guard !closed else { return }

@@ -1,4 +1,7 @@
 import CRampartPlugin
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Size of the v1.0 descriptor: the smallest `struct_size` the host accepts.
 let descriptorV1Size = UInt32(MemoryLayout<rp_plugin_v1>.size)
@@ -9,6 +12,8 @@ public struct PluginInfo: Sendable, Hashable {
     public var version: String
     public var abiMinor: UInt16
     public var capabilities: PluginCapabilities
+    /// ABI 1.1: the methods the plugin serves.
+    public var methods: [String] = []
 }
 
 /// The `RP_CAP_*` flags.
@@ -21,7 +26,9 @@ public struct PluginCapabilities: OptionSet, Sendable, Hashable {
     public static let logits = PluginCapabilities(rawValue: 1 << 3)
     public static let streamEnd = PluginCapabilities(rawValue: 1 << 4)
     public static let threadSafe = PluginCapabilities(rawValue: 1 << 32)
-    static let known: PluginCapabilities = [.request, .response, .chunk, .logits, .streamEnd, .threadSafe]
+    /// ABI 1.1: `on_request` sees every RPC (`RP_CAP_ALL_METHODS`).
+    public static let allMethods = PluginCapabilities(rawValue: 1 << 33)
+    static let known: PluginCapabilities = [.request, .response, .chunk, .logits, .streamEnd, .threadSafe, .allMethods]
 }
 
 enum DescriptorValidator {
@@ -70,6 +77,48 @@ enum DescriptorValidator {
         if (d.stream_new == nil) != (d.stream_free == nil) {
             throw .malformedDescriptor(plugin: plugin, reason: "stream_new and stream_free must both be set or both NULL")
         }
-        return PluginInfo(name: name, version: String(cString: versionPointer), abiMinor: minor, capabilities: caps)
+        if minor == 0, caps.contains(.allMethods) {
+            throw .malformedDescriptor(plugin: plugin, reason: "RP_CAP_ALL_METHODS needs ABI 1.1 (the descriptor says 1.0)")
+        }
+        let methods = minor >= 1 ? try readMethods(d, plugin: plugin) : []
+        return PluginInfo(name: name, version: String(cString: versionPointer), abiMinor: minor, capabilities: caps,
+                          methods: methods)
+    }
+
+    /// Largest number of methods one plugin may serve, and longest method path.
+    static let maxMethods = 64
+    static let maxMethodLength = 256
+
+    /// ABI 1.1: the NULL-terminated `methods` list, which must agree with `on_method`.
+    private static func readMethods(_ d: rp_plugin_v1, plugin: String) throws(PluginError) -> [String] {
+        guard let list = d.methods else {
+            if d.on_method != nil {
+                throw .malformedDescriptor(plugin: plugin, reason: "on_method is set but methods is NULL")
+            }
+            return []
+        }
+        guard d.on_method != nil else {
+            throw .malformedDescriptor(plugin: plugin, reason: "methods is set but on_method is NULL")
+        }
+        var methods: [String] = []
+        var index = 0
+        while let entry = list[index] {
+            guard methods.count < maxMethods else {
+                throw .malformedDescriptor(plugin: plugin, reason: "more than \(maxMethods) methods (is the list NULL-terminated?)")
+            }
+            let length = strnlen(entry, maxMethodLength + 1)
+            let method = String(decoding: UnsafeRawBufferPointer(start: entry, count: length), as: UTF8.self)
+            let parts = method.split(separator: "/", omittingEmptySubsequences: false)
+            guard length <= maxMethodLength, parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+                  parts[0].contains("."), !method.hasPrefix("rampart.v1.Inference/"), !method.hasPrefix("rampart.v1.Health/"),
+                  !methods.contains(method) else {
+                throw .malformedDescriptor(plugin: plugin, reason:
+                    "method \"\(method.prefix(64))\" must be \"package.Service/Method\" (at most \(maxMethodLength) bytes, "
+                    + "unique, not an Inference or Health method)")
+            }
+            methods.append(method)
+            index += 1
+        }
+        return methods
     }
 }

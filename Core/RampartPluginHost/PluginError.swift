@@ -29,6 +29,9 @@ public enum PluginError: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout(plugin: String, hook: String, limitMillis: Int)
     /// An isolated plugin process died or stopped answering.
     case crashed(plugin: String, reason: String)
+    /// A plugin-served method (ABI 1.1) answered with a non-OK status; `message` is the
+    /// plugin's own text, which the client receives.
+    case methodFailed(plugin: String, status: Int32, message: String)
 
     public var description: String {
         switch self {
@@ -48,6 +51,7 @@ public enum PluginError: Error, Sendable, Equatable, CustomStringConvertible {
         case .malformedVerdict(let p, let hook, let r): "plugin \(p): \(hook) returned a malformed verdict: \(r)"
         case .timeout(let p, let hook, let limit): "plugin \(p): \(hook) exceeded its timeout of \(limit) ms"
         case .crashed(let p, let r): "plugin \(p): isolated process failed: \(r)"
+        case .methodFailed(let p, let status, let message): message.isEmpty ? "plugin \(p) failed (status \(status))" : message
         }
     }
 }

@@ -130,6 +130,26 @@ enum Hooks {
         }
     }
 
+    // MARK: methods (ABI 1.1)
+
+    static func onMethod(_ instance: UnsafeMutableRawPointer?, _ bytes: UnsafePointer<UInt8>?, _ length: Int,
+                         _ out: OpaquePointer?, _ call: OpaquePointer?) -> rp_status {
+        guard let box = PluginInstance.from(instance) else { return RP_ERR_FAILED_PRECONDITION }
+        let scope = CallScope(api: box.api, call: call)
+        defer { scope.close() }
+        do {
+            let input = try decode(Rampart_V1_PluginMethodCall.self, bytes, length, hook: "on_method")
+            let context = PluginCallContext(host: PluginHost(scope: scope), streamState: nil)
+            let response = try box.plugin.onMethod(input, context: context)
+            try response.withUnsafeBytes { bytes in
+                try scope.append(bytes, to: out, what: "on_method: the response")
+            }
+            return RP_OK
+        } catch {
+            return scope.fail(error, hook: "on_method")
+        }
+    }
+
     // MARK: raw hooks
 
     static func onChunk(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,

@@ -18,6 +18,17 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
         case `internal` = 13
         /// `RP_ERR_UNAVAILABLE`: a dependency is temporarily unavailable.
         case unavailable = 14
+        // The codes below are answers of plugin-served methods (ABI 1.1), which reach the client.
+        /// NOT_FOUND (5).
+        case notFound = 5
+        /// ALREADY_EXISTS (6).
+        case alreadyExists = 6
+        /// PERMISSION_DENIED (7).
+        case permissionDenied = 7
+        /// RESOURCE_EXHAUSTED (8).
+        case resourceExhausted = 8
+        /// UNAUTHENTICATED (16).
+        case unauthenticated = 16
     }
 
     /// The status returned to the host.
@@ -41,6 +52,13 @@ public struct PluginError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func `internal`(_ message: String) -> PluginError { PluginError(.internal, message) }
     /// `RP_ERR_UNAVAILABLE`.
     public static func unavailable(_ message: String) -> PluginError { PluginError(.unavailable, message) }
+
+    /// NOT_FOUND, for a plugin-served method.
+    public static func notFound(_ message: String) -> PluginError { PluginError(.notFound, message) }
+    /// PERMISSION_DENIED, for a plugin-served method.
+    public static func permissionDenied(_ message: String) -> PluginError { PluginError(.permissionDenied, message) }
+    /// UNAUTHENTICATED, for a plugin-served method.
+    public static func unauthenticated(_ message: String) -> PluginError { PluginError(.unauthenticated, message) }
 
     public var description: String { "\(status) (\(status.rawValue)): \(message)" }
 }

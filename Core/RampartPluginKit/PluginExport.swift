@@ -86,7 +86,7 @@ enum DescriptorBuilder {
     ) -> rp_status
 
     /// The capability flags for a set of hooks.
-    static func capabilities(_ hooks: PluginHooks, threadSafe: Bool) -> UInt64 {
+    static func capabilities(_ hooks: PluginHooks, threadSafe: Bool, allMethods: Bool = false) -> UInt64 {
         var flags: UInt64 = 0
         if hooks.contains(.request) { flags |= RP_CAP_HOOK_REQUEST }
         if hooks.contains(.response) { flags |= RP_CAP_HOOK_RESPONSE }
@@ -94,6 +94,7 @@ enum DescriptorBuilder {
         if hooks.contains(.logits) { flags |= RP_CAP_HOOK_LOGITS }
         if hooks.contains(.streamEnd) { flags |= RP_CAP_HOOK_STREAM_END }
         if threadSafe { flags |= RP_CAP_THREADSAFE }
+        if allMethods { flags |= RP_CAP_ALL_METHODS }
         return flags
     }
 
@@ -107,7 +108,15 @@ enum DescriptorBuilder {
         d.abi_minor = UInt16(RP_ABI_MINOR)
         d.name = staticCString(type.name)
         d.version = staticCString(type.version)
-        d.capabilities = capabilities(hooks, threadSafe: type.isThreadSafe)
+        d.capabilities = capabilities(hooks, threadSafe: type.isThreadSafe, allMethods: type.seesAllMethods)
+        let methods = type.methods
+        if !methods.isEmpty {
+            let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: methods.count + 1)
+            for (index, method) in methods.enumerated() { list[index] = staticCString(method) }
+            list[methods.count] = nil
+            d.methods = UnsafePointer(list)
+            d.on_method = { instance, bytes, length, out, call in Hooks.onMethod(instance, bytes, length, out, call) }
+        }
         d.create = create
         d.destroy = { instance in Hooks.destroy(instance) }
         if hooks.contains(.streamState) {

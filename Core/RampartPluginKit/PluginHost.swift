@@ -1,4 +1,5 @@
 internal import CRampartPlugin
+import RampartProto
 
 #if canImport(Glibc)
 import Glibc
@@ -65,6 +66,34 @@ public struct PluginHost {
         }
     }
 
+    /// Records a security event in the host's audit trail (ABI 1.1). The host fills in the time,
+    /// request id, method, peer credentials and this plugin's name. Never put secret material
+    /// (keys, tokens, codes) in an event. Returns whether the host accepted it.
+    @discardableResult
+    public func audit(_ event: Rampart_V1_AuditEvent) -> Bool {
+        guard scope.isUsable, scope.hostHas(\.audit), let audit = scope.api.pointee.audit,
+              let bytes: [UInt8] = try? event.serializedBytes() else { return false }
+        return bytes.withUnsafeBufferPointer { audit(scope.call, $0.baseAddress, $0.count) } == RP_OK
+    }
+
+    /// Records a security event (see ``audit(_:)``) built from its parts.
+    @discardableResult
+    public func audit(kind: String, outcome: String, reason: String = "", principalID: String = "",
+                      attributes: [String: String] = [:]) -> Bool {
+        var event = Rampart_V1_AuditEvent()
+        event.kind = kind
+        event.outcome = outcome
+        event.reason = reason
+        event.principalID = principalID
+        event.attributes = attributes.sorted { $0.key < $1.key }.map { key, value in
+            var entry = Rampart_V1_MetadataEntry()
+            entry.key = key
+            entry.value = .text(value)
+            return entry
+        }
+        return audit(event)
+    }
+
     /// The host's monotonic clock, in nanoseconds.
     public var monotonicNanoseconds: UInt64 {
         if scope.isUsable, let now = scope.api.pointee.now_ns { return now() }
@@ -118,6 +147,12 @@ final class CallScope {
     }
 
     var isUsable: Bool { open && pthread_equal(thread, pthread_self()) != 0 }
+
+    /// Whether the host's table is long enough to contain `field` (fields added in minor versions).
+    func hostHas<T>(_ field: KeyPath<rp_host_api, T>) -> Bool {
+        guard let offset = MemoryLayout<rp_host_api>.offset(of: field) else { return false }
+        return Int(api.pointee.struct_size) >= offset + MemoryLayout<T>.size
+    }
 
     func close() { open = false }
 

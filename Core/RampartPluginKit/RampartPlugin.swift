@@ -30,6 +30,15 @@ public protocol RampartPlugin: AnyObject, Sendable {
     /// Whether one instance may be called concurrently for different streams
     /// (`RP_CAP_THREADSAFE`). Defaults to `false`.
     static var isThreadSafe: Bool { get }
+    /// Whether ``onRequest(_:context:)`` is called for every RPC, not only inference calls
+    /// (ABI 1.1 `RP_CAP_ALL_METHODS`): Health, Admin and plugin-served methods too, with
+    /// `request.context.method` naming the method and `request.body` holding its message.
+    /// Authentication and authorization plugins set it. Defaults to `false`.
+    static var seesAllMethods: Bool { get }
+    /// Fully-qualified methods this plugin serves (ABI 1.1), e.g. `"rampart.v1.Auth/IssueToken"`.
+    /// The host routes unary calls to ``onMethod(_:context:)`` after every request hook
+    /// (authentication, RBAC) passed. Defaults to none.
+    static var methods: [String] { get }
 
     /// Creates an instance from the opaque config bytes of the host configuration.
     ///
@@ -61,11 +70,28 @@ public protocol RampartPlugin: AnyObject, Sendable {
 
     /// Learns how a call ended (hook `.streamEnd`). No verdict.
     func onStreamEnd(_ summary: Rampart_V1_StreamSummary, context: PluginCallContext) throws
+
+    /// Serves one call to a method in ``methods``: `call.body` is the serialized request
+    /// message; return the serialized response message. Throw a ``PluginError`` (e.g.
+    /// ``PluginError/unauthenticated(_:)``, ``PluginError/notFound(_:)``) to answer with that
+    /// status; its message reaches the client, so never put secrets in it.
+    func onMethod(_ call: Rampart_V1_PluginMethodCall, context: PluginCallContext) throws -> [UInt8]
 }
 
 extension RampartPlugin {
     /// Not thread-safe: the host serializes calls into the instance.
     public static var isThreadSafe: Bool { false }
+
+    /// Only inference calls.
+    public static var seesAllMethods: Bool { false }
+
+    /// No methods.
+    public static var methods: [String] { [] }
+
+    /// UNIMPLEMENTED.
+    public func onMethod(_ call: Rampart_V1_PluginMethodCall, context: PluginCallContext) throws -> [UInt8] {
+        throw PluginError.unimplemented("\(Self.name) serves no methods")
+    }
 
     /// No per-stream state.
     public func makeStreamState(context: PluginCallContext) throws -> AnyObject? { nil }

@@ -11,6 +11,11 @@
 /// Messages of the plugin ABI (Core/CRampartPlugin/include/rampart_plugin.h).
 /// Request/response hooks receive these serialized and answer with a serialized Verdict.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -52,11 +57,52 @@ public nonisolated struct Rampart_V1_PluginRequest: @unchecked Sendable {
   /// Clears the value of `request`. Subsequent reads from it will return its default value.
   public mutating func clearRequest() {_uniqueStorage()._request = nil}
 
+  /// ABI 1.1, plugins with RP_CAP_ALL_METHODS: for a call that is not an inference call
+  /// (context.method names it), the serialized request message. Empty for inference calls.
+  public var body: Data {
+    get {_storage._body}
+    set {_uniqueStorage()._body = newValue}
+  }
+
+  /// ABI 1.1: the backend's token count of the prompt (0 = unknown).
+  public var promptTokens: UInt32 {
+    get {_storage._promptTokens}
+    set {_uniqueStorage()._promptTokens = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// ABI 1.1, input of on_method: a call to a method the plugin serves.
+/// The chain's request hooks (authentication, RBAC) have already passed it.
+public nonisolated struct Rampart_V1_PluginMethodCall: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var context: Rampart_V1_RequestContext {
+    get {_context ?? Rampart_V1_RequestContext()}
+    set {_context = newValue}
+  }
+  /// Returns true if `context` has been explicitly set.
+  public var hasContext: Bool {self._context != nil}
+  /// Clears the value of `context`. Subsequent reads from it will return its default value.
+  public mutating func clearContext() {self._context = nil}
+
+  public var metadata: [Rampart_V1_MetadataEntry] = []
+
+  /// The serialized request message of the method.
+  public var body: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _context: Rampart_V1_RequestContext? = nil
 }
 
 /// Input of on_response: the completed (unary) response.
@@ -150,42 +196,81 @@ public nonisolated struct Rampart_V1_Pass: Sendable {
 }
 
 /// Continue with changes. Only the parts marked replace_* / set are applied.
-public nonisolated struct Rampart_V1_Mutation: Sendable {
+public nonisolated struct Rampart_V1_Mutation: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var replaceMessages: Bool = false
+  public var replaceMessages: Bool {
+    get {_storage._replaceMessages}
+    set {_uniqueStorage()._replaceMessages = newValue}
+  }
 
-  public var messages: [Rampart_V1_ChatMessage] = []
+  public var messages: [Rampart_V1_ChatMessage] {
+    get {_storage._messages}
+    set {_uniqueStorage()._messages = newValue}
+  }
 
-  public var replacePrompt: Bool = false
+  public var replacePrompt: Bool {
+    get {_storage._replacePrompt}
+    set {_uniqueStorage()._replacePrompt = newValue}
+  }
 
-  public var prompt: String = String()
+  public var prompt: String {
+    get {_storage._prompt}
+    set {_uniqueStorage()._prompt = newValue}
+  }
 
   /// When set, replaces the sampling parameters as a whole.
   public var params: Rampart_V1_SamplingParams {
-    get {_params ?? Rampart_V1_SamplingParams()}
-    set {_params = newValue}
+    get {_storage._params ?? Rampart_V1_SamplingParams()}
+    set {_uniqueStorage()._params = newValue}
   }
   /// Returns true if `params` has been explicitly set.
-  public var hasParams: Bool {self._params != nil}
+  public var hasParams: Bool {_storage._params != nil}
   /// Clears the value of `params`. Subsequent reads from it will return its default value.
-  public mutating func clearParams() {self._params = nil}
+  public mutating func clearParams() {_uniqueStorage()._params = nil}
 
   /// on_response only: replaces the response text.
-  public var replaceText: Bool = false
+  public var replaceText: Bool {
+    get {_storage._replaceText}
+    set {_uniqueStorage()._replaceText = newValue}
+  }
 
-  public var text: String = String()
+  public var text: String {
+    get {_storage._text}
+    set {_uniqueStorage()._text = newValue}
+  }
 
   /// Added to the call's metadata (request) or trailer metadata (response).
-  public var addMetadata: [Rampart_V1_MetadataEntry] = []
+  public var addMetadata: [Rampart_V1_MetadataEntry] {
+    get {_storage._addMetadata}
+    set {_uniqueStorage()._addMetadata = newValue}
+  }
+
+  /// ABI 1.1, on_request only: the authenticated principal. Later plugins see it in
+  /// RequestContext.principal, and the audit trail records it.
+  public var principal: Rampart_V1_Principal {
+    get {_storage._principal ?? Rampart_V1_Principal()}
+    set {_uniqueStorage()._principal = newValue}
+  }
+  /// Returns true if `principal` has been explicitly set.
+  public var hasPrincipal: Bool {_storage._principal != nil}
+  /// Clears the value of `principal`. Subsequent reads from it will return its default value.
+  public mutating func clearPrincipal() {_uniqueStorage()._principal = nil}
+
+  /// ABI 1.1, on_request only: entries added to the trailers of a successful response
+  /// (e.g. remaining rate-limit budget).
+  public var responseMetadata: [Rampart_V1_MetadataEntry] {
+    get {_storage._responseMetadata}
+    set {_uniqueStorage()._responseMetadata = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _params: Rampart_V1_SamplingParams? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Stop the call with a status.
@@ -209,45 +294,39 @@ public nonisolated struct Rampart_V1_Deny: Sendable {
 }
 
 /// What a request or response hook decided. An empty verdict (no action) means Pass.
-public nonisolated struct Rampart_V1_Verdict: @unchecked Sendable {
+public nonisolated struct Rampart_V1_Verdict: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var action: OneOf_Action? {
-    get {return _storage._action}
-    set {_uniqueStorage()._action = newValue}
-  }
+  public var action: Rampart_V1_Verdict.OneOf_Action? = nil
 
   public var pass: Rampart_V1_Pass {
     get {
-      if case .pass(let v)? = _storage._action {return v}
+      if case .pass(let v)? = action {return v}
       return Rampart_V1_Pass()
     }
-    set {_uniqueStorage()._action = .pass(newValue)}
+    set {action = .pass(newValue)}
   }
 
   public var mutate: Rampart_V1_Mutation {
     get {
-      if case .mutate(let v)? = _storage._action {return v}
+      if case .mutate(let v)? = action {return v}
       return Rampart_V1_Mutation()
     }
-    set {_uniqueStorage()._action = .mutate(newValue)}
+    set {action = .mutate(newValue)}
   }
 
   public var deny: Rampart_V1_Deny {
     get {
-      if case .deny(let v)? = _storage._action {return v}
+      if case .deny(let v)? = action {return v}
       return Rampart_V1_Deny()
     }
-    set {_uniqueStorage()._action = .deny(newValue)}
+    set {action = .deny(newValue)}
   }
 
   /// Free-form annotations for telemetry and the audit trail.
-  public var annotations: [Rampart_V1_MetadataEntry] {
-    get {_storage._annotations}
-    set {_uniqueStorage()._annotations = newValue}
-  }
+  public var annotations: [Rampart_V1_MetadataEntry] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -259,8 +338,6 @@ public nonisolated struct Rampart_V1_Verdict: @unchecked Sendable {
   }
 
   public init() {}
-
-  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -269,12 +346,14 @@ fileprivate nonisolated let _protobuf_package = "rampart.v1"
 
 nonisolated extension Rampart_V1_PluginRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PluginRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}context\0\u{1}metadata\0\u{1}request\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}context\0\u{1}metadata\0\u{1}request\0\u{1}body\0\u{3}prompt_tokens\0")
 
   fileprivate class _StorageClass {
     var _context: Rampart_V1_RequestContext? = nil
     var _metadata: [Rampart_V1_MetadataEntry] = []
     var _request: Rampart_V1_GenerateRequest? = nil
+    var _body: Data = Data()
+    var _promptTokens: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -288,6 +367,8 @@ nonisolated extension Rampart_V1_PluginRequest: SwiftProtobuf.Message, SwiftProt
       _context = source._context
       _metadata = source._metadata
       _request = source._request
+      _body = source._body
+      _promptTokens = source._promptTokens
     }
   }
 
@@ -309,6 +390,8 @@ nonisolated extension Rampart_V1_PluginRequest: SwiftProtobuf.Message, SwiftProt
         case 1: try { try decoder.decodeSingularMessageField(value: &_storage._context) }()
         case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._metadata) }()
         case 3: try { try decoder.decodeSingularMessageField(value: &_storage._request) }()
+        case 4: try { try decoder.decodeSingularBytesField(value: &_storage._body) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._promptTokens) }()
         default: break
         }
       }
@@ -330,6 +413,12 @@ nonisolated extension Rampart_V1_PluginRequest: SwiftProtobuf.Message, SwiftProt
       try { if let v = _storage._request {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
       } }()
+      if !_storage._body.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._body, fieldNumber: 4)
+      }
+      if _storage._promptTokens != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._promptTokens, fieldNumber: 5)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -342,10 +431,56 @@ nonisolated extension Rampart_V1_PluginRequest: SwiftProtobuf.Message, SwiftProt
         if _storage._context != rhs_storage._context {return false}
         if _storage._metadata != rhs_storage._metadata {return false}
         if _storage._request != rhs_storage._request {return false}
+        if _storage._body != rhs_storage._body {return false}
+        if _storage._promptTokens != rhs_storage._promptTokens {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rampart_V1_PluginMethodCall: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PluginMethodCall"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}context\0\u{1}metadata\0\u{1}body\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._context) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.metadata) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.body) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._context {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.metadata.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.metadata, fieldNumber: 2)
+    }
+    if !self.body.isEmpty {
+      try visitor.visitSingularBytesField(value: self.body, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rampart_V1_PluginMethodCall, rhs: Rampart_V1_PluginMethodCall) -> Bool {
+    if lhs._context != rhs._context {return false}
+    if lhs.metadata != rhs.metadata {return false}
+    if lhs.body != rhs.body {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -547,68 +682,132 @@ nonisolated extension Rampart_V1_Pass: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Mutation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}replace_messages\0\u{1}messages\0\u{3}replace_prompt\0\u{1}prompt\0\u{1}params\0\u{3}replace_text\0\u{1}text\0\u{3}add_metadata\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}replace_messages\0\u{1}messages\0\u{3}replace_prompt\0\u{1}prompt\0\u{1}params\0\u{3}replace_text\0\u{1}text\0\u{3}add_metadata\0\u{1}principal\0\u{3}response_metadata\0")
+
+  fileprivate class _StorageClass {
+    var _replaceMessages: Bool = false
+    var _messages: [Rampart_V1_ChatMessage] = []
+    var _replacePrompt: Bool = false
+    var _prompt: String = String()
+    var _params: Rampart_V1_SamplingParams? = nil
+    var _replaceText: Bool = false
+    var _text: String = String()
+    var _addMetadata: [Rampart_V1_MetadataEntry] = []
+    var _principal: Rampart_V1_Principal? = nil
+    var _responseMetadata: [Rampart_V1_MetadataEntry] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _replaceMessages = source._replaceMessages
+      _messages = source._messages
+      _replacePrompt = source._replacePrompt
+      _prompt = source._prompt
+      _params = source._params
+      _replaceText = source._replaceText
+      _text = source._text
+      _addMetadata = source._addMetadata
+      _principal = source._principal
+      _responseMetadata = source._responseMetadata
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularBoolField(value: &self.replaceMessages) }()
-      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.messages) }()
-      case 3: try { try decoder.decodeSingularBoolField(value: &self.replacePrompt) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.prompt) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._params) }()
-      case 6: try { try decoder.decodeSingularBoolField(value: &self.replaceText) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.text) }()
-      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.addMetadata) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularBoolField(value: &_storage._replaceMessages) }()
+        case 2: try { try decoder.decodeRepeatedMessageField(value: &_storage._messages) }()
+        case 3: try { try decoder.decodeSingularBoolField(value: &_storage._replacePrompt) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._prompt) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._params) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._replaceText) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._text) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._addMetadata) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._principal) }()
+        case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._responseMetadata) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.replaceMessages != false {
-      try visitor.visitSingularBoolField(value: self.replaceMessages, fieldNumber: 1)
-    }
-    if !self.messages.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.messages, fieldNumber: 2)
-    }
-    if self.replacePrompt != false {
-      try visitor.visitSingularBoolField(value: self.replacePrompt, fieldNumber: 3)
-    }
-    if !self.prompt.isEmpty {
-      try visitor.visitSingularStringField(value: self.prompt, fieldNumber: 4)
-    }
-    try { if let v = self._params {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if self.replaceText != false {
-      try visitor.visitSingularBoolField(value: self.replaceText, fieldNumber: 6)
-    }
-    if !self.text.isEmpty {
-      try visitor.visitSingularStringField(value: self.text, fieldNumber: 7)
-    }
-    if !self.addMetadata.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.addMetadata, fieldNumber: 8)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._replaceMessages != false {
+        try visitor.visitSingularBoolField(value: _storage._replaceMessages, fieldNumber: 1)
+      }
+      if !_storage._messages.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._messages, fieldNumber: 2)
+      }
+      if _storage._replacePrompt != false {
+        try visitor.visitSingularBoolField(value: _storage._replacePrompt, fieldNumber: 3)
+      }
+      if !_storage._prompt.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._prompt, fieldNumber: 4)
+      }
+      try { if let v = _storage._params {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if _storage._replaceText != false {
+        try visitor.visitSingularBoolField(value: _storage._replaceText, fieldNumber: 6)
+      }
+      if !_storage._text.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._text, fieldNumber: 7)
+      }
+      if !_storage._addMetadata.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._addMetadata, fieldNumber: 8)
+      }
+      try { if let v = _storage._principal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._responseMetadata.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._responseMetadata, fieldNumber: 10)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Rampart_V1_Mutation, rhs: Rampart_V1_Mutation) -> Bool {
-    if lhs.replaceMessages != rhs.replaceMessages {return false}
-    if lhs.messages != rhs.messages {return false}
-    if lhs.replacePrompt != rhs.replacePrompt {return false}
-    if lhs.prompt != rhs.prompt {return false}
-    if lhs._params != rhs._params {return false}
-    if lhs.replaceText != rhs.replaceText {return false}
-    if lhs.text != rhs.text {return false}
-    if lhs.addMetadata != rhs.addMetadata {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._replaceMessages != rhs_storage._replaceMessages {return false}
+        if _storage._messages != rhs_storage._messages {return false}
+        if _storage._replacePrompt != rhs_storage._replacePrompt {return false}
+        if _storage._prompt != rhs_storage._prompt {return false}
+        if _storage._params != rhs_storage._params {return false}
+        if _storage._replaceText != rhs_storage._replaceText {return false}
+        if _storage._text != rhs_storage._text {return false}
+        if _storage._addMetadata != rhs_storage._addMetadata {return false}
+        if _storage._principal != rhs_storage._principal {return false}
+        if _storage._responseMetadata != rhs_storage._responseMetadata {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -663,124 +862,86 @@ nonisolated extension Rampart_V1_Verdict: SwiftProtobuf.Message, SwiftProtobuf._
   public static let protoMessageName: String = _protobuf_package + ".Verdict"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pass\0\u{1}mutate\0\u{1}deny\0\u{1}annotations\0")
 
-  fileprivate class _StorageClass {
-    var _action: Rampart_V1_Verdict.OneOf_Action?
-    var _annotations: [Rampart_V1_MetadataEntry] = []
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _action = source._action
-      _annotations = source._annotations
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
-
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try {
-          var v: Rampart_V1_Pass?
-          var hadOneofValue = false
-          if let current = _storage._action {
-            hadOneofValue = true
-            if case .pass(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._action = .pass(v)
-          }
-        }()
-        case 2: try {
-          var v: Rampart_V1_Mutation?
-          var hadOneofValue = false
-          if let current = _storage._action {
-            hadOneofValue = true
-            if case .mutate(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._action = .mutate(v)
-          }
-        }()
-        case 3: try {
-          var v: Rampart_V1_Deny?
-          var hadOneofValue = false
-          if let current = _storage._action {
-            hadOneofValue = true
-            if case .deny(let m) = current {v = m}
-          }
-          try decoder.decodeSingularMessageField(value: &v)
-          if let v = v {
-            if hadOneofValue {try decoder.handleConflictingOneOf()}
-            _storage._action = .deny(v)
-          }
-        }()
-        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._annotations) }()
-        default: break
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Rampart_V1_Pass?
+        var hadOneofValue = false
+        if let current = self.action {
+          hadOneofValue = true
+          if case .pass(let m) = current {v = m}
         }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.action = .pass(v)
+        }
+      }()
+      case 2: try {
+        var v: Rampart_V1_Mutation?
+        var hadOneofValue = false
+        if let current = self.action {
+          hadOneofValue = true
+          if case .mutate(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.action = .mutate(v)
+        }
+      }()
+      case 3: try {
+        var v: Rampart_V1_Deny?
+        var hadOneofValue = false
+        if let current = self.action {
+          hadOneofValue = true
+          if case .deny(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.action = .deny(v)
+        }
+      }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.annotations) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      switch _storage._action {
-      case .pass?: try {
-        guard case .pass(let v)? = _storage._action else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-      }()
-      case .mutate?: try {
-        guard case .mutate(let v)? = _storage._action else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      }()
-      case .deny?: try {
-        guard case .deny(let v)? = _storage._action else { preconditionFailure() }
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      }()
-      case nil: break
-      }
-      if !_storage._annotations.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._annotations, fieldNumber: 4)
-      }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.action {
+    case .pass?: try {
+      guard case .pass(let v)? = self.action else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .mutate?: try {
+      guard case .mutate(let v)? = self.action else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case .deny?: try {
+      guard case .deny(let v)? = self.action else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    if !self.annotations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.annotations, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Rampart_V1_Verdict, rhs: Rampart_V1_Verdict) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._action != rhs_storage._action {return false}
-        if _storage._annotations != rhs_storage._annotations {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.action != rhs.action {return false}
+    if lhs.annotations != rhs.annotations {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

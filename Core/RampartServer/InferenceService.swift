@@ -77,6 +77,9 @@ public final class InferenceService: Sendable {
         if let chainCall {
             var mutated = message
             var metadata = responder.context.metadata
+            if chain.wantsPromptTokens {
+                chainCall.promptTokens = UInt32(clamping: backend.countPromptTokens(request.input))
+            }
             do throws(RPCError) {
                 try chainCall.onRequest(&mutated, metadata: &metadata)
             } catch {
@@ -173,6 +176,7 @@ public final class InferenceService: Sendable {
                 last.modelVersion = model.version
             }
             chainCall?.end(finish: finish, usage: usage, status: .ok, deliveredBytes: delivered)
+            if let extra = chainCall?.responseMetadata { trailers.merge(extra) { current, _ in current } }
             responder.send(last)
             responder.finish(metadata: trailers)
         } else {
@@ -192,6 +196,7 @@ public final class InferenceService: Sendable {
                 }
                 delivered = response.text.utf8.count
                 chainCall.end(finish: finish, usage: usage, status: .ok, deliveredBytes: delivered)
+                trailers.merge(chainCall.responseMetadata) { current, _ in current }
             }
             responder.finish(with: response, metadata: trailers)
         }

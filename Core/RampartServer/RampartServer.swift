@@ -71,6 +71,12 @@ public final class RampartServer: Sendable {
         InferenceService(backend: backend, limits: settings.limits, pool: pool, chains: chains).register(in: &dispatcher)
         HealthService(model: backend.model, metrics: metrics, isDraining: { drainingFlag.isSet }).register(in: &dispatcher)
         extraMethods(&dispatcher)
+        // Every method but inference passes the chain's gate (authentication, RBAC); inference
+        // calls run the whole chain in InferenceService. Unknown paths may be plugin-served.
+        let gate = ChainGate(chains: chains, pool: pool)
+        let inference: Set = [InferenceService.generate, InferenceService.generateStream]
+        dispatcher.wrap(where: { !inference.contains($0) }) { _, handler in gate.gated(handler) }
+        dispatcher.fallback = { gate.pluginMethod($0) }
         let routes = dispatcher
 
         let bootstrap = ServerBootstrap(group: group)

@@ -55,6 +55,15 @@ public final class StreamResponder: Sendable {
         deliver(buffer, final: true)
     }
 
+    /// Sends an already serialized last message and OK trailers in one write (plugin-served methods).
+    public func finish(serialized bytes: [UInt8], metadata: [String: String] = [:]) {
+        guard !isCancelled else { return }
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + 64)
+        FrameEncoder.writeSerialized(ByteBuffer(bytes: bytes), streamID: context.streamID, compression: compression, to: &buffer)
+        Self.writeOKTrailers(metadata, streamID: context.streamID, to: &buffer)
+        deliver(buffer, final: true)
+    }
+
     /// Ends the stream with OK trailers.
     public func finish(metadata: [String: String] = [:]) {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)

@@ -45,6 +45,14 @@ extension FrameEncoder {
         streamID: UInt32, compression: CompressionPolicy = .disabled, to buffer: inout ByteBuffer
     ) throws {
         let bytes: ByteBuffer = try message.serializedBytes()
+        writeSerialized(bytes, type: type, flags: flags, streamID: streamID, compression: compression, to: &buffer)
+    }
+
+    /// Writes an already serialized message as a frame, LZ4-compressing it when the policy says so.
+    public static func writeSerialized(
+        _ bytes: ByteBuffer, type: FrameType = .message, flags: FrameFlags = [],
+        streamID: UInt32, compression: CompressionPolicy = .disabled, to buffer: inout ByteBuffer
+    ) {
         if type == .message, compression.enabled, bytes.readableBytes >= compression.threshold {
             let start = buffer.writerIndex
             writeHeader(type, flags: flags.union(.compressed), streamID: streamID, length: 0, to: &buffer)

@@ -45,7 +45,7 @@ struct ChainBench: ParsableCommand {
                 let native = try NativePlugin(library: library, name: "noop-\(i)", config: [], signals: signals) { _, _ in }
                 stages.append(ChainStage(plugin: native))
             }
-            rows.append(("in-process", count, PluginChain(stages: stages), iterations))
+            rows.append(("in-process", count, try PluginChain(stages: stages), iterations))
         }
         if isolatedIterations > 0 {
             for count in counts where count > 0 {

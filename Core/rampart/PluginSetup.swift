@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RampartAudit
 import RampartChain
 import RampartConfig
 import RampartPluginHost
@@ -9,7 +10,8 @@ import RampartSigning
 /// All or nothing: any plugin that fails verification, loading or `create` refuses the whole
 /// chain with the plugin's own error text.
 enum PluginSetup {
-    static func chain(for config: RampartConfig, signals: SignalStore, logger: Logger) throws -> PluginChain {
+    static func chain(for config: RampartConfig, signals: SignalStore, audit: any AuditSink = DiscardAuditSink(),
+                      logger: Logger) throws -> PluginChain {
         let enabled = config.plugins.filter(\.enabled)
         guard !enabled.isEmpty else { return .empty }
         let trust: PluginTrust
@@ -43,6 +45,7 @@ enum PluginSetup {
             logger.log(level: swiftLevel, "\(message)", metadata: ["plugin": "\(plugin)"])
         }
         builder.trustedKeyFiles = config.pluginTrust.trustedKeys
+        builder.audit = audit
         let specs = enabled.map { plugin in
             PluginSpec(
                 name: plugin.name, directory: plugin.path, config: plugin.configBytes,

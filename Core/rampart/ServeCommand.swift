@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RampartAudit
 import RampartBuiltinModel
 import RampartChain
 import RampartConfig
@@ -63,10 +64,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let backend = try makeBackend(settings.backend, logger: logger)
         let signals = SignalStore()
-        let chains = ChainHolder(try PluginSetup.chain(for: settings, signals: signals, logger: logger))
+        let audit = try Self.auditSink(settings.audit, logger: logger)
+        let chains = ChainHolder(try PluginSetup.chain(for: settings, signals: signals, audit: audit, logger: logger))
+        let reloader = ChainReloader(configPath: config, overrides: self, chains: chains, signals: signals, audit: audit, logger: logger)
         let server: RampartServer
         do {
-            server = try RampartServer.start(settings: ServerSettings(settings), backend: backend, logger: logger, chains: chains)
+            server = try RampartServer.start(settings: ServerSettings(settings), backend: backend, logger: logger, chains: chains) {
+                AdminService(chains: chains, reloader: reloader).register(in: &$0)
+            }
         } catch {
             throw CLIError("error: \(error)")
         }
@@ -80,9 +85,26 @@ struct ServeCommand: AsyncParsableCommand {
 
                 """.utf8))
         }
-        let reloader = ChainReloader(configPath: config, overrides: self, chains: chains, signals: signals, logger: logger)
-        await waitForTermination(logger: logger, onReload: reloader.reload)
+        await waitForTermination(logger: logger, onReload: { _ = reloader.reload(trigger: "SIGHUP") })
         await server.shutdown()
+    }
+
+    /// The audit trail `[audit]` asks for (none when `path` is empty). It lives for the process:
+    /// changing `[audit]` needs a restart.
+    static func auditSink(_ audit: RampartConfig.Audit, logger: Logger) throws -> any AuditSink {
+        guard !audit.path.isEmpty else { return DiscardAuditSink() }
+        let policy: AuditFsyncPolicy = switch audit.fsync {
+        case .always: .always
+        case .interval: .interval
+        case .never: .never
+        }
+        do {
+            let sink = try JSONLinesAuditSink(path: audit.path, fsync: policy)
+            logger.info("audit trail", metadata: ["path": "\(audit.path)", "fsync": "\(audit.fsync.rawValue)"])
+            return sink
+        } catch {
+            throw CLIError("error: \(error)")
+        }
     }
 
     func loadConfig() throws -> RampartConfig {
@@ -174,21 +196,34 @@ struct ChainReloader: Sendable {
     let overrides: ServeCommand
     let chains: ChainHolder
     let signals: SignalStore
+    let audit: any AuditSink
     let logger: Logger
 
-    func reload() {
+    /// Reloads; returns the new chain's plugin names, or the reason it was refused. Either way
+    /// the attempt is audited (`chain.reload`).
+    func reload(trigger: String) -> Result<[String], CLIError> {
         guard configPath != nil else {
-            logger.warning("SIGHUP ignored: --dev has no config file to reload")
-            return
+            logger.warning("\(trigger) ignored: --dev has no config file to reload")
+            audit.record(AuditStamp().apply(to: .host(kind: "chain.reload", outcome: "failure", reason: "no_config_file",
+                                                      attributes: ["trigger": trigger]), source: ""))
+            return .failure(CLIError("--dev has no config file to reload"))
         }
         do {
             let config = try overrides.loadConfig()
             try config.validate(source: configPath ?? "")
-            let next = try PluginSetup.chain(for: config, signals: signals, logger: logger)
+            let next = try PluginSetup.chain(for: config, signals: signals, audit: audit, logger: logger)
             chains.swap(next)
-            logger.notice("reloaded plugin chain", metadata: ["plugins": "\(next.stages.map(\.name).joined(separator: " → "))"])
+            let names = next.stages.map(\.name)
+            logger.notice("reloaded plugin chain", metadata: ["plugins": "\(names.joined(separator: " → "))"])
+            audit.record(AuditStamp().apply(to: .host(kind: "chain.reload", outcome: "success",
+                                                      attributes: ["trigger": trigger, "plugins": names.joined(separator: ",")]),
+                                            source: ""))
+            return .success(names)
         } catch {
             logger.error("reload refused; the previous chain keeps serving", metadata: ["error": "\(error)"])
+            audit.record(AuditStamp().apply(to: .host(kind: "chain.reload", outcome: "failure", reason: "invalid_config_or_plugin",
+                                                      attributes: ["trigger": trigger]), source: ""))
+            return .failure(CLIError("reload refused; the previous chain keeps serving: \(error)"))
         }
     }
 }

@@ -8,6 +8,9 @@ import XCTest
 final class FakePlugin: ChainPlugin, @unchecked Sendable {
     let name: String
     let hooks: ChainHooks
+    var seesAllMethods = false
+    var methods: [String] = []
+    var method: ([UInt8], ChainEnvironment) throws -> [UInt8] = { _, _ in [] }
     var request: ([UInt8]) throws -> Rampart_V1_Verdict = { _ in Rampart_V1_Verdict() }
     var chunk: (String) throws -> ChunkDecision = { _ in .pass }
     var opened = 0
@@ -19,14 +22,19 @@ final class FakePlugin: ChainPlugin, @unchecked Sendable {
         self.hooks = hooks
     }
 
-    func openStream() throws -> any ChainPluginStream {
+    func openStream(_ environment: ChainEnvironment) throws -> any ChainPluginStream {
         opened += 1
-        return Stream(plugin: self)
+        return Stream(plugin: self, environment: environment)
     }
 
     final class Stream: ChainPluginStream {
         let plugin: FakePlugin
-        init(plugin: FakePlugin) { self.plugin = plugin }
+        let environment: ChainEnvironment
+        init(plugin: FakePlugin, environment: ChainEnvironment) {
+            self.plugin = plugin
+            self.environment = environment
+        }
+        func onMethod(_ call: [UInt8]) throws -> [UInt8] { try plugin.method(call, environment) }
         func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict {
             plugin.seenPrompts.append((try? Rampart_V1_PluginRequest(serializedBytes: request))?.request.prompt ?? "?")
             return try plugin.request(request)
@@ -64,7 +72,7 @@ final class ChainTests: XCTestCase {
             v.mutate = m
         } }
         let second = FakePlugin("second", hooks: [.request, .chunk])
-        let chain = PluginChain(stages: [ChainStage(plugin: first), ChainStage(plugin: second)])
+        let chain = try PluginChain(stages: [ChainStage(plugin: first), ChainStage(plugin: second)])
         let call = chain.begin(context)
         var r = request("original")
         var metadata: [String: String] = [:]
@@ -82,7 +90,7 @@ final class ChainTests: XCTestCase {
         XCTAssertEqual(chain.stages[1].stats.snapshot.passed, 2)
     }
 
-    func testDenyStopsTheChainWithItsStatus() {
+    func testDenyStopsTheChainWithItsStatus() throws {
         let denier = FakePlugin("guard", hooks: [.request])
         denier.request = { _ in verdict { v in
             var d = Rampart_V1_Deny()
@@ -92,7 +100,7 @@ final class ChainTests: XCTestCase {
             v.deny = d
         } }
         let never = FakePlugin("never", hooks: [.request])
-        let chain = PluginChain(stages: [ChainStage(plugin: denier), ChainStage(plugin: never)])
+        let chain = try PluginChain(stages: [ChainStage(plugin: denier), ChainStage(plugin: never)])
         var r = request("x")
         var metadata: [String: String] = [:]
         XCTAssertThrowsError(try chain.begin(context).onRequest(&r, metadata: &metadata)) { error in
@@ -116,7 +124,7 @@ final class ChainTests: XCTestCase {
     func testFailureModesClosedAndOpen() throws {
         let broken = FakePlugin("broken", hooks: [.request])
         broken.request = { _ in throw Boom() }
-        let closed = PluginChain(stages: [ChainStage(plugin: broken, policy: StagePolicy(failureMode: .closed))])
+        let closed = try PluginChain(stages: [ChainStage(plugin: broken, policy: StagePolicy(failureMode: .closed))])
         var r = request("x")
         var metadata: [String: String] = [:]
         XCTAssertThrowsError(try closed.begin(context).onRequest(&r, metadata: &metadata)) { error in
@@ -126,7 +134,7 @@ final class ChainTests: XCTestCase {
             XCTAssertEqual(e?.metadata["rampart-failed-plugin"], "broken")
         }
         let after = FakePlugin("after", hooks: [.request])
-        let open = PluginChain(stages: [ChainStage(plugin: broken, policy: StagePolicy(failureMode: .open)), ChainStage(plugin: after)])
+        let open = try PluginChain(stages: [ChainStage(plugin: broken, policy: StagePolicy(failureMode: .open)), ChainStage(plugin: after)])
         try open.begin(context).onRequest(&r, metadata: &metadata)
         XCTAssertEqual(after.seenPrompts, ["x"], "fail-open continues with the next plugin")
         XCTAssertEqual(open.stages[0].stats.snapshot.errored, 1)
@@ -139,7 +147,7 @@ final class ChainTests: XCTestCase {
             Thread.sleep(forTimeInterval: 0.05)
             return Rampart_V1_Verdict()
         }
-        let chain = PluginChain(stages: [ChainStage(plugin: slow, policy: StagePolicy(timeout: .milliseconds(10)))])
+        let chain = try PluginChain(stages: [ChainStage(plugin: slow, policy: StagePolicy(timeout: .milliseconds(10)))])
         var r = request("x")
         var metadata: [String: String] = [:]
         XCTAssertThrowsError(try chain.begin(context).onRequest(&r, metadata: &metadata)) { error in
@@ -147,18 +155,18 @@ final class ChainTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("exceeded its timeout of 10 ms"), "\(error)")
         }
         XCTAssertEqual(chain.stages[0].stats.snapshot.timedOut, 1)
-        let lenient = PluginChain(stages: [ChainStage(plugin: slow, policy: StagePolicy(failureMode: .open, timeout: .milliseconds(10)))])
+        let lenient = try PluginChain(stages: [ChainStage(plugin: slow, policy: StagePolicy(failureMode: .open, timeout: .milliseconds(10)))])
         try lenient.begin(context).onRequest(&r, metadata: &metadata)
     }
 
-    func testChunkReplaceAndStop() {
+    func testChunkReplaceAndStop() throws {
         let filter = FakePlugin("filter", hooks: [.chunk])
         filter.chunk = { text in
             if text.contains("SECRET") { return .stop }
             if text.contains("cat") { return .replace(text.replacingOccurrences(of: "cat", with: "dog")) }
             return .pass
         }
-        let call = PluginChain(stages: [ChainStage(plugin: filter)]).begin(context)
+        let call = try PluginChain(stages: [ChainStage(plugin: filter)]).begin(context)
         XCTAssertEqual(try call.filterChunk("a cat"), "a dog")
         XCTAssertThrowsError(try call.filterChunk("the SECRET")) { error in
             XCTAssertEqual((error as? RPCError)?.code, .permissionDenied)

@@ -145,3 +145,47 @@ final class LoadTests: XCTestCase {
         }
     }
 }
+
+/// `[audit]` and structured plugin configs (`[plugins.config]` tables).
+extension LoadTests {
+    func testAuditSectionResolvesItsPathAndRejectsUnknownFsync() throws {
+        let path = try write("audit.toml", Array("[audit]\npath = \"logs/audit.jsonl\"\nfsync = \"interval\"\n".utf8))
+        let config = try ConfigLoader.load(path: path)
+        XCTAssertEqual(config.audit.path, ConfigPath.normalize(directory) + "/logs/audit.jsonl")
+        XCTAssertEqual(config.audit.fsync, .interval)
+        let bad = try write("bad-audit.toml", Array("[audit]\nfsync = \"sometimes\"\n".utf8))
+        XCTAssertThrowsError(try ConfigLoader.load(path: bad)) { error in
+            XCTAssertTrue("\(error)".contains("audit.fsync"), "\(error)")
+        }
+    }
+
+    func testPluginConfigMayBeATableHandedOverAsJSON() throws {
+        let text = """
+            [plugin_trust]
+            allow_unsigned = true
+            [[plugins]]
+            name = "auth"
+            path = "plugins/auth"
+            [plugins.config]
+            issuer = "rampart"
+            ttl_seconds = 900
+            trusted_uids = [0, 1000]
+            [plugins.config.rbac]
+            "rampart.v1.Admin/ReloadChain" = "admin"
+
+            """
+        let config = try ConfigLoader.load(path: try write("table.toml", Array(text.utf8)))
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(config.plugins[0].configBytes)) as? [String: Any])
+        XCTAssertEqual(json["issuer"] as? String, "rampart")
+        XCTAssertEqual(json["ttl_seconds"] as? Int, 900)
+        XCTAssertEqual(json["trusted_uids"] as? [Int], [0, 1000])
+        XCTAssertEqual((json["rbac"] as? [String: String])?["rampart.v1.Admin/ReloadChain"], "admin")
+    }
+
+    func testPluginConfigOfAnotherTypeIsRefused() throws {
+        let text = "[[plugins]]\nname = \"a\"\npath = \"p\"\nconfig = 5\n"
+        XCTAssertThrowsError(try ConfigLoader.load(path: try write("int.toml", Array(text.utf8)))) { error in
+            XCTAssertTrue("\(error)".contains("expected a string, or a table"), "\(error)")
+        }
+    }
+}

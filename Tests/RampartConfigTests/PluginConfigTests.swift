@@ -326,7 +326,7 @@ final class PluginConfigTests: XCTestCase {
             error.description,
             """
             rampart.toml:5: plugins[0].name: expected a string, got an array
-            rampart.toml:7: plugins[0].config: expected a string, got integer 5
+            rampart.toml:7: plugins[0].config: expected a string, or a table, got integer 5
             rampart.toml:8: plugins[0].timeout_ms: expected an integer, got string "100" (write the number without quotes)
             rampart.toml:9: plugins[0].enabled: expected a boolean (true or false), got string "false" (write false without quotes)
             """)

@@ -71,6 +71,6 @@ final class RenderTests: XCTestCase {
             XCTAssertTrue(index > 0 && lines[index - 1].hasPrefix("#"), "no comment above \(line)")
         }
         let keyLines = lines.filter { $0.contains(" = ") && !$0.hasPrefix("# ") || $0.hasPrefix("# socket_group = ") }
-        XCTAssertEqual(keyLines.count, 12 + 4 + 2 + 2 + 3 + 1)
+        XCTAssertEqual(keyLines.count, 12 + 4 + 2 + 2 + 3 + 1 + 2)
     }
 }

@@ -59,7 +59,12 @@ final class IsolationTests: XCTestCase {
     }
 
     func chain(_ plugin: IsolatedPlugin, _ mode: FailureMode = .closed, timeout: Duration = .seconds(2)) -> PluginChain {
-        PluginChain(stages: [ChainStage(plugin: plugin, policy: StagePolicy(failureMode: mode, timeout: timeout))], holdBackBytes: 0)
+        do {
+            return try PluginChain(stages: [ChainStage(plugin: plugin, policy: StagePolicy(failureMode: mode, timeout: timeout))], holdBackBytes: 0)
+        } catch {
+            XCTFail("\(error)")
+            return .empty
+        }
     }
 
     /// Runs the request hooks on `prompt`; returns the (possibly mutated) prompt or the error.
@@ -483,7 +488,7 @@ final class IsolationTests: XCTestCase {
         let loaded = try devLoader().load(directory: fixture.directory, library: fixture.library, name: "native")
         let native = try NativePlugin(library: loaded, name: "native", config: [], signals: SignalStore()) { _, _ in }
         let walled = try isolated()
-        let nativeChain = PluginChain(stages: [ChainStage(plugin: native)], holdBackBytes: 0)
+        let nativeChain = try PluginChain(stages: [ChainStage(plugin: native)], holdBackBytes: 0)
         let isolatedChain = chain(walled)
 
         func measure(_ chain: PluginChain, _ count: Int, chunk: Bool) -> Double {

@@ -1,4 +1,7 @@
 import Foundation
+import RampartAudit
+import RampartChain
+import RampartCore
 import RampartPluginHost
 import RampartProto
 import XCTest
@@ -63,7 +66,7 @@ final class LoaderTests: XCTestCase {
 
     func testABIMajorTooNew() throws {
         try expectLoadError(["ABI_TOO_NEW"]) { error in
-            error.description.contains("built for ABI 2.0, host is 1.0")
+            error.description.contains("built for ABI 2.1, host is 1.1")
         }
     }
 
@@ -166,4 +169,63 @@ final class NativePluginTests: XCTestCase {
         _ = try plugin.onRequest(try request("two"), stream: nil)
         XCTAssertEqual(signals.get("calls"), 2)
     }
+}
+
+/// ABI 1.1 descriptor fields: plugin-served methods, RP_CAP_ALL_METHODS, host->audit.
+final class ABI11LoaderTests: XCTestCase {
+    func expectLoadError(_ defines: [String], _ check: (PluginError) -> Bool, line: UInt = #line) throws {
+        let fixture = try buildFixture(defines)
+        XCTAssertThrowsError(try devLoader().load(directory: fixture.directory, library: fixture.library, name: "t"),
+                             line: line) { error in
+            guard let error = error as? PluginError else { return XCTFail("\(error)", line: line) }
+            XCTAssertTrue(check(error), "unexpected: \(error)", line: line)
+        }
+    }
+
+    func testMethodsWithoutOnMethodAreRefused() throws {
+        try expectLoadError(["METHODS_NO_HANDLER"]) { $0.description.contains("methods is set but on_method is NULL") }
+    }
+
+    func testMalformedMethodNameIsRefused() throws {
+        try expectLoadError(["BAD_METHOD_NAME"]) { $0.description.contains("must be \"package.Service/Method\"") }
+    }
+
+    func testAllMethodsCapabilityNeedsABI11() throws {
+        try expectLoadError(["ALL_METHODS", "ABI_1_0"]) { $0.description.contains("RP_CAP_ALL_METHODS needs ABI 1.1") }
+        let fixture = try buildFixture(["ALL_METHODS"])
+        let loaded = try devLoader().load(directory: fixture.directory, library: fixture.library, name: "t")
+        let plugin = try NativePlugin(library: loaded, name: "t", config: [], signals: SignalStore()) { _, _ in }
+        XCTAssertTrue(plugin.seesAllMethods)
+    }
+
+    func testANativePluginServesItsMethodsAndAuditsThroughTheHost() throws {
+        let fixture = try buildFixture(["WITH_METHODS"])
+        let loaded = try devLoader().load(directory: fixture.directory, library: fixture.library, name: "t")
+        XCTAssertEqual(loaded.info.methods, ["test.Echo/Upper", "test.Echo/Fail"])
+        let sink = RecordingAuditSink()
+        let plugin = try NativePlugin(library: loaded, name: "echo", config: [], signals: SignalStore(), audit: sink) { _, _ in }
+        let chain = try PluginChain(stages: [ChainStage(plugin: plugin)], audit: sink)
+        let context = CallContext(requestID: "r-5", method: "/test.Echo/Upper", streamID: 1,
+                                  peer: PeerCredentials(pid: 1, uid: 1234, gid: 5))
+        let out = try chain.begin(context).callMethod("/test.Echo/Upper", body: Array("hello".utf8), metadata: [:])
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "HELLO")
+        let event = try XCTUnwrap(sink.events.first)
+        XCTAssertEqual(event.kind, "echo.call")
+        XCTAssertEqual(event.outcome, "success")
+        XCTAssertEqual(event.source, "echo")
+        XCTAssertEqual(event.requestID, "r-5")
+        XCTAssertEqual(event.peer.uid, 1234)
+        XCTAssertThrowsError(try chain.begin(context).callMethod("test.Echo/Fail", body: Array("Fail".utf8), metadata: [:])) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .notFound)
+            XCTAssertEqual((error as? RPCError)?.message, "no such thing")
+        }
+    }
+}
+
+final class RecordingAuditSink: AuditSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [Rampart_V1_AuditEvent] = []
+    func record(_ event: Rampart_V1_AuditEvent) { lock.withLock { recorded.append(event) } }
+    var failures: Int { 0 }
+    var events: [Rampart_V1_AuditEvent] { lock.withLock { recorded } }
 }

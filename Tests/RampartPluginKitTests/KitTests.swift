@@ -205,7 +205,7 @@ final class DescriptorTests: XCTestCase {
 
     func testTheHostValidatorAcceptsKitDescriptors() throws {
         let info = try DescriptorValidator.validate(try kitDescriptor(RequestAndEnd.self), plugin: "x")
-        XCTAssertEqual(info, PluginInfo(name: "request-and-end", version: "0.1.0", abiMinor: 0,
+        XCTAssertEqual(info, PluginInfo(name: "request-and-end", version: "0.1.0", abiMinor: PluginABI.minor,
                                         capabilities: [.request, .streamEnd, .threadSafe]))
         let everything = try DescriptorValidator.validate(try kitDescriptor(Everything.self), plugin: "x")
         XCTAssertEqual(everything.capabilities, [.request, .response, .chunk, .logits, .streamEnd])

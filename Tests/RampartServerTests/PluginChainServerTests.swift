@@ -5,6 +5,7 @@ import RampartCore
 import RampartPluginHost
 import RampartProto
 import RampartServer
+import NIOCore
 import XCTest
 
 /// A backend that emits fixed pieces (to test output filtering deterministically).
@@ -74,7 +75,7 @@ final class PluginChainServerTests: XCTestCase {
 
     func testDenyAndMutationChangeARealCall() async throws {
         let plugin = try Self.fixturePlugin()
-        try await withServer(PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
+        try await withServer(try PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
             let ok = try await client.generate(makeRequest("hello there"))
             XCTAssertEqual(ok.text, "hello there")
             let mutated = try await client.generate(makeRequest("please mutate-me"))
@@ -88,12 +89,12 @@ final class PluginChainServerTests: XCTestCase {
 
     func testPluginErrorsFailClosedOrOpen() async throws {
         let plugin = try Self.fixturePlugin()
-        try await withServer(PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
+        try await withServer(try PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
             let error = await expectError(.internal) { _ = try await client.generate(makeRequest("error-now")) }
             XCTAssertTrue(error?.message.contains("plugin exploded") ?? false)
             await expectError(.unavailable) { _ = try await client.generate(makeRequest("sleep-now")) }.map { _ in () }
         }
-        let open = PluginChain(stages: [ChainStage(plugin: plugin, policy: StagePolicy(failureMode: .open))])
+        let open = try PluginChain(stages: [ChainStage(plugin: plugin, policy: StagePolicy(failureMode: .open))])
         try await withServer(open) { client, _ in
             let response = try await client.generate(makeRequest("error-now"))
             XCTAssertEqual(response.text, "error-now", "fail-open continues to the backend")
@@ -102,7 +103,7 @@ final class PluginChainServerTests: XCTestCase {
 
     func testMalformedVerdictFailsClosed() async throws {
         let plugin = try Self.fixturePlugin(["MALFORMED_VERDICT"])
-        try await withServer(PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
+        try await withServer(try PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
             let error = await expectError(.internal) { _ = try await client.generate(makeRequest("anything")) }
             XCTAssertTrue(error?.message.contains("malformed verdict") ?? false, error?.message ?? "")
         }
@@ -110,7 +111,7 @@ final class PluginChainServerTests: XCTestCase {
 
     func testAMutationIntoAnInvalidRequestFailsClosed() async throws {
         let plugin = try Self.fixturePlugin()
-        try await withServer(PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
+        try await withServer(try PluginChain(stages: [ChainStage(plugin: plugin)])) { client, _ in
             var request = Rampart_V1_GenerateRequest()
             var message = Rampart_V1_ChatMessage()
             message.role = .user
@@ -124,7 +125,7 @@ final class PluginChainServerTests: XCTestCase {
     func testStreamedOutputIsFilteredAndStoppedBeforeTheClientSeesIt() async throws {
         let plugin = try Self.fixturePlugin()
         let pieces = ["The ", "cat ", "said ", "hello ", "and ", "then ", "the ", "SECRET ", "was ", "out."]
-        let chain = PluginChain(stages: [ChainStage(plugin: plugin)], holdBackBytes: 16)
+        let chain = try PluginChain(stages: [ChainStage(plugin: plugin)], holdBackBytes: 16)
         try await withServer(chain, backend: ScriptedBackend(pieces: pieces)) { client, _ in
             var received = ""
             do {
@@ -146,6 +147,56 @@ final class PluginChainServerTests: XCTestCase {
             XCTAssertEqual(received, "a dogand a bird")
             let unary = try await client.generate(makeRequest("go"))
             XCTAssertEqual(unary.text, "a dogand a bird", "unary output goes through the chunk hooks too")
+        }
+    }
+}
+
+/// ABI 1.1 through a real server: the all-methods gate in front of Health and plugin-served
+/// methods, and a plugin-served method's own status reaching the client.
+final class GateServerTests: XCTestCase {
+    func testGateGuardsHealthAndPluginMethodsAndMethodsAnswer() async throws {
+        let gate = try PluginChainServerTests.fixturePlugin(["ALL_METHODS", "WITH_METHODS"])
+        let chain = try PluginChain(stages: [ChainStage(plugin: gate)])
+        let settings = testSettings()
+        let server = try startServer(settings, backend: NullBackend(), chains: ChainHolder(chain))
+        let client = try await RampartClient.connect(socketPath: settings.socketPath)
+        defer { Task { await client.close(); await server.shutdown() } }
+
+        // Health passes the gate when the plugin passes ...
+        _ = try await client.health()
+        // ... and is refused when it denies (the fixture denies on "forbidden" anywhere in the request).
+        do {
+            _ = try await client.health(options: CallOptions(metadata: ["note": "forbidden"]))
+            XCTFail("expected PERMISSION_DENIED")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .permissionDenied)
+            XCTAssertEqual(error.metadata["rampart-denied-by"], "fixture")
+        }
+        // A plugin-served method answers with its bytes ...
+        var payload = ByteBuffer()
+        payload.writeBytes([0x0a, 0x05] + Array("hello".utf8))  // any bytes: the fixture echoes field 3 of its input
+        let out = try await client.unaryRaw("/test.Echo/Upper", payload: payload)
+        XCTAssertEqual(Array(out.readableBytesView), [0x0a, 0x05] + Array("HELLO".utf8))
+        // ... or its own status, and it is gated like everything else.
+        do {
+            _ = try await client.unaryRaw("/test.Echo/Fail", payload: ByteBuffer(bytes: Array("Fail".utf8)))
+            XCTFail("expected NOT_FOUND")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .notFound)
+            XCTAssertEqual(error.message, "no such thing")
+        }
+        do {
+            _ = try await client.unaryRaw("/test.Echo/Upper", payload: ByteBuffer(bytes: Array("forbidden".utf8)))
+            XCTFail("expected PERMISSION_DENIED")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .permissionDenied)
+        }
+        // Unknown methods are still UNIMPLEMENTED.
+        do {
+            _ = try await client.unaryRaw("/test.Echo/Nope", payload: ByteBuffer())
+            XCTFail("expected UNIMPLEMENTED")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .unimplemented)
         }
     }
 }

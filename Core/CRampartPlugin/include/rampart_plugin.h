@@ -1,5 +1,5 @@
 /*
- * rampart_plugin.h — the Rampart plugin ABI, version 1.0. This header is the whole contract
+ * rampart_plugin.h — the Rampart plugin ABI, version 1.1. This header is the whole contract
  * between the Rampart host and a plugin. Pure C99, no dependencies.
  *
  * A plugin is a shared library that exports ONE symbol:
@@ -32,6 +32,12 @@
  *   - The host never dlclose()s a plugin; reloads load a new content-addressed copy.
  *   - Structures are append-only across minor versions; check struct_size before using a field
  *     added after v1.0.
+ *
+ * Version history:
+ *   1.0  hooks on_request/on_response/on_chunk/on_logits/on_stream_end, host table up to wall_ns.
+ *   1.1  RP_CAP_ALL_METHODS (on_request sees every RPC, e.g. for authentication); plugin-served
+ *        methods (rp_plugin_v1.methods + on_method, in former reserved slots); host->audit.
+ *        PluginRequest.body/prompt_tokens, Mutation.principal/response_metadata, PluginMethodCall.
  */
 #ifndef RAMPART_PLUGIN_H
 #define RAMPART_PLUGIN_H
@@ -44,7 +50,7 @@ extern "C" {
 #endif
 
 #define RP_ABI_MAJOR 1
-#define RP_ABI_MINOR 0
+#define RP_ABI_MINOR 1
 /** 'RPPL' */
 #define RP_PLUGIN_MAGIC 0x5250504Cu
 /** The exported entry symbol's name. */
@@ -75,6 +81,10 @@ typedef int32_t rp_log_level;
 #define RP_CAP_HOOK_STREAM_END (1ull << 4)
 /** The instance may be called concurrently for different streams. */
 #define RP_CAP_THREADSAFE      (1ull << 32)
+/** (1.1) on_request is called for every RPC, not only inference calls: Health, Admin and
+ *  plugin-served methods too (PluginRequest.context.method names it, .body holds its message).
+ *  Authentication and authorization plugins set it. */
+#define RP_CAP_ALL_METHODS     (1ull << 33)
 
 /** A host-owned growable output buffer. Opaque: write to it only with host->buf_append. */
 typedef struct rp_host_buf rp_host_buf;
@@ -124,6 +134,14 @@ typedef struct rp_host_api {
     uint64_t (*now_ns)(void);
     /** Wall clock, Unix epoch, in nanoseconds. */
     uint64_t (*wall_ns)(void);
+
+    /* ---- 1.1: check struct_size >= offsetof(rp_host_api, audit) + sizeof(void *) ---- */
+
+    /** Records a security event (a serialized AuditEvent) in the host's audit trail. The host
+     *  fills time, request id, method, peer and source. Returns RP_OK, or RP_ERR_INVALID_ARGUMENT
+     *  for bytes that are not an AuditEvent. OWNERSHIP: event_pb is borrowed and copied.
+     *  Never put secret material in an event. */
+    rp_status (*audit)(rp_call *call, const uint8_t *event_pb, size_t len);
 } rp_host_api;
 
 /**
@@ -195,8 +213,26 @@ typedef struct rp_plugin_v1 {
     rp_status (*on_stream_end)(void *instance, void *stream, const uint8_t *summary_pb,
                                size_t summary_len, rp_call *call);
 
-    /** Reserved for minor versions; must be NULL/0 in v1.0 plugins. */
-    uintptr_t reserved[8];
+    /* ---- 1.1 (NULL in 1.0 plugins) ---- */
+
+    /** NULL-terminated list of fully-qualified methods this plugin serves
+     *  ("rampart.v1.Auth/IssueToken"); NULL = none. The host routes unary calls to them through
+     *  on_method after every request hook (authentication, RBAC) has passed. A method that the
+     *  host or an earlier plugin already serves is refused at load.
+     *  OWNERSHIP: plugin-owned static data, valid for the life of the process. */
+    const char *const *methods;
+    /**
+     * Serves one call to a method in `methods`.
+     * OWNERSHIP: call_pb (a PluginMethodCall) is host-owned, valid during the call; append the
+     *            serialized response message to response_out. On error return a non-OK status
+     *            (any gRPC code 1-16) and explain with host->set_error: the client receives both.
+     * THREADING: like on_request (serialized per instance without RP_CAP_THREADSAFE).
+     */
+    rp_status (*on_method)(void *instance, const uint8_t *call_pb, size_t call_len,
+                           rp_host_buf *response_out, rp_call *call);
+
+    /** Reserved for minor versions; must be NULL/0. */
+    uintptr_t reserved[6];
 } rp_plugin_v1;
 
 /** The entry symbol's type. */

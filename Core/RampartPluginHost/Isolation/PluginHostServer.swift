@@ -67,6 +67,11 @@ public enum PluginHostServer {
                     "the logits hook is not supported with isolation = \"process\" (it runs once per generated token, "
                     + "inside the sampler: a process round trip each time costs more than the sampling); run this plugin in-process")
             }
+            if !library.info.methods.isEmpty {
+                throw .cannotOpen(plugin: options.name, reason:
+                    "plugin-served methods (\(library.info.methods.joined(separator: ", "))) are not supported with "
+                    + "isolation = \"process\" yet; run this plugin in-process")
+            }
             perCallState = library.descriptor.pointee.stream_new != nil
             plugin = try NativePlugin(library: library, name: options.name, config: [UInt8](body.config),
                                       signals: SignalStore()) { level, message in

@@ -24,6 +24,9 @@ extension PluginError {
         case .malformedVerdict(let p, let hook, let r): e.kind = .malformedVerdict; e.plugin = p; e.hook = hook; e.text = r
         case .timeout(let p, let hook, let limit): e.kind = .timeout; e.plugin = p; e.hook = hook; e.numbers = [Int64(limit)]
         case .crashed(let p, let r): e.kind = .crashed; e.plugin = p; e.text = r
+        case .methodFailed(let p, let status, let message):
+            // Methods are not served in isolated processes; carried as a hook failure.
+            e.kind = .hookFailed; e.plugin = p; e.hook = "on_method"; e.text = message; e.numbers = [Int64(status)]
         }
         return e
     }
@@ -65,6 +68,8 @@ extension PluginError: StatusCodeConvertible {
     public var statusCode: StatusCode {
         switch self {
         case .crashed, .timeout: .unavailable
+        // A plugin-served method answers with its own status (NOT_FOUND, UNAUTHENTICATED, ...).
+        case .methodFailed(_, let status, _): StatusCode(rawValue: status).flatMap { $0 == .ok ? nil : $0 } ?? .internal
         default: .internal
         }
     }

@@ -3,6 +3,7 @@
  * no protobuf library. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -149,6 +150,39 @@ static rp_status on_chunk(void *inst, void *stream, const char *utf8, size_t len
     return RP_OK;
 }
 
+#if defined(WITH_METHODS) || defined(METHODS_NO_HANDLER) || defined(BAD_METHOD_NAME)
+#ifdef BAD_METHOD_NAME
+static const char *const methods[] = { "no-slash-here", NULL };
+#else
+static const char *const methods[] = { "test.Echo/Upper", "test.Echo/Fail", NULL };
+#endif
+/* Echoes the PluginMethodCall's body (field 3) upper-cased, and records an audit event;
+ * test.Echo/Fail answers NOT_FOUND. */
+static rp_status on_method(void *inst, const uint8_t *in, size_t len, rp_host_buf *out, rp_call *call) {
+    (void)inst;
+    static const uint8_t event[] = { 0x0a, 9, 'e','c','h','o','.','c','a','l','l', 0x12, 7, 's','u','c','c','e','s','s' };
+    if (host->struct_size >= offsetof(rp_host_api, audit) + sizeof(void *) && host->audit) {
+        host->audit(call, event, sizeof event);
+    }
+    if (memmem(in, len, "Fail", 4)) {
+        host->set_error(call, "no such thing", 13);
+        return 5;
+    }
+    /* Find the body: tag 0x1a, one-byte length (the tests send short bodies). */
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (in[i] == 0x1a && i + 2 + in[i + 1] == len) {
+            for (size_t j = 0; j < in[i + 1]; j++) {
+                uint8_t c = in[i + 2 + j];
+                if (c >= 'a' && c <= 'z') c -= 32;
+                host->buf_append(out, &c, 1);
+            }
+            return RP_OK;
+        }
+    }
+    return RP_OK;
+}
+#endif
+
 static rp_plugin_v1 descriptor = {
 #ifdef BAD_MAGIC
     .magic = 0xdeadbeef,
@@ -165,11 +199,17 @@ static rp_plugin_v1 descriptor = {
 #else
     .abi_major = RP_ABI_MAJOR,
 #endif
+#ifdef ABI_1_0
+    .abi_minor = 0,
+#else
     .abi_minor = RP_ABI_MINOR,
+#endif
     .name = "test-plugin",
     .version = "0.0.1",
 #ifdef CAP_MISMATCH
     .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_CHUNK | RP_CAP_HOOK_RESPONSE,
+#elif defined(ALL_METHODS)
+    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_CHUNK | RP_CAP_ALL_METHODS,
 #elif defined(WITH_LOGITS)
     .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_CHUNK | RP_CAP_HOOK_LOGITS,
 #else
@@ -185,6 +225,12 @@ static rp_plugin_v1 descriptor = {
 #endif
 #ifdef WITH_LOGITS
     .on_logits = on_logits,
+#endif
+#if defined(WITH_METHODS) || defined(BAD_METHOD_NAME)
+    .methods = methods,
+    .on_method = on_method,
+#elif defined(METHODS_NO_HANDLER)
+    .methods = methods,
 #endif
 };
 

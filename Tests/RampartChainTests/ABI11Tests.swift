@@ -1,0 +1,123 @@
+import Foundation
+import RampartAudit
+import RampartChain
+import RampartCore
+import RampartProto
+import Synchronization
+import XCTest
+
+/// Records events in memory.
+final class MemoryAuditSink: AuditSink {
+    let events = Mutex<[Rampart_V1_AuditEvent]>([])
+    func record(_ event: Rampart_V1_AuditEvent) { events.withLock { $0.append(event) } }
+    var failures: Int { 0 }
+    var all: [Rampart_V1_AuditEvent] { events.withLock { $0 } }
+}
+
+/// ABI 1.1 in the chain: principals, the all-methods gate, plugin-served methods, audit.
+final class ABI11Tests: XCTestCase {
+    let context = CallContext(requestID: "r-9", method: "/rampart.v1.Admin/Reload", streamID: 3,
+                              peer: PeerCredentials(pid: 10, uid: 20, gid: 30), metadata: ["authorization": "Bearer t"])
+
+    func principal(_ id: String) -> Rampart_V1_Principal {
+        var p = Rampart_V1_Principal()
+        p.id = id
+        p.scopes = ["admin"]
+        return p
+    }
+
+    func testPrincipalSetByOnePluginIsSeenByTheNextAndStampedOnAudit() throws {
+        let auth = FakePlugin("auth", hooks: [.request])
+        let alice = principal("alice")
+        auth.request = { _ in verdict { $0.mutate = Rampart_V1_Mutation.with { $0.principal = alice } } }
+        let next = FakePlugin("next", hooks: [.request])
+        var seen: Rampart_V1_PluginRequest?
+        next.request = { bytes in
+            seen = try Rampart_V1_PluginRequest(serializedBytes: bytes)
+            return Rampart_V1_Verdict()
+        }
+        let sink = MemoryAuditSink()
+        let chain = try PluginChain(stages: [ChainStage(plugin: auth), ChainStage(plugin: next)], audit: sink)
+        let call = chain.begin(CallContext(requestID: "r-1", method: "/rampart.v1.Inference/Generate", streamID: 1,
+                                           peer: PeerCredentials(pid: 1, uid: 2, gid: 3)))
+        call.promptTokens = 7
+        var request = Rampart_V1_GenerateRequest()
+        var metadata: [String: String] = [:]
+        try call.onRequest(&request, metadata: &metadata)
+        XCTAssertEqual(seen?.context.principal.id, "alice")
+        XCTAssertEqual(seen?.promptTokens, 7)
+        XCTAssertEqual(call.principal?.id, "alice")
+        // An event emitted later in the call is stamped with the principal, peer and request.
+        ChainEnvironment(plugin: "next", call: call.info).audit(.host(kind: "x.test", outcome: "success"))
+        let event = try XCTUnwrap(sink.all.first)
+        XCTAssertEqual(event.principalID, "alice")
+        XCTAssertEqual(event.source, "next")
+        XCTAssertEqual(event.requestID, "r-1")
+        XCTAssertEqual(event.peer.uid, 2)
+        XCTAssertGreaterThan(event.timeUnixUs, 1_600_000_000_000_000)
+    }
+
+    func testResponseMetadataFromARequestHookIsCollected() throws {
+        let limiter = FakePlugin("throttle", hooks: [.request])
+        limiter.request = { _ in verdict { $0.mutate = Rampart_V1_Mutation.with {
+            $0.responseMetadata = [Rampart_V1_MetadataEntry.with { $0.key = "ratelimit-remaining"; $0.text = "9" }]
+        } } }
+        let call = try PluginChain(stages: [ChainStage(plugin: limiter)]).begin(context)
+        var request = Rampart_V1_GenerateRequest()
+        var metadata: [String: String] = [:]
+        try call.onRequest(&request, metadata: &metadata)
+        XCTAssertEqual(call.responseMetadata, ["ratelimit-remaining": "9"])
+    }
+
+    func testAuthorizeRunsOnlyAllMethodsPluginsAndCarriesTheBody() throws {
+        let auth = FakePlugin("auth", hooks: [.request])
+        auth.seesAllMethods = true
+        var body: Data?
+        var method = ""
+        auth.request = { bytes in
+            let r = try Rampart_V1_PluginRequest(serializedBytes: bytes)
+            body = r.body
+            method = r.context.method
+            return verdict { $0.deny = Rampart_V1_Deny.with { $0.code = 16; $0.message = "missing_credentials" } }
+        }
+        let sanitizer = FakePlugin("sanitizer", hooks: [.request])
+        let chain = try PluginChain(stages: [ChainStage(plugin: sanitizer), ChainStage(plugin: auth)])
+        XCTAssertTrue(chain.gatesAllMethods)
+        XCTAssertThrowsError(try chain.begin(context).authorize(body: [1, 2, 3], metadata: [:])) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .unauthenticated)
+            XCTAssertEqual((error as? RPCError)?.message, "missing_credentials")
+        }
+        XCTAssertEqual(body, Data([1, 2, 3]))
+        XCTAssertEqual(method, "/rampart.v1.Admin/Reload")
+        XCTAssertEqual(sanitizer.opened, 0, "a plugin without seesAllMethods never sees a non-inference call")
+    }
+
+    func testPluginServedMethodGetsItsCallAndItsStatusReachesTheCaller() throws {
+        let auth = FakePlugin("auth", hooks: [])
+        auth.methods = ["rampart.v1.Auth/IssueToken"]
+        auth.method = { bytes, _ in
+            let call = try Rampart_V1_PluginMethodCall(serializedBytes: bytes)
+            guard call.body == Data([9]) else { throw RPCError(.unauthenticated, "bad_key") }
+            return Array("token for \(call.context.peer.uid)".utf8)
+        }
+        let chain = try PluginChain(stages: [ChainStage(plugin: auth)])
+        XCTAssertEqual(chain.methodTable["rampart.v1.Auth/IssueToken"], 0)
+        let ok = try chain.begin(context).callMethod("/rampart.v1.Auth/IssueToken", body: [9], metadata: [:])
+        XCTAssertEqual(String(decoding: ok, as: UTF8.self), "token for 20")
+        XCTAssertThrowsError(try chain.begin(context).callMethod("rampart.v1.Auth/IssueToken", body: [1], metadata: [:])) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .unauthenticated)
+        }
+        XCTAssertThrowsError(try chain.begin(context).callMethod("rampart.v1.Auth/Nope", body: [], metadata: [:])) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .unimplemented)
+        }
+    }
+
+    func testTwoPluginsServingOneMethodIsRefused() {
+        let a = FakePlugin("a", hooks: []), b = FakePlugin("b", hooks: [])
+        a.methods = ["x.Y/Z"]
+        b.methods = ["x.Y/Z"]
+        XCTAssertThrowsError(try PluginChain(stages: [ChainStage(plugin: a), ChainStage(plugin: b)])) { error in
+            XCTAssertEqual(error as? ChainError, .duplicateMethod("x.Y/Z", first: "a", second: "b"))
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import RampartAudit
+import RampartChain
+import RampartCore
+@testable import RampartPluginHost
+import RampartPluginKit
+import RampartProto
+import Synchronization
+import XCTest
+
+/// A kit plugin using every ABI 1.1 feature: it sees all methods, serves one, sets the principal,
+/// adds response metadata and audits.
+final class Gatekeeper: RampartPlugin {
+    static let name = "gatekeeper"
+    static let version = "1.1.0"
+    static let hooks: PluginHooks = [.request]
+    static let isThreadSafe = true
+    static let seesAllMethods = true
+    static let methods = ["test.Gate/Whoami"]
+    init(config: [UInt8], host: PluginHost) throws {}
+
+    func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        guard let token = request.metadata.first(where: { $0.key == "authorization" })?.text, token == "Bearer good" else {
+            context.host.audit(kind: "auth.failure", outcome: "failure", reason: "missing_credentials")
+            return .deny(code: .unauthenticated, message: "missing_credentials")
+        }
+        context.host.audit(kind: "auth.success", outcome: "success", principalID: "alice")
+        return .mutate {
+            $0.principal = Rampart_V1_Principal.with { $0.id = "alice"; $0.scopes = ["infer"] }
+            $0.responseMetadata = [Rampart_V1_MetadataEntry.with { $0.key = "x-principal"; $0.text = "alice" }]
+        }
+    }
+
+    func onMethod(_ call: Rampart_V1_PluginMethodCall, context: PluginCallContext) throws -> [UInt8] {
+        guard call.context.principal.id == "alice" else { throw PluginError.permissionDenied("who are you") }
+        return Array("\(call.context.principal.id) via \(call.context.method) body=\(call.body.count)".utf8)
+    }
+}
+
+final class ABI11KitTests: XCTestCase {
+    final class Sink: AuditSink {
+        let events = Mutex<[Rampart_V1_AuditEvent]>([])
+        func record(_ event: Rampart_V1_AuditEvent) { events.withLock { $0.append(event) } }
+        var failures: Int { 0 }
+    }
+
+    func testDescriptorCarriesMethodsAndAllMethodsCapability() throws {
+        let info = try DescriptorValidator.validate(try kitDescriptor(Gatekeeper.self), plugin: "x")
+        XCTAssertEqual(info.methods, ["test.Gate/Whoami"])
+        XCTAssertTrue(info.capabilities.contains(PluginCapabilities.allMethods))
+        XCTAssertEqual(info.abiMinor, 1)
+    }
+
+    func testGateThenMethodThroughTheRealCallMachinery() throws {
+        let descriptor = try kitDescriptor(Gatekeeper.self)
+        let info = try DescriptorValidator.validate(descriptor, plugin: "kit")
+        let library = LoadedLibrary(info: info, digest: "in-process", path: "in-process", descriptor: descriptor)
+        let sink = Sink()
+        let plugin = try NativePlugin(library: library, name: "gatekeeper", config: [], signals: SignalStore(), audit: sink) { _, _ in }
+        let chain = try PluginChain(stages: [ChainStage(plugin: plugin)], audit: sink)
+        let anonymous = CallContext(requestID: "r-1", method: "/test.Gate/Whoami", streamID: 1, peer: PeerCredentials(pid: 1, uid: 7, gid: 7))
+        XCTAssertThrowsError(try chain.begin(anonymous).authorize(body: [], metadata: [:])) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .unauthenticated)
+        }
+        let call = chain.begin(anonymous)
+        let metadata = ["authorization": "Bearer good"]
+        try call.authorize(body: [1, 2], metadata: metadata)
+        XCTAssertEqual(call.responseMetadata["x-principal"], "alice")
+        let out = try call.callMethod("test.Gate/Whoami", body: [1, 2], metadata: metadata)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "alice via /test.Gate/Whoami body=2")
+        // Without the gate's principal the method itself refuses, with its own status.
+        XCTAssertThrowsError(try chain.begin(anonymous).callMethod("test.Gate/Whoami", body: [], metadata: [:])) { error in
+            XCTAssertEqual((error as? RPCError)?.code, .permissionDenied)
+            XCTAssertEqual((error as? RPCError)?.message, "who are you")
+        }
+        let events = sink.events.withLock { $0 }
+        XCTAssertEqual(events.map(\.kind), ["auth.failure", "auth.success"])
+        XCTAssertEqual(events.map(\.source), ["gatekeeper", "gatekeeper"])
+        XCTAssertEqual(events[0].peer.uid, 7)
+        XCTAssertEqual(events[1].principalID, "alice")
+    }
+}
