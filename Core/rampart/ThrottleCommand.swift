@@ -1,13 +1,15 @@
 import ArgumentParser
 import CRawPingPong
 import Foundation
+import RampartClient
+import RampartProto
 import RampartThrottleCore
 
 /// `rampart throttle`: tools for the throttle plugin.
 struct ThrottleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "throttle", abstract: "Throttle plugin tools: validate a config, measure the admission path.",
-        subcommands: [ThrottleCheck.self, ThrottleBench.self])
+        subcommands: [ThrottleCheck.self, ThrottleStats.self, ThrottleBench.self])
 }
 
 /// `rampart throttle check`: validates a throttle config (JSON or TOML) the way the plugin does at start.
@@ -39,6 +41,54 @@ struct ThrottleCheck: ParsableCommand {
         for role in config.roles { show("role \(role.name)", role.limits) }
         if let pool = config.concurrency.pool {
             print("  pool: \(pool) streams, queue \(config.concurrency.queue.rawValue), max wait \(config.concurrency.maxWaitMicros / 1000) ms")
+        }
+    }
+}
+
+/// `rampart throttle stats`: the plugin's admin stats RPC (`rampart.v1.Throttle/Stats`).
+struct ThrottleStats: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Show the throttle plugin's counters and adjusted principals.")
+
+    @OptionGroup var client: ClientOptions
+    @Option(name: .long, help: "Only this principal (shown even at full limits).") var principal: String?
+    @Option(name: .long, help: "At most this many adjusted principals (0 = all).") var limit: UInt32 = 0
+    @Option(name: .long, help: "Metadata entries KEY=VALUE sent with the call (e.g. authorization=Bearer …).")
+    var metadata: [String] = []
+
+    func run() async throws {
+        var request = Rampart_V1_ThrottleStatsRequest()
+        request.principalID = principal ?? ""
+        request.limit = limit
+        let connection: RampartClient
+        do {
+            connection = try await RampartClient.connect(socketPath: client.socketPath, lz4: !client.noLz4)
+        } catch {
+            throw CLIError("cannot connect to \(client.socketPath): \(error)")
+        }
+        defer { Task { await connection.close() } }
+        var headers: [String: String] = [:]
+        for entry in metadata {
+            guard let equals = entry.firstIndex(of: "=") else { throw CLIError("--metadata \(entry): expected KEY=VALUE") }
+            headers[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        let stats: Rampart_V1_ThrottleStatsResponse
+        do {
+            stats = try await connection.unary("/rampart.v1.Throttle/Stats", request,
+                                               options: CallOptions(timeout: .seconds(5), metadata: headers))
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("mode \(stats.mode)" + (stats.mode == "redis" ? " (redis \(stats.redisHealthy ? "healthy" : "UNREACHABLE"), fail mode \(stats.failMode))" : ""))
+        print("admitted \(stats.admitted), clamped \(stats.clamped), reserved tokens \(stats.reservedTokens), refunded tokens \(stats.refundedTokens)")
+        print("denied " + (stats.denied.isEmpty ? "0" : stats.denied.map { "\($0.reason)=\($0.count)" }.joined(separator: " ")))
+        print("queued \(stats.queuedAdmissions) (total wait \(stats.queueWaitUs / 1000) ms), waiting \(stats.waiting), pool in flight \(stats.poolInFlight), fallback admissions \(stats.fallbackAdmissions), abandoned \(stats.abandonedTickets)")
+        for a in stats.adjustments {
+            func f(_ value: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", value) }
+            print("principal \(a.principalID) factor \(f(a.factor)) (ramp \(f(a.ramp)), age \(a.ageMs) ms; "
+                  + "auth failures \(f(a.authFailures, 0)) → \(f(a.authPart)); denials \(f(a.denials, 1)) → \(f(a.denialPart)); "
+                  + "risk \(f(a.risk, 2)) → \(f(a.riskPart)))")
         }
     }
 }

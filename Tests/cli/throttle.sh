@@ -37,12 +37,17 @@ count_ok() {  # count_ok N SOCKET...: N calls spread over the sockets, in parall
   wait
 }
 
-# --- local mode -------------------------------------------------------------------------------
-LOCAL='[limits.key.requests]
+# --- local mode: the config as a [plugins.config] table (handed to the plugin as JSON) ----------
+write_config "$TMP/local.toml" "$TMP/local.sock" ""
+sed -i '/^config = /,$d' "$TMP/local.toml"
+cat >> "$TMP/local.toml" <<'TOML'
+[plugins.config.limits.key.requests]
 rate = 5
 period_ms = 3600000
-burst = 4'
-write_config "$TMP/local.toml" "$TMP/local.sock" "$LOCAL"
+burst = 4
+[plugins.config.concurrency]
+pool = 8
+TOML
 "$BIN" serve --config "$TMP/local.toml" >"$TMP/local.out" 2>"$TMP/local.err" &
 SERVER=$!
 wait_socket "$TMP/local.sock" || { echo "server did not start"; cat "$TMP/local.err"; exit 1; }
@@ -53,6 +58,34 @@ check "the refusal is RESOURCE_EXHAUSTED naming the limit, remaining budget and 
   ! infer "$TMP/local.sock" "one more" 2>"$TMP/e" >/dev/null &&
   grep -q "RESOURCE_EXHAUSTED (8)" "$TMP/e" && grep -q "key requests limit for \"uid:$(id -u)\"" "$TMP/e" &&
   grep -q "0 remaining, retry after" "$TMP/e"'
+check "the stats RPC (rampart.v1.Throttle/Stats) counts them" '
+  "$BIN" throttle stats --socket "$TMP/local.sock" >"$TMP/stats" 2>&1 &&
+  grep -q "^mode local" "$TMP/stats" && grep -q "^admitted 5," "$TMP/stats" && grep -q "rate_limited=16" "$TMP/stats"'
+kill -TERM "$SERVER"; wait "$SERVER"; SERVER=
+
+# --- token budget: prompt + max_tokens reserved at admission, the unused part refunded -----------
+write_config "$TMP/tokens.toml" "$TMP/tokens.sock" ""
+sed -i '/^config = /,$d' "$TMP/tokens.toml"
+cat >> "$TMP/tokens.toml" <<'TOML'
+[plugins.config.limits.key.tokens]
+rate = 1000
+period_ms = 3600000
+burst = 999
+[plugins.config.tokens]
+max_tokens_policy = "refuse"
+TOML
+"$BIN" serve --config "$TMP/tokens.toml" >"$TMP/tokens.out" 2>"$TMP/tokens.err" &
+SERVER=$!
+wait_socket "$TMP/tokens.sock" || { echo "server did not start"; cat "$TMP/tokens.err"; exit 1; }
+check "three sequential calls reserving 900 tokens each fit a 1000-token budget (refunds work)" '
+  infer "$TMP/tokens.sock" --max-tokens 900 "one" >/dev/null && infer "$TMP/tokens.sock" --max-tokens 900 "two" >/dev/null &&
+  infer "$TMP/tokens.sock" --max-tokens 900 "three" >/dev/null'
+check "a call needing more than the budget is refused naming the token limit" '
+  ! infer "$TMP/tokens.sock" --max-tokens 2000 "too much" 2>"$TMP/e" >/dev/null &&
+  grep -q "token budget exceeded: key tokens limit" "$TMP/e" && grep -q "can never pass" "$TMP/e"'
+check "stats show the refunds" '
+  "$BIN" throttle stats --socket "$TMP/tokens.sock" >"$TMP/stats" 2>&1 && grep -q "^admitted 3," "$TMP/stats" &&
+  ! grep -q "refunded tokens 0$" "$TMP/stats"'
 kill -TERM "$SERVER"; wait "$SERVER"; SERVER=
 
 write_config "$TMP/bad.toml" "$TMP/bad.sock" '[limits.key.requests]
@@ -90,8 +123,9 @@ write_config "$TMP/b.toml" "$TMP/b.sock" "$SHARED"
 SERVER=$A
 trap 'kill $A $B $REDIS 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 wait_socket "$TMP/a.sock" && wait_socket "$TMP/b.sock" || { echo "sidecars did not start"; cat "$TMP/a.err" "$TMP/b.err"; exit 1; }
+: > "$TMP/denials"
 check "two sidecars sharing one Redis: 30 parallel calls over both, exactly 7 admitted" '
-  [ "$(count_ok 30 "$TMP/a.sock" "$TMP/b.sock")" = 7 ]'
+  n=$(count_ok 30 "$TMP/a.sock" "$TMP/b.sock"); echo "admitted $n"; sort "$TMP/denials" | uniq -c | head -5; [ "$n" = 7 ]'
 check "both sidecars now refuse the key" '
   ! infer "$TMP/a.sock" x 2>/dev/null >/dev/null && ! infer "$TMP/b.sock" x 2>"$TMP/e" >/dev/null && grep -q "RESOURCE_EXHAUSTED" "$TMP/e"'
 kill -KILL "$REDIS"; wait "$REDIS" 2>/dev/null

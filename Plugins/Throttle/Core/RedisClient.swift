@@ -74,22 +74,28 @@ public final class RedisConnectionPool: @unchecked Sendable {
     }
 
     /// Runs one command (`args[0]` is the command name) on a pooled connection.
+    ///
+    /// A command that fails on a reused connection (stale after a Redis restart, or timed out) is
+    /// retried once on a fresh one; only a failed *connect* marks Redis down for the retry interval.
     public func command(_ args: [String]) throws(StoreError) -> RedisReply {
-        let context = try borrow()
-        var broken = false
-        defer { giveBack(context, broken: broken) }
-        do {
-            return try Self.run(context, args)
-        } catch {
-            broken = true
-            markDown(error.message)
-            throw error
+        var attempt = 0
+        while true {
+            attempt += 1
+            let (context, reused) = try borrow()
+            do {
+                let reply = try Self.run(context, args)
+                giveBack(context, broken: false)
+                return reply
+            } catch {
+                giveBack(context, broken: true)
+                guard reused, attempt < 2 else { throw error }
+            }
         }
     }
 
     // MARK: pool
 
-    private func borrow() throws(StoreError) -> UnsafeMutablePointer<redisContext> {
+    private func borrow() throws(StoreError) -> (UnsafeMutablePointer<redisContext>, reused: Bool) {
         let deadline = Date(timeIntervalSinceNow: Double(settings.commandTimeoutMicros) / 1e6)
         condition.lock()
         while true {
@@ -104,13 +110,13 @@ public final class RedisConnectionPool: @unchecked Sendable {
             }
             if let context = state.idle.popLast() {
                 condition.unlock()
-                return context
+                return (context, true)
             }
             if state.open < Int(settings.poolSize) {
                 state.open += 1
                 condition.unlock()
                 do {
-                    return try connect()
+                    return (try connect(), false)
                 } catch {
                     condition.lock()
                     state.open -= 1

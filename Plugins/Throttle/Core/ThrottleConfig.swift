@@ -185,8 +185,8 @@ public struct RedisSettings: Sendable, Equatable {
     public var password: String?
     public var database: Int64 = 0
     public var keyPrefix = "rampart:throttle:"
-    public var connectTimeoutMicros: Int64 = 50_000
-    public var commandTimeoutMicros: Int64 = 20_000
+    public var connectTimeoutMicros: Int64 = 100_000
+    public var commandTimeoutMicros: Int64 = 50_000
     public var poolSize: Int64 = 4
     public var failMode: FailMode = .closed
     /// After a failure, Redis is not tried again for this long (callers get the fail mode at once).

@@ -70,7 +70,7 @@ public final class ThrottlePlugin: RampartPlugin {
         guard call.context.method.hasSuffix(ThrottleStatsMethod.name) || call.context.method.isEmpty else {
             throw PluginError.unimplemented("throttle serves only \(ThrottleStatsMethod.name), not \(call.context.method)")
         }
-        return try ThrottleStatsMethod.serve(call.body, throttle: throttle)
+        return try ThrottleStatsMethod.serve([UInt8](call.body), throttle: throttle)
     }
 
     // MARK: conversions
@@ -108,7 +108,7 @@ public final class ThrottlePlugin: RampartPlugin {
 
     private func forwardEvents(_ host: PluginHost) {
         for event in throttle.drainEvents() {
-            host.audit(Rampart_V1_AuditEvent.with {
+            _ = host.audit(Rampart_V1_AuditEvent.with {
                 $0.kind = event.kind
                 $0.outcome = event.outcome
                 $0.reason = event.reason
