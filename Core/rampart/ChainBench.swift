@@ -26,6 +26,10 @@ struct ChainBench: ParsableCommand {
     @Option(name: .long, help: "Config bytes handed to each plugin's create() (e.g. the auth plugin's JSON).") var pluginConfig = ""
     @Option(name: .long, help: "Request metadata key=value sent with every request (repeatable), e.g. authorization=Bearer …")
     var metadata: [String] = []
+    @Option(name: .long, help: ArgumentHelp(
+        "Also measure one chain of different plugins, in order (repeatable): DIR or DIR=CONFIG_FILE.",
+        discussion: "E.g. --stack .build/bench/auth=auth.json --stack .build/bench/throttle=throttle.json"))
+    var stack: [String] = []
 
     func run() throws {
         let manifest = try PluginManifest.read(directory: plugin, plugin: "bench")
@@ -57,6 +61,29 @@ struct ChainBench: ParsableCommand {
                 }
                 rows.append(("process", count, try builder.build(specs), isolatedIterations))
             }
+        }
+        if !stack.isEmpty {
+            var stages: [ChainStage] = []
+            var names: [String] = []
+            for item in stack {
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                let directory = parts[0]
+                var config: [UInt8] = []
+                if parts.count == 2 {
+                    guard let data = FileManager.default.contents(atPath: parts[1]) else {
+                        throw ValidationError("--stack: cannot read \(parts[1])")
+                    }
+                    config = Array(data)
+                }
+                let stackManifest = try PluginManifest.read(directory: directory, plugin: "bench")
+                let stackLibrary = try loader.load(directory: directory, library: stackManifest.library, name: stackManifest.name)
+                stages.append(ChainStage(
+                    plugin: try NativePlugin(library: stackLibrary, name: stackManifest.name, config: config, signals: signals) { _, _ in },
+                    policy: StagePolicy(timeout: .seconds(5))))
+                names.append(stackManifest.name)
+            }
+            print("stack: \(names.joined(separator: " → ")) (row \"stack\"; added µs/plugin = whole stack ÷ \(stages.count))")
+            rows.append(("stack", stages.count, try PluginChain(stages: stages), iterations))
         }
         var requestMetadata: [String: String] = [:]
         for item in metadata {
