@@ -26,6 +26,7 @@ struct ChainBench: ParsableCommand {
     @Option(name: .long, help: "Config bytes handed to each plugin's create() (e.g. the auth plugin's JSON).") var pluginConfig = ""
     @Option(name: .long, help: "Request metadata key=value sent with every request (repeatable), e.g. authorization=Bearer …")
     var metadata: [String] = []
+    @Option(name: .long, help: "Per-hook timeout in milliseconds (the stage policy's default is 100).") var timeoutMs = 100
 
     func run() throws {
         let manifest = try PluginManifest.read(directory: plugin, plugin: "bench")
@@ -46,7 +47,7 @@ struct ChainBench: ParsableCommand {
             var stages: [ChainStage] = []
             for i in 0..<count {
                 let native = try NativePlugin(library: library, name: "noop-\(i)", config: Array(pluginConfig.utf8), signals: signals) { _, _ in }
-                stages.append(ChainStage(plugin: native, policy: StagePolicy(timeout: .seconds(5))))
+                stages.append(ChainStage(plugin: native, policy: StagePolicy(timeout: .milliseconds(timeoutMs))))
             }
             rows.append(("in-process", count, try PluginChain(stages: stages), iterations))
         }
