@@ -27,8 +27,12 @@ test: test-deps
 	$(SWIFT) test --skip-build
 	$(SWIFT) build --product rampart
 	$(SWIFT) build --product ExampleSwiftPlugin
+	$(SWIFT) build --product RampartAuth
+	$(SWIFT) build --product RampartThrottle
 	RAMPART_BIN=$(BIN) Tests/cli/test.sh
 	RAMPART_BIN=$(BIN) Tests/cli/plugins.sh
+	RAMPART_BIN=$(BIN) Tests/cli/auth.sh
+	RAMPART_BIN=$(BIN) Tests/cli/throttle.sh
 	RAMPART_BIN=$(BIN) examples/c-client/test.sh
 	RAMPART_BIN=$(BIN) Tests/interop/model-signing.sh
 

@@ -11,7 +11,13 @@ struct RampartCommand: AsyncParsableCommand {
             Start a development sidecar with `rampart serve --dev`, then try `rampart infer "Hello"`.
             """,
         version: "0.1.0",
-        subcommands: [ServeCommand.self, InferCommand.self, HealthCommand.self, BenchCommand.self, KeygenCommand.self, SignCommand.self, VerifyCommand.self, PluginHostCommand.self, PrincipalCommand.self, KeysCommand.self, TokenCommand.self, TOTPCommand.self]
+        subcommands: [
+            ServeCommand.self, InferCommand.self, HealthCommand.self, BenchCommand.self,
+            KeygenCommand.self, SignCommand.self, VerifyCommand.self,
+            PrincipalCommand.self, KeysCommand.self, TokenCommand.self, TOTPCommand.self,
+            ThrottleCommand.self,
+            PluginHostCommand.self,
+        ]
     )
 }
 

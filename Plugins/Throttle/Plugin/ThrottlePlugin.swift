@@ -1,0 +1,148 @@
+import RampartPluginKit
+import RampartThrottleCore
+import Synchronization
+
+/// The throttle plugin: the ABI glue around ``Throttle`` (docs/THROTTLE.md).
+///
+/// Thread-safe (`RP_CAP_THREADSAFE`): a request waiting in the fair queue must not keep other
+/// streams from ending and releasing their slots.
+public final class ThrottlePlugin: RampartPlugin {
+    public static let name = "throttle"
+    public static let version = "1.0.0"
+    public static let hooks: PluginHooks = [.request, .streamEnd, .streamState]
+    public static let isThreadSafe = true
+    public static let methods = [ThrottleStatsMethod.name]
+
+    let throttle: Throttle
+
+    public init(config: [UInt8], host: PluginHost) throws {
+        let parsed: ThrottleConfig
+        do {
+            parsed = try ThrottleConfig.parse(config)
+        } catch {
+            throw PluginError.invalidArgument(error.description)
+        }
+        throttle = Throttle(config: parsed)
+        host.log(.info, "throttle: mode \(parsed.mode.rawValue)"
+                 + (parsed.mode == .redis ? ", redis fail mode \(parsed.redis.failMode.rawValue)" : "")
+                 + ", \(parsed.roles.count) roles, pool cap \(parsed.concurrency.pool.map(String.init) ?? "none")")
+    }
+
+    public func makeStreamState(context: PluginCallContext) throws -> AnyObject? {
+        StreamTicket()
+    }
+
+    public func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        let decision = throttle.admit(Self.admissionRequest(request)) { context.host.signal($0) }
+        defer { forwardEvents(context.host) }
+        switch decision {
+        case .denied(let denial):
+            return Self.verdict(for: denial)
+        case .admitted(let admission):
+            if let box = context.streamState as? StreamTicket {
+                box.hold(admission.ticket, throttle: throttle)
+            } else {
+                // No stream state (should not happen with .streamState): never keep a slot we cannot release.
+                throttle.finish(admission.ticket, StreamEnd(statusCode: 0))
+            }
+            guard admission.maxTokens != nil || !admission.headers.isEmpty else { return .pass }
+            return .mutate { mutation in
+                if let maxTokens = admission.maxTokens {
+                    var params = request.request.params
+                    params.maxTokens = UInt32(clamping: maxTokens)
+                    mutation.params = params
+                }
+                mutation.responseMetadata = admission.headers.map { Self.entry($0.0, $0.1) }
+            }
+        }
+    }
+
+    public func onStreamEnd(_ summary: Rampart_V1_StreamSummary, context: PluginCallContext) throws {
+        if let box = context.streamState as? StreamTicket {
+            box.finish(StreamEnd(statusCode: summary.statusCode, promptTokens: Int64(summary.usage.promptTokens),
+                                 completionTokens: Int64(summary.usage.completionTokens),
+                                 deliveredBytes: Int64(clamping: summary.deliveredBytes)))
+        }
+        forwardEvents(context.host)
+    }
+
+    public func onMethod(_ call: Rampart_V1_PluginMethodCall, context: PluginCallContext) throws -> [UInt8] {
+        guard call.context.method.hasSuffix(ThrottleStatsMethod.name) || call.context.method.isEmpty else {
+            throw PluginError.unimplemented("throttle serves only \(ThrottleStatsMethod.name), not \(call.context.method)")
+        }
+        return try ThrottleStatsMethod.serve([UInt8](call.body), throttle: throttle)
+    }
+
+    // MARK: conversions
+
+    /// The principal from the auth plugin, else the peer's uid.
+    static func admissionRequest(_ request: Rampart_V1_PluginRequest) -> AdmissionRequest {
+        let context = request.context
+        let p = context.principal
+        let uid: UInt32? = context.hasPeer ? context.peer.uid : nil
+        let principal = ThrottlePrincipal.resolve(id: p.id, user: p.user, org: p.org, scopes: p.scopes, uid: uid)
+        let r = request.request
+        var bytes = r.prompt.utf8.count
+        for message in r.messages { bytes += message.content.utf8.count }
+        return AdmissionRequest(principal: principal, promptTokens: Int64(request.promptTokens), promptBytes: Int64(bytes),
+                                maxTokens: Int64(r.params.maxTokens), deadlineUnixMicros: Int64(clamping: context.deadlineUnixUs))
+    }
+
+    static func verdict(for denial: Denial) -> Rampart_V1_Verdict {
+        var verdict = Rampart_V1_Verdict()
+        verdict.action = .deny(Rampart_V1_Deny.with {
+            $0.code = denial.code.rawValue
+            $0.message = denial.message
+            $0.retryAfterMs = denial.retryAfterMillis
+            $0.metadata = denial.metadata.map { entry($0.0, $0.1) }
+        })
+        return verdict.annotated("throttle.reason", denial.reason)
+    }
+
+    static func entry(_ key: String, _ value: String) -> Rampart_V1_MetadataEntry {
+        Rampart_V1_MetadataEntry.with {
+            $0.key = key
+            $0.text = value
+        }
+    }
+
+    private func forwardEvents(_ host: PluginHost) {
+        for event in throttle.drainEvents() {
+            _ = host.audit(Rampart_V1_AuditEvent.with {
+                $0.kind = event.kind
+                $0.outcome = event.outcome
+                $0.reason = event.reason
+                $0.principalID = event.principalID
+                $0.attributes = event.attributes.map { Self.entry($0.0, $0.1) }
+            })
+        }
+    }
+}
+
+/// One stream's reservation: finished at the stream end, or released when the host frees the state.
+final class StreamTicket: Sendable {
+    private let state = Mutex<(ThrottleTicket, Throttle)?>(nil)
+
+    func hold(_ ticket: ThrottleTicket, throttle: Throttle) {
+        let previous = state.withLock { state in
+            defer { state = (ticket, throttle) }
+            return state
+        }
+        // A second admission on one stream (should not happen): settle the first.
+        if let (old, owner) = previous { owner.finish(old, StreamEnd(statusCode: 0)) }
+    }
+
+    func finish(_ end: StreamEnd) {
+        guard let (ticket, throttle) = state.withLock({ state in
+            defer { state = nil }
+            return state
+        }) else { return }
+        throttle.finish(ticket, end)
+    }
+}
+
+/// The library's one exported symbol.
+@_cdecl("rampart_plugin_v1")
+public func rampartPluginV1(_ major: UInt16, _ minor: UInt16) -> UnsafeRawPointer? {
+    PluginExport.descriptor(for: ThrottlePlugin.self, hostMajor: major, hostMinor: minor)
+}
