@@ -30,6 +30,7 @@ struct ChainBench: ParsableCommand {
         "Also measure one chain of different plugins, in order (repeatable): DIR or DIR=CONFIG_FILE.",
         discussion: "E.g. --stack .build/bench/auth=auth.json --stack .build/bench/throttle=throttle.json"))
     var stack: [String] = []
+    @Option(name: .long, help: "Per-hook timeout in milliseconds (the stage policy's default is 100).") var timeoutMs = 100
 
     func run() throws {
         let manifest = try PluginManifest.read(directory: plugin, plugin: "bench")
@@ -50,7 +51,7 @@ struct ChainBench: ParsableCommand {
             var stages: [ChainStage] = []
             for i in 0..<count {
                 let native = try NativePlugin(library: library, name: "noop-\(i)", config: Array(pluginConfig.utf8), signals: signals) { _, _ in }
-                stages.append(ChainStage(plugin: native, policy: StagePolicy(timeout: .seconds(5))))
+                stages.append(ChainStage(plugin: native, policy: StagePolicy(timeout: .milliseconds(timeoutMs))))
             }
             rows.append(("in-process", count, try PluginChain(stages: stages), iterations))
         }
@@ -79,7 +80,7 @@ struct ChainBench: ParsableCommand {
                 let stackLibrary = try loader.load(directory: directory, library: stackManifest.library, name: stackManifest.name)
                 stages.append(ChainStage(
                     plugin: try NativePlugin(library: stackLibrary, name: stackManifest.name, config: config, signals: signals) { _, _ in },
-                    policy: StagePolicy(timeout: .seconds(5))))
+                    policy: StagePolicy(timeout: .milliseconds(timeoutMs))))
                 names.append(stackManifest.name)
             }
             print("stack: \(names.joined(separator: " → ")) (row \"stack\"; added µs/plugin = whole stack ÷ \(stages.count))")

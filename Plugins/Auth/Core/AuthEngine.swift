@@ -19,11 +19,13 @@ public final class AuthEngine: Sendable {
     struct Live: Sendable {
         var generation: Int64 = -1
         var lastRefresh: Double = -.infinity
-        var epochs: [String: Double] = [:]
+        var principalEpochs: [String: Double] = [:]
+        var keyEpochs: [String: Double] = [:]
         var keys: [String: APIKeyRecord] = [:]
         var principals: [String: Principal] = [:]
     }
     let live = Mutex(Live())
+    let scopeCache = Mutex<[String: MethodRule]>([:])
 
     /// Opens the store (creating it, its secret and a first signing key on first start).
     public init(config: AuthConfig, now: Double) throws(AuthError) {
@@ -56,9 +58,15 @@ public final class AuthEngine: Sendable {
         guard force || generation != live.withLock({ $0.generation }) else { return }
         let epochs = try store.revocationEpochs()
         try keyring.reload()
+        var principalEpochs: [String: Double] = [:], keyEpochs: [String: Double] = [:]
+        for (subject, epoch) in epochs {
+            if subject.hasPrefix("principal:") { principalEpochs[String(subject.dropFirst(10))] = epoch }
+            if subject.hasPrefix("key:") { keyEpochs[String(subject.dropFirst(4))] = epoch }
+        }
         live.withLock { state in
             state.generation = generation
-            state.epochs = epochs
+            state.principalEpochs = principalEpochs
+            state.keyEpochs = keyEpochs
             state.keys.removeAll()
             state.principals.removeAll()
         }
@@ -83,26 +91,30 @@ public final class AuthEngine: Sendable {
     /// Decides on one call at `now` (Unix seconds).
     public func authorize(_ request: AuthRequest, now: Double) -> AuthOutcome<AuthDecision> {
         var trace = Trace()
-        if rbac.isPublic(method: request.method, features: request.features) {
+        let rule = methodRule(request.method)
+        let required = request.features.isEmpty ? rule.scopes
+            : rbac.requiredScopes(method: request.method, features: request.features)
+        if required.isEmpty {
             return AuthOutcome(result: .success(.publicMethod), events: [], signals: [])
         }
-        let result = authorizeProtected(request, now: now, trace: &trace)
+        let result = authorizeProtected(request, required: required, needsMFA: rule.needsMFA, now: now, trace: &trace)
         return AuthOutcome(result: result.map { .allowed($0) }, events: trace.events, signals: trace.signals)
     }
 
-    private func authorizeProtected(_ request: AuthRequest, now: Double, trace: inout Trace) -> Result<AuthenticatedPrincipal, AuthDenial> {
+    private func authorizeProtected(_ request: AuthRequest, required: [String], needsMFA: Bool, now: Double,
+                                    trace: inout Trace) -> Result<AuthenticatedPrincipal, AuthDenial> {
         let principal: AuthenticatedPrincipal
         switch authenticate(request.metadata, peer: request.peer, allowTokens: true, now: now, trace: &trace) {
         case .success(let p): principal = p
         case .failure(let denial): return .failure(denial)
         }
-        for scope in rbac.requiredScopes(method: request.method, features: request.features) where !principal.scopes.contains(scope) {
+        for scope in required where !principal.scopes.contains(scope) {
             trace.events.append(AuthAuditEvent(kind: "auth.denied", outcome: "denied", reason: ReasonClass.missingScope.rawValue,
                                                principalID: principal.id,
                                                attributes: ["required_scope": scope, "credential": principal.credentialKind]))
             return .failure(.missingScope(scope, method: request.method))
         }
-        if rbac.needsMFA(method: request.method) {
+        if needsMFA {
             if let denial = stepUp(principal, request: request, now: now, trace: &trace) { return .failure(denial) }
         }
         if config.auditSuccesses {
@@ -111,6 +123,24 @@ public final class AuthEngine: Sendable {
             trace.events.append(AuthAuditEvent(kind: "auth.success", outcome: "success", principalID: principal.id, attributes: attributes))
         }
         return .success(principal)
+    }
+
+    /// What the RBAC table says about one method.
+    struct MethodRule: Sendable {
+        var scopes: [String]
+        var needsMFA: Bool
+    }
+
+    /// The scopes `method` needs (without features) and whether it needs TOTP, memoised: the
+    /// RBAC table is immutable.
+    private func methodRule(_ method: String) -> MethodRule {
+        if let cached = scopeCache.withLock({ $0[method] }) { return cached }
+        let rule = MethodRule(scopes: rbac.requiredScopes(method: method, features: []), needsMFA: rbac.needsMFA(method: method))
+        scopeCache.withLock { cache in
+            if cache.count >= 1024 { cache.removeAll() }  // method names are few; bound it anyway
+            cache[method] = rule
+        }
+        return rule
     }
 
     /// Collects the events and signals of one call.
@@ -251,15 +281,15 @@ public final class AuthEngine: Sendable {
             return .failure(blocked(principalSubject, refusal, principalID: claims.subject, now: now, trace: &trace))
         }
         subjects.append(principalSubject)
-        var attributes = ["credential": "token", "kid": verified.kid, "jti": claims.tokenID]
-        if let key = claims.apiKeyID { attributes["key_id"] = key }
         func fail(_ reason: ReasonClass) -> Result<AuthenticatedPrincipal, AuthDenial> {
-            .failure(refuse(reason, subjects: subjects, principalID: claims.subject, attributes: attributes, now: now, trace: &trace))
+            var attributes = ["credential": "token", "kid": verified.kid, "jti": claims.tokenID]
+            if let key = claims.apiKeyID { attributes["key_id"] = key }
+            return .failure(refuse(reason, subjects: subjects, principalID: claims.subject, attributes: attributes, now: now, trace: &trace))
         }
         if let reason = verifier.checkTimes(claims, now: now) { return fail(reason) }
         guard keyring.verifyingKey(kid: verified.kid, now: now) != nil else { return fail(.unknownKid) }
         let (principalEpoch, keyEpoch) = live.withLock { state in
-            (state.epochs["principal:\(claims.subject)"], claims.apiKeyID.flatMap { state.epochs["key:\($0)"] })
+            (state.principalEpochs[claims.subject], claims.apiKeyID.flatMap { state.keyEpochs[$0] })
         }
         if let epoch = principalEpoch, Double(claims.issuedAt) <= epoch { return fail(.revoked) }
         if let epoch = keyEpoch, Double(claims.issuedAt) <= epoch { return fail(.revoked) }

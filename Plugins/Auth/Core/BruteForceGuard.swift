@@ -70,7 +70,7 @@ public final class BruteForceGuard: Sendable {
     /// Whether `subject` is currently in backoff or locked out.
     public func check(_ subject: String, now: Double) -> Refusal? {
         entries.withLock { map in
-            guard let entry = map[subject] else { return nil }
+            guard !map.isEmpty, let entry = map[subject] else { return nil }
             if entry.locked, now >= entry.blockedUntil {
                 map[subject] = nil  // the lockout is over: start afresh
                 return nil

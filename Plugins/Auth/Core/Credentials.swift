@@ -7,20 +7,19 @@ enum Credential: Sendable {
 }
 
 enum CredentialParser {
-    static let credentialKeys: Set<String> = ["authorization", "x-api-key"]
-
     /// The call's credential; `malformed` for binary values, oversized values, several
     /// credentials, an unknown scheme or non-printable bytes.
     static func credential(in metadata: [(key: String, value: MetadataValue)], maxBytes: Int) -> Result<Credential, ReasonClass> {
         var found: Credential = .none
         var count = 0
-        for (key, value) in metadata where credentialKeys.contains(key.lowercased()) {
+        // Metadata keys are lower-case on the wire (docs/PROTOCOL.md); anything else is not ours.
+        for (key, value) in metadata where key == "authorization" || key == "x-api-key" {
             count += 1
             guard count == 1 else { return .failure(.malformed) }
             guard case .text(let text) = value else { return .failure(.malformed) }
             let bytes = Array(text.utf8)
             guard bytes.count <= maxBytes else { return .failure(.malformed) }
-            if key.lowercased() == "x-api-key" {
+            if key == "x-api-key" {
                 guard printable(bytes) else { return .failure(.malformed) }
                 found = .apiKey(bytes)
                 continue
@@ -45,7 +44,7 @@ enum CredentialParser {
     /// The `x-rampart-totp` code: nil when absent; `.failure` when it is not text.
     static func totp(in metadata: [(key: String, value: MetadataValue)]) -> Result<String?, ReasonClass> {
         var code: String?
-        for (key, value) in metadata where key.lowercased() == "x-rampart-totp" {
+        for (key, value) in metadata where key == "x-rampart-totp" {
             guard code == nil, case .text(let text) = value, text.utf8.count <= 16 else { return .failure(.mfaInvalid) }
             code = text
         }

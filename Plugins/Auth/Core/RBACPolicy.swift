@@ -47,13 +47,17 @@ public struct RBACPolicy: Sendable, Equatable {
     public func scope(for method: String) -> String {
         let name = Self.normalize(method)
         if let exact = rules[name] { return exact }
-        if let slash = name.firstIndex(of: "/"), let service = rules[name[..<slash] + "/*"] { return service }
+        if let slash = name.utf8.firstIndex(of: UInt8(ascii: "/")), let service = rules[name[..<slash] + "/*"] { return service }
         return defaultScope
     }
 
     /// Every scope a call needs: the method's and those of the features it uses.
     public func requiredScopes(method: String, features: Set<String>) -> [String] {
-        var scopes = [scope(for: method)]
+        let methodScope = scope(for: method)
+        if features.isEmpty || featureScopes.isEmpty {
+            return methodScope == Self.publicScope ? [] : [methodScope]
+        }
+        var scopes = [methodScope]
         for feature in features.sorted() {
             if let scope = featureScopes[feature], !scopes.contains(scope) { scopes.append(scope) }
         }
