@@ -1,7 +1,10 @@
 import ArgumentParser
 import CRawPingPong
 import Foundation
+import RampartChain
 import RampartClient
+import RampartCore
+import RampartPluginHost
 import RampartProto
 import RampartThrottleCore
 
@@ -93,68 +96,138 @@ struct ThrottleStats: AsyncParsableCommand {
     }
 }
 
-/// `rampart throttle bench`: the cost of one admission + finish, in this process, local and Redis mode.
+/// `rampart throttle bench`: the cost of one admission + finish, local and Redis mode; with
+/// `--plugin`, also through the plugin ABI (the whole hook as `rampart serve` runs it).
 struct ThrottleBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Latency of the throttle's admission path (admit + finish) in local and Redis mode.",
         discussion: """
-            Times Throttle.admit + Throttle.finish for requests rotating over --keys principals with key, \
-            user and org limits on requests and tokens plus a per-key and a pool concurrency cap (never \
-            reached). The plugin's ABI cost (protobuf decode, verdict encode) is not included: \
-            `rampart bench chain --plugin <throttle dir>` measures the whole hook. With --redis-port, \
-            the same is measured against that Redis (start one with \
-            `redis-server --port 6390 --save "" --appendonly no`).
+            Core rows time Throttle.admit + Throttle.finish for requests rotating over --keys principals \
+            with key, user and org limits on requests and tokens plus a per-key and a pool concurrency \
+            cap (never reached). With --plugin <dir> (plugin.json + libRampartThrottle.so, loaded \
+            unsigned: measurement only), the same config runs through the plugin ABI as the server \
+            does for one call — begin, on_request (protobuf in, verdict out), on_stream_end — against \
+            an empty chain measured in the same run. With --redis-port, Redis mode is measured too \
+            (start one with `redis-server --port 6390 --save "" --appendonly no`).
             """)
 
-    @Option(name: .long, help: "Measured iterations per mode.") var iterations = 200_000
-    @Option(name: .long, help: "Distinct principals.") var keys = 1000
+    @Option(name: .long, help: "Measured iterations per row (local).") var iterations = 200_000
+    @Option(name: .long, help: "Distinct principals (core rows).") var keys = 1000
     @Option(name: .long, help: "Also measure Redis mode against 127.0.0.1:<port>.") var redisPort: Int?
-    @Option(name: .long, help: "Iterations in Redis mode.") var redisIterations = 20_000
+    @Option(name: .long, help: "Iterations per row in Redis mode.") var redisIterations = 20_000
+    @Option(name: .long, help: "Throttle plugin directory: also measure through the plugin ABI.") var plugin: String?
+    @Option(name: .long, help: "Prompt bytes (plugin rows).") var promptBytes = 1024
+    @Option(name: .long, help: "Throttle config (JSON) for the local rows instead of the built-in one.") var config: String?
+    @Option(name: .long, help: "A plugin directory measured first (e.g. examples/noop-plugin): rows then add the throttle behind it.")
+    var baselinePlugin: String?
+
+    static let limits = """
+        "limits": {"key": {"requests": {"rate": 1000000, "period_ms": 1000, "burst": 100000000},
+                           "tokens": {"rate": 1000000000, "period_ms": 1000000, "burst": 1000000000}},
+                   "user": {"requests": {"rate": 1000000, "period_ms": 1000, "burst": 100000000}},
+                   "org": {"tokens": {"rate": 1000000000, "period_ms": 1000000, "burst": 1000000000}}, "concurrency": 64},
+        "concurrency": {"pool": 100000}
+        """
 
     func run() throws {
-        let limits = """
-            "limits": {"key": {"requests": {"rate": 1000000, "period_ms": 1000}, "tokens": {"rate": 100000000, "period_ms": 100000}},
-                       "user": {"requests": {"rate": 1000000, "period_ms": 1000}},
-                       "org": {"tokens": {"rate": 100000000, "period_ms": 100000}}, "concurrency": 64},
-            "concurrency": {"pool": 100000}
-            """
-        print("throttle admission path: admit + finish, \(keys) principals, key/user/org request and token limits, concurrency caps")
-        print("mode     iterations   p50 µs   p99 µs   mean µs   admitted")
-        try measure("local", config: try ThrottleConfig.parse(Array("{\(limits)}".utf8)), iterations: iterations)
+        var modes = [("local", config ?? "{\(Self.limits)}", iterations)]
         if let redisPort {
-            let json = #"{"mode": "redis", \#(limits), "redis": {"port": \#(redisPort), "key_prefix": "bench:\#(getpid()):"}}"#
-            try measure("redis", config: try ThrottleConfig.parse(Array(json.utf8)), iterations: redisIterations)
+            modes.append(("redis", #"{"mode": "redis", \#(Self.limits), "redis": {"port": \#(redisPort), "key_prefix": "bench:\#(getpid()):"}}"#,
+                          redisIterations))
+        }
+        print("throttle admission path (core): admit + finish, \(keys) principals, key/user/org request and token limits, concurrency caps")
+        print("mode     iterations   p50 µs   p99 µs   mean µs   admitted")
+        for (label, json, count) in modes {
+            try measureCore(label, config: try ThrottleConfig.parse(Array(json.utf8)), iterations: count)
+        }
+        guard let plugin else { return }
+        print("")
+        print("through the plugin ABI (\(promptBytes)-byte prompt, one key): begin + on_request + on_stream_end")
+        print("mode     iterations   p50 µs   p99 µs   mean µs   added p50 µs   added p99 µs")
+        let manifest = try PluginManifest.read(directory: plugin, plugin: "throttle")
+        let loader = PluginLoader(cacheDirectory: "/tmp/rampart-throttle-bench-\(getpid())", trust: .unsignedDevelopment)
+        let library = try loader.load(directory: plugin, library: manifest.library, name: manifest.name)
+        let signals = SignalStore()
+        var front: [ChainStage] = []
+        if let baselinePlugin {
+            let manifest = try PluginManifest.read(directory: baselinePlugin, plugin: "baseline")
+            let first = try loader.load(directory: baselinePlugin, library: manifest.library, name: manifest.name)
+            front.append(ChainStage(plugin: try NativePlugin(library: first, name: "baseline", config: [], signals: signals) { _, _ in }))
+        }
+        let baseline = try measureChain(front.isEmpty ? "none" : "baseline", try PluginChain(stages: front), iterations: iterations,
+                                        baseline: nil)
+        for (label, json, count) in modes {
+            let native = try NativePlugin(library: library, name: "throttle", config: Array(json.utf8), signals: signals) { _, _ in }
+            _ = try measureChain(label, try PluginChain(stages: front + [ChainStage(plugin: native)]), iterations: count,
+                                 baseline: baseline)
         }
     }
 
-    private func measure(_ label: String, config: ThrottleConfig, iterations: Int) throws {
+    private func measureCore(_ label: String, config: ThrottleConfig, iterations: Int) throws {
         let throttle = Throttle(config: config)
         let principals = (0..<max(1, keys)).map {
             ThrottlePrincipal(id: "key-\($0)", user: "user-\($0 % 100)", org: "org-\($0 % 10)", scopes: ["user"], uid: 1000)
         }
-        let warmup = iterations / 10
-        var samples = [Double](repeating: 0, count: iterations)
         var admitted = 0
-        for i in 0..<(iterations + warmup) {
+        let stats = time(iterations) { i in
             let request = AdmissionRequest(principal: principals[i % principals.count], promptTokens: 200, maxTokens: 128)
-            let start = DispatchTime.now().uptimeNanoseconds
             let decision = throttle.admit(request)
             if case .admitted(let admission) = decision {
                 throttle.finish(admission.ticket, StreamEnd(statusCode: 0, promptTokens: 200, completionTokens: 64))
-            }
-            let end = DispatchTime.now().uptimeNanoseconds
-            if i >= warmup {
-                samples[i - warmup] = Double(end - start) / 1000
-                if decision.admission != nil { admitted += 1 }
+                if i >= iterations / 10 { admitted += 1 }
             }
         }
         if admitted == 0, let denial = throttle.admit(AdmissionRequest(principal: principals[0])).denial {
             throw CLIError("\(label): every request was refused: \(denial.message)")
         }
+        print(label.padding(toLength: 8, withPad: " ", startingAt: 0)
+              + String(format: "%11d %8.2f %8.2f %9.2f   %d", iterations, stats.p50, stats.p99, stats.mean, admitted))
+    }
+
+    private func measureChain(_ label: String, _ chain: PluginChain, iterations: Int,
+                              baseline: (p50: Double, p99: Double, mean: Double)?) throws -> (p50: Double, p99: Double, mean: Double) {
+        var template = Rampart_V1_GenerateRequest()
+        template.prompt = String(repeating: "a", count: promptBytes)
+        template.params.maxTokens = 64
+        let context = CallContext(requestID: "r-bench", method: "/rampart.v1.Inference/Generate", streamID: 1,
+                                  peer: PeerCredentials(pid: 1, uid: 1000, gid: 1000))
+        var usage = Rampart_V1_Usage()
+        usage.promptTokens = 256
+        usage.completionTokens = 2
+        var failure: (any Error)?
+        let stats = time(iterations) { _ in
+            guard !chain.isEmpty, failure == nil else { return }
+            let call = chain.begin(context)
+            var request = template
+            var metadata: [String: String] = [:]
+            do {
+                try call.onRequest(&request, metadata: &metadata)
+            } catch {
+                failure = error
+            }
+            call.end(finish: .stop, usage: usage, status: .ok, deliveredBytes: 6)
+        }
+        if let failure { throw CLIError("\(label): a request was refused: \(failure)") }
+        var line = label.padding(toLength: 8, withPad: " ", startingAt: 0)
+            + String(format: "%11d %8.2f %8.2f %9.2f", iterations, stats.p50, stats.p99, stats.mean)
+        if let baseline { line += String(format: "   %12.2f   %12.2f", stats.p50 - baseline.p50, stats.p99 - baseline.p99) }
+        print(line)
+        return stats
+    }
+
+    /// Times `body` `iterations` times after a 10 % warm-up.
+    private func time(_ iterations: Int, _ body: (Int) -> Void) -> (p50: Double, p99: Double, mean: Double) {
+        let warmup = iterations / 10
+        var samples = [Double](repeating: 0, count: iterations)
+        for i in 0..<(iterations + warmup) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            body(i)
+            let end = DispatchTime.now().uptimeNanoseconds
+            if i >= warmup { samples[i - warmup] = Double(end - start) / 1000 }
+        }
         var p50 = 0.0, p99 = 0.0, mean = 0.0
         samples.withUnsafeMutableBufferPointer { rp_percentiles($0.baseAddress, $0.count, &p50, &p99, &mean) }
-        print(label.padding(toLength: 8, withPad: " ", startingAt: 0)
-              + String(format: "%11d %8.2f %8.2f %9.2f   %d", iterations, p50, p99, mean, admitted))
+        return (p50, p99, mean)
     }
 }

@@ -32,12 +32,11 @@ final class ThrottleLocalTests: XCTestCase {
                                 "tokens": {"rate": 1000, "period_ms": 60000, "burst": 999}}}}
             """), clock: ManualClock())
         let admission = try XCTUnwrap(throttle.admit(request("k", prompt: 100, maxTokens: 200)).admission)
-        XCTAssertEqual(admission.header("ratelimit-limit"), "10")
-        XCTAssertEqual(admission.header("ratelimit-remaining"), "9")
-        XCTAssertEqual(admission.header("ratelimit-reset-ms"), "1000")
-        XCTAssertEqual(admission.header("ratelimit-tokens-limit"), "1000")
-        XCTAssertEqual(admission.header("ratelimit-tokens-remaining"), "700")
+        XCTAssertEqual(admission.header("ratelimit"), "requests=9/10 reset-ms=1000; tokens=700/1000 reset-ms=18000")
+        XCTAssertEqual(admission.headers.count, 1)
         XCTAssertNil(admission.maxTokens)  // 200 fits: max_tokens left alone
+        let off = Throttle(config: try config(#"{"headers": false, "limits": {"key": {"requests": {"rate": 5}}}}"#), clock: ManualClock())
+        XCTAssertEqual(off.admit(request("k")).admission?.headers.count, 0)
     }
 
     /// Token budget: prompt + max_tokens reserved at admission, unused part refunded at the end.
@@ -99,7 +98,7 @@ final class ThrottleLocalTests: XCTestCase {
             """), clock: ManualClock())
         let first = try XCTUnwrap(throttle.admit(request("k", org: "acme", prompt: 100, maxTokens: 4096)).admission)
         XCTAssertEqual(first.maxTokens, 600)  // the org's 700 minus the prompt
-        XCTAssertEqual(first.header("ratelimit-max-tokens"), "600")
+        XCTAssertEqual(first.header("ratelimit"), "tokens=0/700 reset-ms=60000; max-tokens=600")
         XCTAssertEqual(first.ticket.reservedTokens, 700)
         // Nothing left: below min_completion_tokens → refused, naming the org budget.
         let denial = try XCTUnwrap(throttle.admit(request("k2", org: "acme", prompt: 10, maxTokens: 4096)).denial)

@@ -48,23 +48,26 @@ final class AdaptiveTracker: Sendable {
         var authFailures = signal("auth_failures:principal:\(principal.id)") ?? 0
         if let uid = principal.uid, let byUID = signal("auth_failures:uid:\(uid)") { authFailures = max(authFailures, byUID) }
         let risk = min(1, max(0, signal("risk:\(principal.id)") ?? 0))
-        let cached = entries.withLock { $0[principal.id] }
-        var created = principal.createdAtMicros ?? cached?.firstSeen
-        if s.rampMicros > 0, created == nil { created = firstSeen() }
+        // Only while ramping up does the first-seen time matter; ask the store (outside the lock) once.
+        var created = principal.createdAtMicros
+        if s.rampMicros > 0, created == nil {
+            created = entries.withLock { $0[principal.id]?.firstSeen }
+            if created == nil { created = firstSeen() }
+        }
         let age = max(0, now - (created ?? now))
         var ramp = 1.0
         if s.rampMicros > 0, age < s.rampMicros {
             ramp = s.rampStartFraction + (1 - s.rampStartFraction) * Double(age) / Double(s.rampMicros)
         }
         let authSteps = (max(0, authFailures) / Double(s.authFailureThreshold)).rounded(.down)
-        let authPart = pow(s.authFailureFactor, min(authSteps, 64))
+        let authPart = authSteps > 0 ? pow(s.authFailureFactor, min(authSteps, 64)) : 1
         let riskPart = 1 - risk * s.riskWeight
         return entries.withLock { entries in
             var entry = entries[principal.id] ?? Entry()
             if entry.firstSeen == nil, let created, principal.createdAtMicros == nil { entry.firstSeen = created }
             let denials = decayed(entry, now: now)
             let denialSteps = (denials / Double(s.denialThreshold)).rounded(.down)
-            let denialPart = pow(s.denialFactor, min(denialSteps, 64))
+            let denialPart = denialSteps > 0 ? pow(s.denialFactor, min(denialSteps, 64)) : 1
             let factor = min(1, max(s.minFraction, ramp * authPart * denialPart * riskPart))
             let adjustment = PrincipalAdjustment(
                 principalID: principal.id, factor: factor, ramp: ramp, ageMicros: age, authFailures: authFailures,

@@ -127,7 +127,8 @@ public final class ConcurrencyGate: @unchecked Sendable {
         let start = MonotonicClock.nowMicros()
         lock.lock()
         sequence &+= 1
-        let holder = "\(instanceID):\(sequence)"
+        // Only shared counters need a unique holder name (a lease member in Redis).
+        let holder = shared ? "\(instanceID):\(sequence)" : ""
         if waiting == 0 || settings.queue == .reject {
             switch take(key: key, keyCap: keyCap, holder: holder) {
             case .granted(let hold):

@@ -3,8 +3,14 @@ import Synchronization
 /// TATs in this process's memory, behind one lock (a check of a few entries takes well under a
 /// microsecond). Expired keys (TAT ≤ now: a full budget) are swept as the table grows.
 public final class LocalLimiterStore: LimiterStore {
+    /// One counter's TAT, updated in place (one hash lookup per entry and admission).
+    final class Cell {
+        var tat: Int64?
+        init(_ tat: Int64?) { self.tat = tat }
+    }
+
     private struct State {
-        var tats: [String: Int64] = [:]
+        var cells: [LimitKey: Cell] = [:]
         var firstSeen: [String: Int64] = [:]
         var sweepAt = 4096
     }
@@ -22,25 +28,31 @@ public final class LocalLimiterStore: LimiterStore {
     public func admit(_ plan: AdmissionPlan) throws(StoreError) -> PlanOutcome {
         let now = clock.nowMicros()
         return state.withLock { state in
+            var cells: [Cell] = []
             var tats: [Int64?] = []
+            cells.reserveCapacity(plan.entries.count)
             tats.reserveCapacity(plan.entries.count)
             for entry in plan.entries {
-                var tat = state.tats[entry.key.storageKey]
-                if let corrected = GCRA.corrected(tat: tat, now: now, limit: entry.limit) {
-                    // The clock went backwards: keep the correction even if this check is limited.
-                    state.tats[entry.key.storageKey] = corrected
-                    tat = corrected
+                let cell: Cell
+                if let known = state.cells[entry.key] {
+                    cell = known
+                } else {
+                    cell = Cell(nil)
+                    state.cells[entry.key] = cell
                 }
-                tats.append(tat)
+                if let corrected = GCRA.corrected(tat: cell.tat, now: now, limit: entry.limit) {
+                    // The clock went backwards: keep the correction even if this check is limited.
+                    cell.tat = corrected
+                }
+                cells.append(cell)
+                tats.append(cell.tat)
             }
             let (outcome, newTATs) = PlanEvaluator.evaluate(plan, tats: tats, now: now)
             guard outcome.admitted else { return outcome }
-            for (index, entry) in plan.entries.enumerated() {
-                state.tats[entry.key.storageKey] = newTATs[index]
-            }
-            if state.tats.count >= state.sweepAt {
-                state.tats = state.tats.filter { $0.value > now }
-                state.sweepAt = max(4096, state.tats.count * 2)
+            for (index, cell) in cells.enumerated() { cell.tat = newTATs[index] }
+            if state.cells.count >= state.sweepAt {
+                state.cells = state.cells.filter { ($0.value.tat ?? now) > now }
+                state.sweepAt = max(4096, state.cells.count * 2)
             }
             return outcome
         }
@@ -50,8 +62,8 @@ public final class LocalLimiterStore: LimiterStore {
         let now = clock.nowMicros()
         state.withLock { state in
             for refund in refunds where refund.units > 0 {
-                let key = refund.key.storageKey
-                state.tats[key] = GCRA.refund(tat: state.tats[key], now: now, limit: refund.limit, units: refund.units)
+                guard let cell = state.cells[refund.key] else { continue }  // swept: the budget was full
+                cell.tat = GCRA.refund(tat: cell.tat, now: now, limit: refund.limit, units: refund.units)
             }
         }
     }
@@ -72,12 +84,12 @@ public final class LocalLimiterStore: LimiterStore {
 
     /// The stored TAT of a key (tests).
     public func tat(_ key: LimitKey) -> Int64? {
-        state.withLock { $0.tats[key.storageKey] }
+        state.withLock { $0.cells[key]?.tat }
     }
 
     /// Units available now for `key` under `limit` (tests and stats).
     public func available(_ key: LimitKey, limit: RateLimit) -> Int64 {
         let now = clock.nowMicros()
-        return state.withLock { GCRA.available(tat: $0.tats[key.storageKey], now: now, limit: limit) }
+        return state.withLock { GCRA.available(tat: $0.cells[key]?.tat, now: now, limit: limit) }
     }
 }

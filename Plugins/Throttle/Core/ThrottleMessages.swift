@@ -73,9 +73,12 @@ extension Throttle {
                       reason: reason)
     }
 
-    /// `ratelimit-*` for the tightest request limit and `ratelimit-tokens-*` for the tightest token limit.
+    /// One `ratelimit` entry for successful responses, e.g.
+    /// `requests=9/10 reset-ms=1000; tokens=700/1000 reset-ms=42000; max-tokens=600`: the tightest
+    /// request limit and the tightest token limit (remaining/limit after this admission, and when
+    /// each is full again), and the lowered max_tokens when clamped. One entry, not six: every
+    /// metadata entry costs a protobuf message on the way through the ABI.
     func headers(_ plan: AdmissionPlan, _ outcome: PlanOutcome, clampedTo: Int64?) -> [(String, String)] {
-        var headers: [(String, String)] = []
         func tightest(_ kind: LimitKind) -> Int? {
             var best: Int?
             for (index, entry) in plan.entries.enumerated() where entry.key.kind == kind {
@@ -84,18 +87,14 @@ extension Throttle {
             }
             return best
         }
-        if let index = tightest(.requests) {
+        var parts: [String] = []
+        for kind in [LimitKind.requests, .tokens] {
+            guard let index = tightest(kind) else { continue }
             let result = outcome.results[index]
-            headers += [("ratelimit-limit", String(result.limit)), ("ratelimit-remaining", String(result.remaining)),
-                        ("ratelimit-reset-ms", String(Self.ceilMillis(result.resetAfterMicros)))]
+            parts.append("\(kind.rawValue)=\(result.remaining)/\(result.limit) reset-ms=\(Self.ceilMillis(result.resetAfterMicros))")
         }
-        if let index = tightest(.tokens) {
-            let result = outcome.results[index]
-            headers += [("ratelimit-tokens-limit", String(result.limit)), ("ratelimit-tokens-remaining", String(result.remaining)),
-                        ("ratelimit-tokens-reset-ms", String(Self.ceilMillis(result.resetAfterMicros)))]
-        }
-        if let clampedTo { headers.append(("ratelimit-max-tokens", String(clampedTo))) }
-        return headers
+        if let clampedTo { parts.append("max-tokens=\(clampedTo)") }
+        return parts.isEmpty ? [] : [("ratelimit", parts.joined(separator: "; "))]
     }
 
     static func ceilMillis(_ micros: Int64) -> Int64 {
