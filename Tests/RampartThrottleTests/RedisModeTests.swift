@@ -116,6 +116,24 @@ final class RedisModeTests: XCTestCase {
         XCTAssertEqual(open.stats().fallbackAdmissions, 5)
     }
 
+    /// Concurrency slots follow the fail mode too: open counts locally while Redis is down, closed refuses.
+    func testConcurrencySlotsApplyTheFailModeWhenRedisIsDown() throws {
+        let redis = try RedisServer()
+        let caps = #""limits": {"concurrency": 2}, "concurrency": {"queue": "reject"}"#
+        let open = Throttle(config: try config(#"{"mode": "redis", \#(caps), \#(redis.redisJSON(failMode: "open", prefix: "so:"))}"#))
+        let closed = Throttle(config: try config(#"{"mode": "redis", \#(caps), \#(redis.redisJSON(prefix: "sc:"))}"#))
+        redis.stop()
+        let held = (0..<3).compactMap { _ in open.admit(request("k")).admission?.ticket }
+        XCTAssertEqual(held.count, 2, "the local fallback enforces the cap")
+        XCTAssertEqual(open.gate.localInFlight(key: "k"), 2)
+        for ticket in held { open.finish(ticket, StreamEnd(statusCode: 0)) }
+        XCTAssertEqual(open.gate.localInFlight(key: "k"), 0)
+        XCTAssertEqual(closed.admit(request("k")).denial?.code, .unavailable)
+        try redis.start()
+        usleep(60_000)
+        XCTAssertNotNil(closed.admit(request("k")).admission)
+    }
+
     /// A crashed sidecar's slots come back when their lease expires.
     func testCrashedInstanceSlotsExpireWithTheirLease() throws {
         let redis = try RedisServer()

@@ -48,6 +48,7 @@ burst = 4
 [plugins.config.concurrency]
 pool = 8
 TOML
+printf '[audit]\npath = "%s"\n' "$TMP/audit.jsonl" >> "$TMP/local.toml"
 "$BIN" serve --config "$TMP/local.toml" >"$TMP/local.out" 2>"$TMP/local.err" &
 SERVER=$!
 wait_socket "$TMP/local.sock" || { echo "server did not start"; cat "$TMP/local.err"; exit 1; }
@@ -61,6 +62,8 @@ check "the refusal is RESOURCE_EXHAUSTED naming the limit, remaining budget and 
 check "the stats RPC (rampart.v1.Throttle/Stats) counts them" '
   "$BIN" throttle stats --socket "$TMP/local.sock" >"$TMP/stats" 2>&1 &&
   grep -q "^mode local" "$TMP/stats" && grep -q "^admitted 5," "$TMP/stats" && grep -q "rate_limited=16" "$TMP/stats"'
+check "denials reach the audit trail (throttle.denied, reason rate_limited, the uid principal)" '
+  grep "\"throttle.denied\"" "$TMP/audit.jsonl" | grep -q "rate_limited" && grep "throttle.denied" "$TMP/audit.jsonl" | grep -q "uid:$(id -u)"'
 kill -TERM "$SERVER"; wait "$SERVER"; SERVER=
 
 # --- token budget: prompt + max_tokens reserved at admission, the unused part refunded -----------
