@@ -96,7 +96,24 @@ enum Hooks {
 
     static func onRequest(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
                           _ bytes: UnsafePointer<UInt8>?, _ length: Int, _ out: OpaquePointer?, _ call: OpaquePointer?) -> rp_status {
-        verdictHook("on_request", Rampart_V1_PluginRequest.self, instance, stream, bytes, length, out, call) { plugin, request, context in
+        if let box = PluginInstance.from(instance), !box.plugin.decodesRequestBody {
+            // Who is calling and the sampling parameters: decode the header view, skipping the
+            // prompt, the messages and the body.
+            return verdictHook("on_request", Rampart_V1_PluginRequestHeader.self, instance, stream, bytes, length, out, call) {
+                plugin, header, context in
+                var request = Rampart_V1_PluginRequest()
+                request.context = header.context
+                request.metadata = header.metadata
+                request.promptTokens = header.promptTokens
+                if header.hasRequest {
+                    request.request.params = header.request.params
+                    request.request.model = header.request.model
+                    request.request.clientRequestID = header.request.clientRequestID
+                }
+                return try plugin.onRequest(request, context: context)
+            }
+        }
+        return verdictHook("on_request", Rampart_V1_PluginRequest.self, instance, stream, bytes, length, out, call) { plugin, request, context in
             try plugin.onRequest(request, context: context)
         }
     }
@@ -238,7 +255,10 @@ enum Hooks {
                                                  hook: String) throws(PluginError) -> M {
         let bytes = try borrowed(pointer, length, what: "\(hook): input")
         do {
-            return try M(serializedBytes: [UInt8](bytes))
+            // Skipped fields (a header view of a larger message) are dropped, not kept as unknown.
+            var options = BinaryDecodingOptions()
+            options.discardUnknownFields = true
+            return try M(serializedBytes: bytes, options: options)
         } catch {
             throw .invalidArgument("\(hook): malformed \(M.protoMessageName): \(error)")
         }

@@ -39,6 +39,12 @@ public protocol RampartPlugin: AnyObject, Sendable {
     /// The host routes unary calls to ``onMethod(_:context:)`` after every request hook
     /// (authentication, RBAC) passed. Defaults to none.
     static var methods: [String] { get }
+    /// Whether ``onRequest(_:context:)`` needs the prompt, the messages and `request.body`.
+    /// Plugins that decide from who is calling and the sampling parameters alone —
+    /// authentication, rate limits — return `false`: the kit then skips decoding the prompt and
+    /// messages (`request.request` keeps only `params`, `model` and `clientRequestID`), so their
+    /// cost does not grow with the prompt. Asked on every request; defaults to `true`.
+    var decodesRequestBody: Bool { get }
 
     /// Creates an instance from the opaque config bytes of the host configuration.
     ///
@@ -87,6 +93,9 @@ extension RampartPlugin {
 
     /// No methods.
     public static var methods: [String] { [] }
+
+    /// The whole request is decoded.
+    public var decodesRequestBody: Bool { true }
 
     /// UNIMPLEMENTED.
     public func onMethod(_ call: Rampart_V1_PluginMethodCall, context: PluginCallContext) throws -> [UInt8] {

@@ -80,3 +80,36 @@ final class ABI11KitTests: XCTestCase {
         XCTAssertEqual(events[1].principalID, "alice")
     }
 }
+
+/// A plugin that decides from the caller alone: the kit skips decoding the prompt.
+final class HeaderOnly: RampartPlugin {
+    static let name = "header-only"
+    static let version = "1.0.0"
+    static let hooks: PluginHooks = [.request]
+    let decodesRequestBody = false
+    init(config: [UInt8], host: PluginHost) throws {}
+
+    func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        let key = request.metadata.first { $0.key == "x-api-key" }?.text ?? "-"
+        return .deny(message: "uid=\(request.context.peer.uid) key=\(key) tokens=\(request.promptTokens) "
+                     + "prompt=\(request.request.prompt.count) messages=\(request.request.messages.count) "
+                     + "max_tokens=\(request.request.params.maxTokens) body=\(request.body.count)")
+    }
+}
+
+final class HeaderOnlyKitTests: XCTestCase {
+    func testTheKitHandsOverContextAndMetadataButNotThePrompt() throws {
+        let plugin = try loadInProcess(HeaderOnly.self)
+        var input = Rampart_V1_PluginRequest()
+        input.context.peer.uid = 42
+        input.metadata = [Rampart_V1_MetadataEntry.with { $0.key = "x-api-key"; $0.text = "k1" }]
+        input.promptTokens = 9
+        input.request.prompt = String(repeating: "p", count: 4096)
+        input.request.messages = [Rampart_V1_ChatMessage.with { $0.content = "m" }]
+        input.request.params.maxTokens = 77
+        input.body = Data(repeating: 1, count: 100)
+        let verdict = try plugin.onRequest(try input.serializedBytes(), stream: nil)
+        guard case .deny(let deny)? = verdict.action else { return XCTFail("\(verdict)") }
+        XCTAssertEqual(deny.message, "uid=42 key=k1 tokens=9 prompt=0 messages=0 max_tokens=77 body=0")
+    }
+}

@@ -15,6 +15,9 @@ public final class AuthPlugin: RampartPlugin {
     public static let methods = AuthMethods.all
 
     let engine: AuthEngine
+    /// Authentication looks at who is calling; the request itself matters only for feature scopes
+    /// (logprobs, tools, ...). Without them the kit skips decoding the prompt.
+    public let decodesRequestBody: Bool
     let signalTTLMillis: UInt64
 
     public init(config: [UInt8], host: PluginHost) throws {
@@ -24,6 +27,7 @@ public final class AuthPlugin: RampartPlugin {
             throw PluginError.internal("auth: no engine")
         }
         self.engine = engine
+        decodesRequestBody = !engine.config.featureScopes.isEmpty
         signalTTLMillis = UInt64(engine.config.lockout.windowSeconds) * 1000
         let kid = engine.keyring.activeKey()?.info.kid ?? "none"
         host.log(.info, "auth: store \(engine.config.db), signing key \(kid), issuer \(engine.config.issuer), audience \(engine.config.audience)")

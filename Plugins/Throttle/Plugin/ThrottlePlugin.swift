@@ -12,6 +12,10 @@ public final class ThrottlePlugin: RampartPlugin {
     public static let hooks: PluginHooks = [.request, .streamEnd, .streamState]
     public static let isThreadSafe = true
     public static let methods = [ThrottleStatsMethod.name]
+    /// Limits need who is calling, `max_tokens` and the host's prompt token count
+    /// (`promptTokens`, set by the host whenever a request hook runs): never the prompt text, so
+    /// the kit skips decoding it (the cost stays flat with prompt size).
+    public let decodesRequestBody = false
 
     let throttle: Throttle
 
