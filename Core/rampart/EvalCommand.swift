@@ -36,6 +36,8 @@ struct EvalInjection: ParsableCommand {
     var model: String?
     @Option(name: .long, help: "Public key PEM that signed --model.") var key: String?
     @Option(name: .long, help: "Timed passes over the data for the latency figures.") var rounds = 3
+    @Option(name: .long, help: "Also write one line per evaluated text: record number in FILE (1-based, blank lines skipped), label, score (TSV).")
+    var scoresOut: String?
 
     func run() throws {
         let detector: InjectionDetector
@@ -47,11 +49,19 @@ struct EvalInjection: ParsableCommand {
             detector = try InjectionDetector.loadDefault()
         }
         let everything = try InjectionMetrics.load(path: data)
-        let examples = split == .all ? everything : everything.filter { InjectionSplit.isHeldOut($0.text) }
+        let selected = everything.indices.filter { split == .all || InjectionSplit.isHeldOut(everything[$0].text) }
+        let examples = selected.map { everything[$0] }
         guard !examples.isEmpty else { throw CLIError("\(data): no examples in split \(split.rawValue)") }
 
         let scans = examples.map { detector.scan($0.text) }
         let scores = scans.map(\.score)
+        if let scoresOut {
+            var tsv = ""
+            for (index, scan) in zip(selected, scans) {
+                tsv += "\(index + 1)\t\(everything[index].label)\t\(scan.score)\n"
+            }
+            try tsv.write(toFile: scoresOut, atomically: true, encoding: .utf8)
+        }
         let labels = examples.map(\.isInjection)
         let positives = zip(scores, labels).filter { $0.1 }.map(\.0)
         let negatives = zip(scores, labels).filter { !$0.1 }.map(\.0)
