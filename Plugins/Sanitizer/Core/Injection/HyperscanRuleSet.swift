@@ -10,9 +10,13 @@ import Synchronization
 /// Scratch space is per scan: a small pool of `hs_scratch_t` cloned from a prototype, so
 /// concurrent scans from any number of threads never share one.
 final class HyperscanRuleSet: @unchecked Sendable {
-    /// Flags for every rule: case-insensitive, one report per rule, UTF-8 input, `^`/`$` at
-    /// line boundaries.
-    static let flags = UInt32(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_UTF8 | HS_FLAG_MULTILINE)
+    /// Flags for every rule: case-insensitive, one report per rule, `^`/`$` at line boundaries.
+    /// Byte mode (no `HS_FLAG_UTF8`): `\S`, `\s` and negated classes are single-byte classes,
+    /// which keeps the automata small and the scan several times faster; rules therefore write
+    /// non-ASCII characters only as literals or alternations, never inside `[...]` (the
+    /// artifact loader refuses such a class). Unbounded `\S+` runs match the same spans in
+    /// both modes, so Python's `re` (ASCII mode) still evaluates the rules identically.
+    static let flags = UInt32(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE)
     static let maximumRules = 64
     static let maximumPooledScratches = 64
 

@@ -222,6 +222,26 @@ struct InjectionArtifact: Sendable {
         }
     }
 
+    /// True if a non-ASCII scalar appears inside a bracket expression (escapes honoured).
+    static func hasNonASCIIInClass(_ pattern: String) -> Bool {
+        var inClass = false
+        var escaped = false
+        for scalar in pattern.unicodeScalars {
+            if escaped {
+                escaped = false
+                if inClass && !scalar.isASCII { return true }
+                continue
+            }
+            switch scalar {
+            case "\\": escaped = true
+            case "[": inClass = true
+            case "]": inClass = false
+            default: if inClass && !scalar.isASCII { return true }
+            }
+        }
+        return false
+    }
+
     static func validate(_ rules: InjectionRuleFile) throws(InjectionDetectorError) {
         guard rules.version == 1 else {
             throw .malformedArtifact(file: rulesFile, reason: "unsupported version \(rules.version)")
@@ -230,6 +250,10 @@ struct InjectionArtifact: Sendable {
         for rule in rules.rules {
             guard seen.insert(rule.id).inserted, rule.weight.isFinite, rule.weight >= 0, !rule.pattern.isEmpty else {
                 throw .malformedArtifact(file: rulesFile, reason: "rule '\(rule.id)' is duplicated or has a bad weight/pattern")
+            }
+            guard !hasNonASCIIInClass(rule.pattern) else {
+                throw .malformedArtifact(
+                    file: rulesFile, reason: "rule '\(rule.id)' has a non-ASCII character inside [...] (rules are byte-mode)")
             }
         }
         guard rules.synthetic.contains(where: { $0.id == InjectionDetector.encodedPayloadRuleID }) else {
