@@ -2,13 +2,20 @@ import CHyperscan
 import Foundation
 import Synchronization
 
-/// The rule patterns compiled once into one Hyperscan block-mode database. Scans report which
+/// The rule patterns compiled once into Hyperscan block-mode databases. Scans report which
 /// rules matched (a 64-bit set: at most 64 rules), never where: every pattern is compiled with
 /// `HS_FLAG_SINGLEMATCH`, so each rule reports at most once and the work per scan is linear in
 /// the input (Hyperscan never backtracks).
 ///
-/// Scratch space is per scan: a small pool of `hs_scratch_t` cloned from a prototype, so
-/// concurrent scans from any number of threads never share one.
+/// Two stages, with the same result as scanning every rule: a rule's `requires` groups (its
+/// required literals, see scripts/derive-rule-anchors.py) form one cheap literal-only *anchor*
+/// database; a scan runs it first, then each rule whose groups all occurred in its own small
+/// database (stopping at its first match). Rules without anchors share one database that runs
+/// on every scan. One database holding all rules costs ~45 µs per KB of English text (merged
+/// automata triggered by common words); the anchors skip nearly all of that work.
+///
+/// Scratch space is per scan: a small pool of `hs_scratch_t` cloned from a prototype (sized for
+/// every database), so concurrent scans from any number of threads never share one.
 final class HyperscanRuleSet: @unchecked Sendable {
     /// Flags for every rule: case-insensitive, one report per rule, `^`/`$` at line boundaries.
     /// Byte mode (no `HS_FLAG_UTF8`): `\S`, `\s` and negated classes are single-byte classes,
@@ -17,10 +24,19 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// artifact loader refuses such a class). Unbounded `\S+` runs match the same spans in
     /// both modes, so Python's `re` (ASCII mode) still evaluates the rules identically.
     static let flags = UInt32(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE)
+    /// Flags for the anchor groups (alternations of escaped literals).
+    static let anchorFlags = UInt32(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH)
     static let maximumRules = 64
+    /// Anchor groups over all rules (bits of a 4 × 64-bit set).
+    static let maximumAnchorGroups = 256
     static let maximumPooledScratches = 64
 
-    private let database: OpaquePointer
+    /// The anchor database (group g reports id g), nil when no rule has anchors.
+    private let anchors: OpaquePointer?
+    /// The rules without anchors (rule i reports id i), nil when every rule has anchors.
+    private let always: OpaquePointer?
+    /// Per anchored rule: its database and its anchor groups' ids.
+    private let anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)]
     private let prototype: OpaquePointer
     /// A Hyperscan scratch, owned by exactly one scan at a time (or by the pool).
     private struct Scratch: @unchecked Sendable {
@@ -30,22 +46,35 @@ final class HyperscanRuleSet: @unchecked Sendable {
     private let pool = Mutex<[Scratch]>([])
     let count: Int
 
-    /// Compiles `patterns` (rule ids are their indices). `names` label compile errors.
-    init(patterns: [String], names: [String]) throws(InjectionDetectorError) {
-        guard !patterns.isEmpty, patterns.count <= Self.maximumRules else {
-            throw .malformedArtifact(file: "rules.json", reason: "expected 1 to \(Self.maximumRules) rules, found \(patterns.count)")
-        }
-        count = patterns.count
+    /// The Hyperscan pattern for one anchor group: the literals as an alternation, every byte
+    /// other than an ASCII letter or digit written as `\xHH`.
+    static func anchorPattern(_ literals: [String]) -> String {
+        literals.map { literal in
+            var out = ""
+            for byte in literal.utf8 {
+                if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) {
+                    out.unicodeScalars.append(Unicode.Scalar(byte))
+                } else {
+                    out += "\\x" + String(byte, radix: 16).leftZeroPadded(2)
+                }
+            }
+            return out
+        }.joined(separator: "|")
+    }
+
+    /// Compiles one database; `names[k]` labels a compile error of `patterns[k]`.
+    private static func compile(
+        _ patterns: [String], ids: [UInt32], flags: UInt32, names: [String]
+    ) throws(InjectionDetectorError) -> OpaquePointer {
         var cStrings: [UnsafeMutablePointer<CChar>?] = patterns.map { strdup($0) }
         defer { for pointer in cStrings { free(pointer) } }
-        let flags = [UInt32](repeating: Self.flags, count: patterns.count)
-        let ids = (0..<patterns.count).map { UInt32($0) }
+        let allFlags = [UInt32](repeating: flags, count: patterns.count)
         var db: OpaquePointer?
         var compileError: UnsafeMutablePointer<hs_compile_error_t>?
         let status = cStrings.withUnsafeMutableBufferPointer { expressions -> hs_error_t in
             guard let first = expressions.baseAddress else { return HS_COMPILER_ERROR }
             return first.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: patterns.count) { base in
-                hs_compile_multi(base, flags, ids, UInt32(patterns.count), UInt32(HS_MODE_BLOCK), nil, &db, &compileError)
+                hs_compile_multi(base, allFlags, ids, UInt32(patterns.count), UInt32(HS_MODE_BLOCK), nil, &db, &compileError)
             }
         }
         guard status == HS_SUCCESS, let db else {
@@ -59,12 +88,61 @@ final class HyperscanRuleSet: @unchecked Sendable {
             }
             throw .ruleCompilation(rule: rule, message: message)
         }
+        return db
+    }
+
+    /// Compiles `patterns` (rule ids are their indices); `requires[i]` are rule i's anchor
+    /// groups (empty: the rule always runs). `names` label compile errors.
+    init(patterns: [String], requires: [[[String]]], names: [String]) throws(InjectionDetectorError) {
+        guard !patterns.isEmpty, patterns.count <= Self.maximumRules, requires.count == patterns.count else {
+            throw .malformedArtifact(file: "rules.json", reason: "expected 1 to \(Self.maximumRules) rules, found \(patterns.count)")
+        }
+        count = patterns.count
+        var anchorPatterns: [String] = []
+        var anchorNames: [String] = []
+        var groupRanges: [Range<Int>] = []
+        for (i, groups) in requires.enumerated() {
+            let start = anchorPatterns.count
+            for group in groups {
+                anchorPatterns.append(Self.anchorPattern(group))
+                anchorNames.append(names[i] + " (requires)")
+            }
+            groupRanges.append(start..<anchorPatterns.count)
+        }
+        guard anchorPatterns.count <= Self.maximumAnchorGroups else {
+            throw .malformedArtifact(file: "rules.json", reason: "more than \(Self.maximumAnchorGroups) 'requires' groups")
+        }
+        var databases: [OpaquePointer] = []
         var scratch: OpaquePointer?
-        guard hs_alloc_scratch(db, &scratch) == HS_SUCCESS, let scratch else {
-            hs_free_database(db)
+        func release() {
+            for db in databases { hs_free_database(db) }
+            if let scratch { hs_free_scratch(scratch) }
+        }
+        do {
+            func add(_ db: OpaquePointer) throws(InjectionDetectorError) -> OpaquePointer {
+                databases.append(db)
+                guard hs_alloc_scratch(db, &scratch) == HS_SUCCESS else { throw .hyperscan("cannot allocate scratch space") }
+                return db
+            }
+            anchors = anchorPatterns.isEmpty ? nil
+                : try add(Self.compile(anchorPatterns, ids: (0..<anchorPatterns.count).map { UInt32($0) }, flags: Self.anchorFlags, names: anchorNames))
+            let plain = groupRanges.indices.filter { groupRanges[$0].isEmpty }
+            always = plain.isEmpty ? nil
+                : try add(Self.compile(plain.map { patterns[$0] }, ids: plain.map { UInt32($0) }, flags: Self.flags, names: plain.map { names[$0] }))
+            var anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)] = []
+            for i in groupRanges.indices where !groupRanges[i].isEmpty {
+                let db = try add(Self.compile([patterns[i]], ids: [UInt32(i)], flags: Self.flags, names: [names[i]]))
+                anchored.append((i, db, groupRanges[i]))
+            }
+            self.anchored = anchored
+        } catch {
+            release()
+            throw error
+        }
+        guard let scratch else {
+            release()
             throw .hyperscan("cannot allocate scratch space")
         }
-        database = db
         prototype = scratch
     }
 
@@ -74,7 +152,9 @@ final class HyperscanRuleSet: @unchecked Sendable {
             scratches.removeAll()
         }
         hs_free_scratch(prototype)
-        hs_free_database(database)
+        if let anchors { hs_free_database(anchors) }
+        if let always { hs_free_database(always) }
+        for entry in anchored { hs_free_database(entry.database) }
     }
 
     private func takeScratch() -> OpaquePointer? {
@@ -99,17 +179,47 @@ final class HyperscanRuleSet: @unchecked Sendable {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
         guard let scratch = takeScratch() else { return nil }
         defer { returnScratch(scratch) }
-        var matched: UInt64 = 0
-        let status = withUnsafeMutablePointer(to: &matched) { context in
-            base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data in
-                hs_scan(database, data, UInt32(truncatingIfNeeded: bytes.count), 0, scratch, { id, _, _, _, context in
-                    guard let context, id < 64 else { return 0 }
-                    context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
-                    return 0
-                }, context)
+        let length = UInt32(truncatingIfNeeded: bytes.count)
+        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data -> UInt64? in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 5) { words -> UInt64? in
+                // words[0..<4]: anchor groups seen; words[4]: rules matched.
+                guard let state = words.baseAddress else { return nil }
+                state.initialize(repeating: 0, count: 5)
+                if let anchors {
+                    let status = hs_scan(anchors, data, length, 0, scratch, { id, _, _, _, context in
+                        guard let context, id < 256 else { return 0 }
+                        context.assumingMemoryBound(to: UInt64.self)[Int(id >> 6)] |= UInt64(1) << UInt64(id & 63)
+                        return 0
+                    }, state)
+                    guard status == HS_SUCCESS else { return nil }
+                }
+                let matched = state + 4
+                if let always {
+                    let status = hs_scan(always, data, length, 0, scratch, { id, _, _, _, context in
+                        guard let context, id < 64 else { return 0 }
+                        context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
+                        return 0
+                    }, matched)
+                    guard status == HS_SUCCESS else { return nil }
+                }
+                for entry in anchored {
+                    var present = true
+                    for g in entry.groups where state[g >> 6] & (UInt64(1) << UInt64(g & 63)) == 0 {
+                        present = false
+                        break
+                    }
+                    guard present else { continue }
+                    // One rule per database: stop at its first match.
+                    let status = hs_scan(entry.database, data, length, 0, scratch, { id, _, _, _, context in
+                        guard let context, id < 64 else { return 1 }
+                        context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
+                        return 1
+                    }, matched)
+                    guard status == HS_SUCCESS || status == HS_SCAN_TERMINATED else { return nil }
+                }
+                return matched.pointee
             }
         }
-        return status == HS_SUCCESS ? matched : nil
     }
 
     /// Scans a string's UTF-8 (in chunks of at most 2^31 bytes, far beyond any prompt limit).
@@ -127,5 +237,11 @@ final class HyperscanRuleSet: @unchecked Sendable {
             } while offset < utf8.count
             return result
         }
+    }
+}
+
+extension String {
+    fileprivate func leftZeroPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

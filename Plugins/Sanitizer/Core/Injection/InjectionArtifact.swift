@@ -85,6 +85,10 @@ struct InjectionRuleFile: Decodable, Sendable {
         let weight: Double
         let pattern: String
         let description: String
+        /// The rule's required literals (its prefilter, derived by scripts/derive-rule-anchors.py):
+        /// every match contains, case-insensitively, one literal of each group. Absent or empty:
+        /// the rule runs on every text.
+        let requires: [[String]]?
     }
 
     struct Synthetic: Decodable, Sendable {
@@ -250,6 +254,11 @@ struct InjectionArtifact: Sendable {
         for rule in rules.rules {
             guard seen.insert(rule.id).inserted, rule.weight.isFinite, rule.weight >= 0, !rule.pattern.isEmpty else {
                 throw .malformedArtifact(file: rulesFile, reason: "rule '\(rule.id)' is duplicated or has a bad weight/pattern")
+            }
+            let groups = rule.requires ?? []
+            guard groups.count <= 8, groups.allSatisfy({ !$0.isEmpty && $0.count <= 256 && $0.allSatisfy { !$0.isEmpty && $0.utf8.count <= 256 } })
+            else {
+                throw .malformedArtifact(file: rulesFile, reason: "rule '\(rule.id)' has an empty or oversized 'requires' group")
             }
             guard !hasNonASCIIInClass(rule.pattern) else {
                 throw .malformedArtifact(

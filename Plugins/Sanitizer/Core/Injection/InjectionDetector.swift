@@ -81,7 +81,7 @@ extension InjectionDetector {
                 throw .malformedArtifact(file: InjectionArtifact.rulesFile, reason: "missing synthetic rule")
             }
             self.synthetic = synthetic
-            matcher = try HyperscanRuleSet(patterns: rules.map(\.pattern), names: rules.map(\.id))
+            matcher = try HyperscanRuleSet(patterns: rules.map(\.pattern), requires: rules.map { $0.requires ?? [] }, names: rules.map(\.id))
             let config = artifact.config
             model = HashedLinearModel(
                 weights: artifact.weights, bucketsLog2: config.weights.bucketsLog2, bias: config.weights.bias,
@@ -103,9 +103,9 @@ extension InjectionDetector {
             var original: UInt64 = 0
             var extra: UInt64 = 0
 
-            func run(_ candidate: String, view: InjectionView, depth: Int) -> UInt64 {
-                scanned += candidate.utf8.count
-                guard let bits = matcher.scan(candidate) else {
+            func run(_ bytes: UnsafeBufferPointer<UInt8>, view: InjectionView, depth: Int) -> UInt64 {
+                scanned += bytes.count
+                guard let bits = matcher.scan(bytes) else {
                     failed = true
                     return 0
                 }
@@ -117,12 +117,27 @@ extension InjectionDetector {
                 }
                 return bits
             }
+            func run(_ candidate: String, view: InjectionView, depth: Int) -> UInt64 {
+                var candidate = candidate
+                return candidate.withUTF8 { run($0, view: view, depth: depth) }
+            }
 
-            original = run(views.normalized, view: .original, depth: 0)
-            var similarity = heuristic.score(normalized: views.normalized)
-            extra |= run(PayloadDecoder.rot13(views.normalized), view: .rot13, depth: 0)
-            if let leet = PayloadDecoder.leetspeak(views.normalized) {
-                extra |= run(leet, view: .leetspeak, depth: 0)
+            // The normalised text, then its rot13 and leetspeak views, built byte by byte in one
+            // scratch buffer (no String per view).
+            var similarity = 0.0
+            var normalized = views.normalized
+            normalized.withUTF8 { utf8 in
+                original = run(utf8, view: .original, depth: 0)
+                similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(utf8.count, 1)) { buffer in
+                    guard let base = buffer.baseAddress else { return }
+                    let view = UnsafeBufferPointer(start: base, count: utf8.count)
+                    PayloadDecoder.rot13(utf8, into: buffer)
+                    extra |= run(view, view: .rot13, depth: 0)
+                    if PayloadDecoder.leetspeak(utf8, into: buffer) {
+                        extra |= run(view, view: .leetspeak, depth: 0)
+                    }
+                }
             }
 
             // Encoded segments, breadth first, depth ≤ maxDepth, bounded in count and bytes.

@@ -118,6 +118,44 @@ enum PayloadDecoder {
         }, as: UTF8.self)
     }
 
+    /// Writes the rot13 view of `bytes` into `out` (at least as long).
+    static func rot13(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) {
+        for i in 0..<bytes.count {
+            let b = bytes[i]
+            out[i] = (b >= 0x61 && b <= 0x7A) ? (b &- 0x61 &+ 13) % 26 &+ 0x61 : b
+        }
+    }
+
+    /// The leetspeak byte map (identity outside 0 1 3 4 5 7 @ $).
+    static let leetTable: [UInt8] = (0...255).map { b -> UInt8 in
+        switch b {
+        case 0x30: 0x6F
+        case 0x31: 0x69
+        case 0x33: 0x65
+        case 0x34: 0x61
+        case 0x35: 0x73
+        case 0x37: 0x74
+        case 0x40: 0x61
+        case 0x24: 0x73
+        default: UInt8(b)
+        }
+    }
+
+    /// Writes the leetspeak view of `bytes` into `out` (at least as long); false (and `out`
+    /// unspecified) when the view equals the text.
+    static func leetspeak(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        var changed = false
+        leetTable.withUnsafeBufferPointer { table in
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                let m = table[Int(b)]
+                out[i] = m
+                if m != b { changed = true }
+            }
+        }
+        return changed
+    }
+
     /// The leetspeak view (0→o 1→i 3→e 4→a 5→s 7→t @→a $→s), or nil when nothing changes.
     static func leetspeak(_ text: String) -> String? {
         var changed = false
