@@ -15,7 +15,7 @@ struct RampartCommand: AsyncParsableCommand {
             ServeCommand.self, InferCommand.self, HealthCommand.self, BenchCommand.self,
             KeygenCommand.self, SignCommand.self, VerifyCommand.self,
             PrincipalCommand.self, KeysCommand.self, TokenCommand.self, TOTPCommand.self,
-            ThrottleCommand.self,
+            ThrottleCommand.self, EvalCommand.self,
             PluginHostCommand.self,
         ]
     )

@@ -1,0 +1,200 @@
+import Foundation
+
+/// Rampart's prompt-injection detector: Hyperscan rules (also over decoded base64/hex, rot13 and
+/// leetspeak views), a Rebuff-style phrase similarity and a hashed n-gram logistic model,
+/// combined into one calibrated score. Built only from a signed artifact that verifies.
+///
+/// Thread-safe: one detector serves any number of concurrent `scan` calls.
+public struct InjectionDetector: Sendable {
+    /// The synthetic rule reported when a rule matched only in a decoded view.
+    public static let encodedPayloadRuleID = "encoded.instruction_in_payload"
+    /// The resource directory name of the bundled artifact.
+    public static let bundledArtifactName = "injection-model"
+
+    private let engine: Engine
+
+    /// Recommended thresholds (1 % and 0.1 % FPR on the training data's benign texts).
+    public var thresholds: InjectionThresholds { engine.thresholds }
+    /// The verified artifact's root digest.
+    public var artifactDigest: String { engine.rootDigest }
+    /// The rule ids and categories, in rule-file order.
+    public var rules: [(id: String, category: String)] { engine.rules.map { ($0.id, $0.category) } }
+
+    /// Loads the artifact bundled with this module, verified against the compiled-in public key
+    /// (``InjectionModelKey/publicKeyPEM``). Throws if it is missing or does not verify.
+    public static func loadDefault() throws -> InjectionDetector {
+        guard let directory = bundledArtifactDirectory else {
+            throw InjectionDetectorError.artifactNotFound("Rampart_RampartSanitizerCore.resources/\(bundledArtifactName)")
+        }
+        return try InjectionDetector(artifactDirectory: directory, publicKeyPEM: InjectionModelKey.publicKeyPEM)
+    }
+
+    /// The bundled artifact directory, searched next to the main executable (SwiftPM resource
+    /// bundle `Rampart_RampartSanitizerCore.resources`), or nil.
+    public static var bundledArtifactDirectory: URL? {
+        let bundleName = "Rampart_RampartSanitizerCore"
+        var directories: [URL] = [Bundle.main.bundleURL]
+        if let resources = Bundle.main.resourceURL { directories.append(resources) }
+        if let executable = Bundle.main.executableURL { directories.append(executable.deletingLastPathComponent()) }
+        for directory in directories {
+            for suffix in [".resources", ".bundle"] {
+                let candidate = directory.appendingPathComponent(bundleName + suffix).appendingPathComponent(bundledArtifactName)
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), isDirectory.boolValue {
+                    return candidate
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Loads and verifies an artifact directory (config.json, rules.json, the weights and
+    /// model.sig) against `publicKeyPEM` (SubjectPublicKeyInfo PEM). Fails closed: any signature,
+    /// digest, parse or rule-compilation problem throws an ``InjectionDetectorError``.
+    public init(artifactDirectory: URL, publicKeyPEM: String) throws {
+        let artifact = try InjectionArtifact(directory: artifactDirectory, publicKeyPEM: publicKeyPEM)
+        engine = try Engine(artifact: artifact)
+    }
+
+    /// Scores one untrusted text. Never throws: if Hyperscan cannot scan (out of memory) the
+    /// scan fails closed with score 1 and the synthetic rule `engine.scan_failed`.
+    public func scan(_ text: String) -> InjectionScan {
+        engine.scan(text)
+    }
+}
+
+extension InjectionDetector {
+    final class Engine: Sendable {
+        let rules: [InjectionRuleFile.Rule]
+        let synthetic: InjectionRuleFile.Synthetic
+        let matcher: HyperscanRuleSet
+        let model: HashedLinearModel
+        let heuristic: PhraseHeuristic
+        let combiner: InjectionModelConfig.Combiner
+        let decoding: InjectionModelConfig.Decoding
+        let thresholds: InjectionThresholds
+        let rootDigest: String
+
+        init(artifact: InjectionArtifact) throws(InjectionDetectorError) {
+            rules = artifact.rules.rules
+            guard let synthetic = artifact.rules.synthetic.first(where: { $0.id == InjectionDetector.encodedPayloadRuleID }) else {
+                throw .malformedArtifact(file: InjectionArtifact.rulesFile, reason: "missing synthetic rule")
+            }
+            self.synthetic = synthetic
+            matcher = try HyperscanRuleSet(patterns: rules.map(\.pattern), requires: rules.map { $0.requires ?? [] }, names: rules.map(\.id))
+            let config = artifact.config
+            model = HashedLinearModel(
+                weights: artifact.weights, bucketsLog2: config.weights.bucketsLog2, bias: config.weights.bias,
+                maxAnalysedBytes: config.features.maxAnalysedBytes, charMinimum: config.features.charNgramMin,
+                charMaximum: config.features.charNgramMax)
+            heuristic = PhraseHeuristic(maxAnalysedBytes: config.features.maxAnalysedBytes)
+            combiner = config.combiner
+            decoding = config.decoding
+            thresholds = InjectionThresholds(fpr1Percent: config.thresholds.fpr1Percent, fpr01Percent: config.thresholds.fpr01Percent)
+            rootDigest = artifact.rootDigest
+        }
+
+        func scan(_ text: String) -> InjectionScan {
+            let views = InjectionNormalizer.views(of: text)
+            var scanned = 0
+            var failed = false
+            // Rule set per view: bit i = rule i; the first view that matched each rule is kept.
+            var firstView = [(view: InjectionView, depth: Int)?](repeating: nil, count: rules.count)
+            var original: UInt64 = 0
+            var extra: UInt64 = 0
+
+            func run(_ bytes: UnsafeBufferPointer<UInt8>, view: InjectionView, depth: Int) -> UInt64 {
+                scanned += bytes.count
+                guard let bits = matcher.scan(bytes) else {
+                    failed = true
+                    return 0
+                }
+                var remaining = bits
+                while remaining != 0 {
+                    let i = remaining.trailingZeroBitCount
+                    remaining &= remaining - 1
+                    if firstView[i] == nil { firstView[i] = (view, depth) }
+                }
+                return bits
+            }
+            func run(_ candidate: String, view: InjectionView, depth: Int) -> UInt64 {
+                var candidate = candidate
+                return candidate.withUTF8 { run($0, view: view, depth: depth) }
+            }
+
+            // The normalised text, then its rot13 and leetspeak views, built byte by byte in one
+            // scratch buffer (no String per view).
+            var similarity = 0.0
+            var normalized = views.normalized
+            normalized.withUTF8 { utf8 in
+                original = run(utf8, view: .original, depth: 0)
+                similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(utf8.count, 1)) { buffer in
+                    guard let base = buffer.baseAddress else { return }
+                    let view = UnsafeBufferPointer(start: base, count: utf8.count)
+                    PayloadDecoder.rot13(utf8, into: buffer)
+                    extra |= run(view, view: .rot13, depth: 0)
+                    if PayloadDecoder.leetspeak(utf8, into: buffer) {
+                        extra |= run(view, view: .leetspeak, depth: 0)
+                    }
+                }
+            }
+
+            // Encoded segments, breadth first, depth ≤ maxDepth, bounded in count and bytes.
+            var budget = decoding.maxDecodedBytes
+            var segments = 0
+            var frontier = [views.surface]
+            var depth = 0
+            while depth < decoding.maxDepth && !frontier.isEmpty {
+                depth += 1
+                var next: [String] = []
+                for var source in frontier {
+                    source.withUTF8 { utf8 in
+                        for range in PayloadDecoder.candidates(utf8, minimumRun: decoding.minRun) {
+                            if segments >= decoding.maxSegments { break }
+                            guard let (encoding, decoded) = PayloadDecoder.decode(UnsafeBufferPointer(rebasing: utf8[range]))
+                            else { continue }
+                            let size = decoded.utf8.count
+                            if size > budget { continue }
+                            budget -= size
+                            segments += 1
+                            let decodedViews = InjectionNormalizer.views(of: decoded)
+                            extra |= run(decodedViews.normalized, view: encoding == .hex ? .hex : .base64, depth: depth)
+                            similarity = max(similarity, heuristic.score(normalized: decodedViews.normalized))
+                            next.append(decodedViews.surface)
+                        }
+                    }
+                }
+                frontier = next
+            }
+
+            let all = original | extra
+            let onlyDecoded = extra & ~original
+            var evidence = 0.0
+            var matches: [RuleMatch] = []
+            for (i, rule) in rules.enumerated() where all & (UInt64(1) << UInt64(i)) != 0 {
+                evidence += rule.weight
+                let first = firstView[i] ?? (.original, 0)
+                matches.append(RuleMatch(ruleID: rule.id, category: rule.category, weight: rule.weight, view: first.view, depth: first.depth))
+            }
+            if onlyDecoded != 0 {
+                evidence += synthetic.weight
+                let i = onlyDecoded.trailingZeroBitCount
+                let first = firstView[i] ?? (.base64, 1)
+                matches.append(RuleMatch(ruleID: synthetic.id, category: synthetic.category, weight: synthetic.weight, view: first.view, depth: first.depth))
+            }
+            evidence = min(combiner.ruleEvidenceCap, evidence)
+            let (logit, features) = model.logit(normalized: views.normalized)
+            let z = combiner.model * logit + combiner.rules * evidence + combiner.heuristic * similarity + combiner.bias
+            var score = 1.0 / (1.0 + Foundation.exp(-z))
+            if failed {
+                score = 1.0
+                matches.append(RuleMatch(ruleID: "engine.scan_failed", category: "error", weight: 0, view: .original, depth: 0))
+            }
+            return InjectionScan(
+                score: score, matches: matches, decodedPayloads: segments, modelLogit: logit, ruleEvidence: evidence,
+                phraseSimilarity: similarity, tagCharacters: views.tagCharacters, invisibleCharacters: views.invisibleCharacters,
+                scannedBytes: scanned, modelFeatures: features)
+        }
+    }
+}

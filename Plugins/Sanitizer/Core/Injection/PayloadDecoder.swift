@@ -1,0 +1,180 @@
+/// Finds and decodes encoded segments (base64, base64url, hex) and builds the rot13 and
+/// leetspeak views, so that rules can rescan what an attacker hid. Mirrors
+/// `decode_segment` and the views in scripts/train-injection-model.py.
+///
+/// A candidate is a maximal run of at least `minimumRun` bytes from `[A-Za-z0-9+/_-]`, plus up
+/// to two `=`. An even-length all-hex run is decoded as hex, anything else as base64 (standard or
+/// URL-safe, not both; missing padding is tolerated; a length of 1 mod 4 is refused). A decoding
+/// counts only if it is valid UTF-8 of at least 6 scalars, at least 90 % printable (tab, CR, LF,
+/// U+0020–007E or ≥ U+00A0), with at least two ASCII letters.
+enum PayloadDecoder {
+    enum Encoding: String, Sendable {
+        case base64, hex
+    }
+
+    @inline(__always)
+    static func isRunByte(_ b: UInt8) -> Bool {
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F
+            || b == 0x5F || b == 0x2D
+    }
+
+    /// Candidate segments of `bytes`, in order, as (start, end-without-padding) offsets.
+    static func candidates(_ bytes: UnsafeBufferPointer<UInt8>, minimumRun: Int) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var index = 0
+        let n = bytes.count
+        while index < n {
+            guard isRunByte(bytes[index]) else {
+                index += 1
+                continue
+            }
+            let start = index
+            while index < n && isRunByte(bytes[index]) { index += 1 }
+            let end = index
+            var padding = 0
+            while padding < 2 && index < n && bytes[index] == 0x3D {
+                padding += 1
+                index += 1
+            }
+            if end - start >= minimumRun { result.append(start..<end) }
+        }
+        return result
+    }
+
+    @inline(__always)
+    static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 0x30...0x39: b - 0x30
+        case 0x41...0x46: b - 0x41 + 10
+        case 0x61...0x66: b - 0x61 + 10
+        default: nil
+        }
+    }
+
+    @inline(__always)
+    static func base64Value(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 0x41...0x5A: b - 0x41
+        case 0x61...0x7A: b - 0x61 + 26
+        case 0x30...0x39: b - 0x30 + 52
+        case 0x2B, 0x2D: 62
+        case 0x2F, 0x5F: 63
+        default: nil
+        }
+    }
+
+    /// Decodes one candidate body (no padding). Returns the decoded text, or nil.
+    static func decode(_ body: UnsafeBufferPointer<UInt8>) -> (Encoding, String)? {
+        var raw: [UInt8] = []
+        let encoding: Encoding
+        if body.count % 2 == 0, body.allSatisfy({ hexValue($0) != nil }) {
+            encoding = .hex
+            raw.reserveCapacity(body.count / 2)
+            var i = 0
+            while i + 1 < body.count {
+                guard let high = hexValue(body[i]), let low = hexValue(body[i + 1]) else { return nil }
+                raw.append(high << 4 | low)
+                i += 2
+            }
+        } else {
+            encoding = .base64
+            let urlSafe = body.contains(0x2D) || body.contains(0x5F)
+            let standard = body.contains(0x2B) || body.contains(0x2F)
+            if urlSafe && standard { return nil }
+            if body.count % 4 == 1 { return nil }
+            raw.reserveCapacity(body.count * 3 / 4)
+            var accumulator: UInt32 = 0
+            var bits = 0
+            for byte in body {
+                guard let value = base64Value(byte) else { return nil }
+                accumulator = (accumulator << 6) | UInt32(value)
+                bits += 6
+                if bits >= 8 {
+                    bits -= 8
+                    raw.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+                    accumulator &= (1 << UInt32(bits)) - 1
+                }
+            }
+        }
+        guard let text = String(validating: raw, as: UTF8.self) else { return nil }
+        var scalars = 0
+        var printable = 0
+        var letters = 0
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            scalars += 1
+            if v == 0x09 || v == 0x0A || v == 0x0D || (v >= 0x20 && v < 0x7F) || v >= 0xA0 { printable += 1 }
+            if (v >= 0x41 && v <= 0x5A) || (v >= 0x61 && v <= 0x7A) { letters += 1 }
+        }
+        guard scalars >= 6, printable * 10 >= scalars * 9, letters >= 2 else { return nil }
+        return (encoding, text)
+    }
+
+    /// rot13 of the ASCII letters of a (lower-case) text.
+    static func rot13(_ text: String) -> String {
+        String(decoding: text.utf8.map { b -> UInt8 in
+            if b >= 0x61 && b <= 0x7A { return (b - 0x61 + 13) % 26 + 0x61 }
+            return b
+        }, as: UTF8.self)
+    }
+
+    /// Writes the rot13 view of `bytes` into `out` (at least as long).
+    static func rot13(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) {
+        for i in 0..<bytes.count {
+            let b = bytes[i]
+            out[i] = (b >= 0x61 && b <= 0x7A) ? (b &- 0x61 &+ 13) % 26 &+ 0x61 : b
+        }
+    }
+
+    /// The leetspeak byte map (identity outside 0 1 3 4 5 7 @ $).
+    static let leetTable: [UInt8] = (0...255).map { b -> UInt8 in
+        switch b {
+        case 0x30: 0x6F
+        case 0x31: 0x69
+        case 0x33: 0x65
+        case 0x34: 0x61
+        case 0x35: 0x73
+        case 0x37: 0x74
+        case 0x40: 0x61
+        case 0x24: 0x73
+        default: UInt8(b)
+        }
+    }
+
+    /// Writes the leetspeak view of `bytes` into `out` (at least as long); false (and `out`
+    /// unspecified) when the view equals the text.
+    static func leetspeak(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        var changed = false
+        leetTable.withUnsafeBufferPointer { table in
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                let m = table[Int(b)]
+                out[i] = m
+                if m != b { changed = true }
+            }
+        }
+        return changed
+    }
+
+    /// The leetspeak view (0→o 1→i 3→e 4→a 5→s 7→t @→a $→s), or nil when nothing changes.
+    static func leetspeak(_ text: String) -> String? {
+        var changed = false
+        let mapped = text.utf8.map { b -> UInt8 in
+            let out: UInt8
+            switch b {
+            case 0x30: out = 0x6F
+            case 0x31: out = 0x69
+            case 0x33: out = 0x65
+            case 0x34: out = 0x61
+            case 0x35: out = 0x73
+            case 0x37: out = 0x74
+            case 0x40: out = 0x61
+            case 0x24: out = 0x73
+            default: out = b
+            }
+            if out != b { changed = true }
+            return out
+        }
+        return changed ? String(decoding: mapped, as: UTF8.self) : nil
+    }
+}

@@ -1,0 +1,127 @@
+/// Rebuff-style phrase similarity to known instruction-override phrases, bounded and cheap.
+///
+/// Tokens are the maximal runs of ASCII `[a-z0-9]` in the first `maxAnalysedBytes` bytes of the
+/// normalised text. At each token that starts a verb phrase (ignore, disregard, skip, forget,
+/// neglect, overlook, omit, bypass, override, discard, dismiss, "pay no attention to", "do not
+/// follow", "do not obey", "don t follow", "don t obey", "stop following") the next six tokens
+/// are searched for an adjective (prior, previous, preceding, above, foregoing, earlier, initial,
+/// original) and an object (instructions, prompt, rules, context, …). The similarity of that
+/// position is (2 + adjective + 2·object) / 5 ∈ {0.4, 0.6, 0.8, 1}; the text's score is the
+/// maximum (0 without a verb). Single words match with one typo (optimal string alignment
+/// distance ≤ 1) when the listed word has at least 5 letters and the token at least 4, so
+/// "ignroe all previuos instructons" still scores 1. Work: O(tokens × list size).
+struct PhraseHeuristic: Sendable {
+    static let verbs: [[[UInt8]]] = [
+        ["ignore"], ["disregard"], ["skip"], ["forget"], ["neglect"], ["overlook"], ["omit"], ["bypass"], ["override"],
+        ["discard"], ["dismiss"], ["pay", "no", "attention", "to"], ["do", "not", "follow"], ["do", "not", "obey"],
+        ["don", "t", "follow"], ["don", "t", "obey"], ["stop", "following"],
+    ].map { $0.map { Array($0.utf8) } }
+    static let adjectives: [[UInt8]] = ["prior", "previous", "preceding", "above", "foregoing", "earlier", "initial", "original"]
+        .map { Array($0.utf8) }
+    static let objects: [[UInt8]] = [
+        "content", "text", "instructions", "instruction", "directives", "directive", "commands", "command", "context",
+        "conversation", "input", "inputs", "data", "message", "messages", "communication", "response", "responses",
+        "request", "requests", "prompt", "prompts", "rules", "guidelines", "directions", "programming",
+    ].map { Array($0.utf8) }
+    static let window = 6
+
+    let maxAnalysedBytes: Int
+
+    /// `t` equals `w`, or `w` has at least 5 bytes, `t` at least 4, and they are one edit apart
+    /// (substitution, insertion, deletion or adjacent transposition).
+    static func near(_ t: UnsafeBufferPointer<UInt8>, _ w: [UInt8]) -> Bool {
+        let lt = t.count
+        let lw = w.count
+        if lt == lw && t.elementsEqual(w) { return true }
+        if lw < 5 || lt < 4 || abs(lt - lw) > 1 { return false }
+        if lt == lw {
+            var first = -1
+            var second = -1
+            for i in 0..<lt where t[i] != w[i] {
+                if first < 0 {
+                    first = i
+                } else if second < 0 {
+                    second = i
+                } else {
+                    return false
+                }
+            }
+            if second < 0 { return first >= 0 }
+            return second == first + 1 && t[first] == w[second] && t[second] == w[first]
+        }
+        return w.withUnsafeBufferPointer { wb in
+            let (a, b) = lt < lw ? (t, wb) : (wb, t)
+            var i = 0
+            while i < a.count && a[i] == b[i] { i += 1 }
+            var j = i
+            while j < a.count {
+                if a[j] != b[j + 1] { return false }
+                j += 1
+            }
+            return true
+        }
+    }
+
+    func score(normalized: String) -> Double {
+        var text = normalized
+        return text.withUTF8 { utf8 in
+            score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(maxAnalysedBytes)))
+        }
+    }
+
+    func score(bytes: UnsafeBufferPointer<UInt8>) -> Double {
+        // Token ranges.
+        var tokens: [Range<Int>] = []
+        var index = 0
+        let n = bytes.count
+        @inline(__always) func isToken(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+        while index < n {
+            guard isToken(bytes[index]) else {
+                index += 1
+                continue
+            }
+            let start = index
+            while index < n && isToken(bytes[index]) { index += 1 }
+            tokens.append(start..<index)
+        }
+        @inline(__always) func token(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: bytes[tokens[i]])
+        }
+        var best = 0.0
+        for i in 0..<tokens.count {
+            var end = -1
+            for verb in Self.verbs {
+                if verb.count == 1 {
+                    if Self.near(token(i), verb[0]) {
+                        end = i + 1
+                        break
+                    }
+                } else if i + verb.count <= tokens.count {
+                    var all = true
+                    for (k, word) in verb.enumerated() where !token(i + k).elementsEqual(word) {
+                        all = false
+                        break
+                    }
+                    if all {
+                        end = i + verb.count
+                        break
+                    }
+                }
+            }
+            if end < 0 { continue }
+            let upper = min(tokens.count, end + Self.window)
+            var adjective = false
+            var object = false
+            if end < upper {
+                for j in end..<upper {
+                    let t = token(j)
+                    if !adjective { adjective = Self.adjectives.contains { Self.near(t, $0) } }
+                    if !object { object = Self.objects.contains { Self.near(t, $0) } }
+                }
+            }
+            best = max(best, Double(2 + (adjective ? 1 : 0) + (object ? 2 : 0)) / 5.0)
+            if best == 1.0 { break }
+        }
+        return best
+    }
+}
