@@ -11,7 +11,8 @@ struct RampartCommand: AsyncParsableCommand {
             Start a development sidecar with `rampart serve --dev`, then try `rampart infer "Hello"`.
             """,
         version: "0.1.0",
-        subcommands: [ServeCommand.self, InferCommand.self, HealthCommand.self, BenchCommand.self, KeygenCommand.self, SignCommand.self, VerifyCommand.self, PluginHostCommand.self]
+        subcommands: [ServeCommand.self, InferCommand.self, HealthCommand.self, BenchCommand.self, KeygenCommand.self, SignCommand.self, VerifyCommand.self, PluginHostCommand.self,
+                      EvalPII.self]
     )
 }
 
