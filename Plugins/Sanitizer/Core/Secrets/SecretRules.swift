@@ -174,9 +174,19 @@ public enum SecretRules {
         if i < text.count, text[i] == 0x22 || text[i] == 0x27 { i += 1 }
         let opStart = i
         i = Text.extendRight(text, from: i, limit: 4) { $0 == 0x20 || $0 == 0x09 }
-        let ops: [[UInt8]] = [Array(":=".utf8), Array("=>".utf8), Array("==".utf8), Array("=".utf8), Array(":".utf8)]
-        guard let op = ops.first(where: { i + $0.count <= text.count && Array(text[i..<(i + $0.count)]) == $0 }) else { return nil }
-        if op == Array("==".utf8) { return nil }  // a comparison, not an assignment
+        // Assignments, and comparisons with a quoted literal (a hard-coded secret either way);
+        // `name "value"` (nginx/Go-style) when the value is quoted.
+        let ops: [[UInt8]] = [Array("===".utf8), Array("!==".utf8), Array(":=".utf8), Array("=>".utf8), Array("==".utf8),
+                              Array("!=".utf8), Array("=".utf8), Array(":".utf8)]
+        let op = ops.first(where: { i + $0.count <= text.count && Array(text[i..<(i + $0.count)]) == $0 }) ?? []
+        let comparison = op.count >= 2 && op != Array(":=".utf8) && op != Array("=>".utf8)
+        if op.isEmpty {
+            guard i > opStart, i < text.count, text[i] == 0x22 || text[i] == 0x27 else { return nil }
+        }
+        if comparison {
+            let after = Text.extendRight(text, from: i + op.count, limit: 4) { $0 == 0x20 }
+            guard after < text.count, text[after] == 0x22 || text[after] == 0x27 else { return nil }
+        }
         i += op.count
         i = Text.extendRight(text, from: i, limit: 4) { $0 == 0x20 || $0 == 0x09 }
         guard i < text.count else { return nil }
@@ -206,7 +216,7 @@ public enum SecretRules {
         // Find the operator after the key: the first of = : or whitespace after the key word.
         guard let op = value.firstIndex(where: { $0 == 0x3D || $0 == 0x3A || $0 == 0x20 || $0 == 0x09 || $0 == 0x3E }) else { return nil }
         var start = op
-        while start < value.count, [0x3D, 0x3A, 0x20, 0x09, 0x3E].contains(value[start]) { start += 1 }
+        while start < value.count, [0x3D, 0x3A, 0x20, 0x09, 0x3E, 0x21].contains(value[start]) { start += 1 }
         guard start < value.count else { return nil }
         var end = value.count
         let quoted = value[start] == 0x22 || value[start] == 0x27
@@ -231,7 +241,9 @@ public enum SecretRules {
             // An identifier-like value (a variable name) is not a secret.
             let isIdentifier = body.allSatisfy { Text.isAlnum($0) || $0 == 0x5F || $0 == 0x2E } && body.contains(0x2E)
             if isIdentifier || body.count < 4 { return nil }
-            if body.last == 0x28 || body.contains(0x28) && body.contains(0x29) { return nil }  // a call: f(x)
+            // A call such as getToken() or os.getenv("X"): identifier characters, then "(", ending in ")".
+            if let paren = body.firstIndex(of: 0x28), paren > body.startIndex, body.last == 0x29,
+               body[body.startIndex..<paren].allSatisfy({ Text.isAlnum($0) || $0 == 0x5F || $0 == 0x2E }) { return nil }
         } else if body.count < 3 {
             return nil
         }
