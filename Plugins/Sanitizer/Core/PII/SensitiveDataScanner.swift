@@ -79,8 +79,11 @@ public final class SensitiveDataScanner: Sendable {
             if a.finding.range.count != b.finding.range.count { return a.finding.range.count > b.finding.range.count }
             return a.finding.range.lowerBound < b.finding.range.lowerBound
         }
+        // Overlap check on a byte occupancy map: linear in the findings' total length.
         var accepted: [SensitiveFinding] = []
-        for (finding, _) in found where !accepted.contains(where: { $0.range.overlaps(finding.range) }) {
+        var taken = [Bool](repeating: false, count: found.isEmpty ? 0 : bytes.count)
+        for (finding, _) in found where !taken[finding.range].contains(true) {
+            for i in finding.range { taken[i] = true }
             accepted.append(finding)
         }
         return accepted.sorted { $0.range.lowerBound < $1.range.lowerBound }
