@@ -29,10 +29,12 @@ test: test-deps
 	$(SWIFT) build --product ExampleSwiftPlugin
 	$(SWIFT) build --product RampartAuth
 	$(SWIFT) build --product RampartThrottle
+	$(SWIFT) build --product RampartSanitizer
 	RAMPART_BIN=$(BIN) Tests/cli/test.sh
 	RAMPART_BIN=$(BIN) Tests/cli/plugins.sh
 	RAMPART_BIN=$(BIN) Tests/cli/auth.sh
 	RAMPART_BIN=$(BIN) Tests/cli/throttle.sh
+	RAMPART_BIN=$(BIN) Tests/cli/sanitizer.sh
 	RAMPART_BIN=$(BIN) examples/c-client/test.sh
 	RAMPART_BIN=$(BIN) Tests/interop/model-signing.sh
 

@@ -117,8 +117,12 @@ let package = Package(
         .target(
             name: "RampartThrottlePlugin", dependencies: ["RampartThrottleCore", "RampartPluginKit"],
             path: "Plugins/Throttle/Plugin", swiftSettings: strict),
+        // ICU's C API hides its symbols behind version-suffix macros Swift cannot call: a tiny C shim.
         .target(
-            name: "RampartSanitizerCore", dependencies: ["CHyperscan", "RampartCrypto", "RampartSigning"],
+            name: "CICUShim", path: "Plugins/Sanitizer/CICUShim",
+            linkerSettings: [.linkedLibrary("icuuc"), .linkedLibrary("icui18n")]),
+        .target(
+            name: "RampartSanitizerCore", dependencies: ["CHyperscan", "CICUShim", "RampartCrypto", "RampartSigning"],
             path: "Plugins/Sanitizer/Core", resources: [.copy("Model/injection-model")], swiftSettings: strict),
         .target(
             name: "RampartSanitizerPlugin", dependencies: ["RampartSanitizerCore", "RampartPluginKit"],

@@ -9,6 +9,7 @@ packages=(
   libprotobuf-c-dev protobuf-c-compiler       # the C SDK and examples/c-client
   libhiredis-dev                              # throttle plugin: shared limits in Redis
   libhyperscan-dev                            # sanitizer plugin: multi-pattern matcher
+  libicu-dev                                  # sanitizer plugin: NFKC and UTS #39 confusable skeletons
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(protobuf-compiler redis-server)  # protoc-c descriptors; a real Redis for the throttle tests

@@ -137,6 +137,46 @@ public nonisolated struct Rampart_V1_ChatMessage: Sendable {
   /// For ROLE_TOOL: the id of the tool call this message answers.
   public var toolCallID: String = String()
 
+  /// For ROLE_ASSISTANT: the tool calls the model made in this turn.
+  public var toolCalls: [Rampart_V1_ToolCall] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A tool (function) the application offers the model.
+public nonisolated struct Rampart_V1_ToolDefinition: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var description_p: String = String()
+
+  /// JSON Schema (draft 2020-12 subset, see docs/SANITIZER.md) of the arguments, as JSON text.
+  public var parametersJson: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A call of a tool, written by the model.
+public nonisolated struct Rampart_V1_ToolCall: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Correlates the call with the ROLE_TOOL message that answers it.
+  public var id: String = String()
+
+  public var name: String = String()
+
+  /// The arguments as JSON text (an object).
+  public var argumentsJson: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -244,6 +284,9 @@ public nonisolated struct Rampart_V1_GenerateRequest: Sendable {
   /// Caller's correlation id, echoed in logs and the audit trail.
   public var clientRequestID: String = String()
 
+  /// Tools the model may call.
+  public var tools: [Rampart_V1_ToolDefinition] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -326,6 +369,9 @@ public nonisolated struct Rampart_V1_GenerateResponse: Sendable {
 
   public var logprobs: [Rampart_V1_TokenLogprob] = []
 
+  /// Tool calls the model made (checked against the request's tools by the sanitizer).
+  public var toolCalls: [Rampart_V1_ToolCall] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -361,6 +407,9 @@ public nonisolated struct Rampart_V1_GenerateChunk: Sendable {
 
   public var requestID: String = String()
 
+  /// Tool calls completed in this chunk.
+  public var toolCalls: [Rampart_V1_ToolCall] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -382,7 +431,7 @@ nonisolated extension Rampart_V1_FinishReason: SwiftProtobuf._ProtoNameProviding
 
 nonisolated extension Rampart_V1_ChatMessage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ChatMessage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}role\0\u{1}content\0\u{1}name\0\u{3}tool_call_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}role\0\u{1}content\0\u{1}name\0\u{3}tool_call_id\0\u{3}tool_calls\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -394,6 +443,7 @@ nonisolated extension Rampart_V1_ChatMessage: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeSingularStringField(value: &self.content) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.toolCallID) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.toolCalls) }()
       default: break
       }
     }
@@ -412,6 +462,9 @@ nonisolated extension Rampart_V1_ChatMessage: SwiftProtobuf.Message, SwiftProtob
     if !self.toolCallID.isEmpty {
       try visitor.visitSingularStringField(value: self.toolCallID, fieldNumber: 4)
     }
+    if !self.toolCalls.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.toolCalls, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -420,6 +473,87 @@ nonisolated extension Rampart_V1_ChatMessage: SwiftProtobuf.Message, SwiftProtob
     if lhs.content != rhs.content {return false}
     if lhs.name != rhs.name {return false}
     if lhs.toolCallID != rhs.toolCallID {return false}
+    if lhs.toolCalls != rhs.toolCalls {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rampart_V1_ToolDefinition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ToolDefinition"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}description\0\u{3}parameters_json\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.parametersJson) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 2)
+    }
+    if !self.parametersJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.parametersJson, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rampart_V1_ToolDefinition, rhs: Rampart_V1_ToolDefinition) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.parametersJson != rhs.parametersJson {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Rampart_V1_ToolCall: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ToolCall"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}arguments_json\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.argumentsJson) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.argumentsJson.isEmpty {
+      try visitor.visitSingularStringField(value: self.argumentsJson, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Rampart_V1_ToolCall, rhs: Rampart_V1_ToolCall) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.argumentsJson != rhs.argumentsJson {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -522,7 +656,7 @@ nonisolated extension Rampart_V1_SamplingParams: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Rampart_V1_GenerateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GenerateRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}messages\0\u{1}prompt\0\u{1}params\0\u{1}model\0\u{3}client_request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}messages\0\u{1}prompt\0\u{1}params\0\u{1}model\0\u{3}client_request_id\0\u{1}tools\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -535,6 +669,7 @@ nonisolated extension Rampart_V1_GenerateRequest: SwiftProtobuf.Message, SwiftPr
       case 3: try { try decoder.decodeSingularMessageField(value: &self._params) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.model) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.clientRequestID) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.tools) }()
       default: break
       }
     }
@@ -560,6 +695,9 @@ nonisolated extension Rampart_V1_GenerateRequest: SwiftProtobuf.Message, SwiftPr
     if !self.clientRequestID.isEmpty {
       try visitor.visitSingularStringField(value: self.clientRequestID, fieldNumber: 5)
     }
+    if !self.tools.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tools, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -569,6 +707,7 @@ nonisolated extension Rampart_V1_GenerateRequest: SwiftProtobuf.Message, SwiftPr
     if lhs._params != rhs._params {return false}
     if lhs.model != rhs.model {return false}
     if lhs.clientRequestID != rhs.clientRequestID {return false}
+    if lhs.tools != rhs.tools {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -696,7 +835,7 @@ nonisolated extension Rampart_V1_Usage: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Rampart_V1_GenerateResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GenerateResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}usage\0\u{3}finish_reason\0\u{1}model\0\u{3}model_version\0\u{3}request_id\0\u{1}logprobs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}usage\0\u{3}finish_reason\0\u{1}model\0\u{3}model_version\0\u{3}request_id\0\u{1}logprobs\0\u{3}tool_calls\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -711,6 +850,7 @@ nonisolated extension Rampart_V1_GenerateResponse: SwiftProtobuf.Message, SwiftP
       case 5: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.logprobs) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.toolCalls) }()
       default: break
       }
     }
@@ -742,6 +882,9 @@ nonisolated extension Rampart_V1_GenerateResponse: SwiftProtobuf.Message, SwiftP
     if !self.logprobs.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.logprobs, fieldNumber: 7)
     }
+    if !self.toolCalls.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.toolCalls, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -753,6 +896,7 @@ nonisolated extension Rampart_V1_GenerateResponse: SwiftProtobuf.Message, SwiftP
     if lhs.modelVersion != rhs.modelVersion {return false}
     if lhs.requestID != rhs.requestID {return false}
     if lhs.logprobs != rhs.logprobs {return false}
+    if lhs.toolCalls != rhs.toolCalls {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -760,7 +904,7 @@ nonisolated extension Rampart_V1_GenerateResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Rampart_V1_GenerateChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GenerateChunk"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}logprobs\0\u{3}finish_reason\0\u{1}usage\0\u{1}model\0\u{3}model_version\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}text\0\u{1}logprobs\0\u{3}finish_reason\0\u{1}usage\0\u{1}model\0\u{3}model_version\0\u{3}request_id\0\u{3}tool_calls\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -775,6 +919,7 @@ nonisolated extension Rampart_V1_GenerateChunk: SwiftProtobuf.Message, SwiftProt
       case 5: try { try decoder.decodeSingularStringField(value: &self.model) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.toolCalls) }()
       default: break
       }
     }
@@ -806,6 +951,9 @@ nonisolated extension Rampart_V1_GenerateChunk: SwiftProtobuf.Message, SwiftProt
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 7)
     }
+    if !self.toolCalls.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.toolCalls, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -817,6 +965,7 @@ nonisolated extension Rampart_V1_GenerateChunk: SwiftProtobuf.Message, SwiftProt
     if lhs.model != rhs.model {return false}
     if lhs.modelVersion != rhs.modelVersion {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs.toolCalls != rhs.toolCalls {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -163,6 +163,24 @@ public final class InferenceService: Sendable {
         usage.promptTokens = UInt32(clamping: result.promptTokens)
         usage.completionTokens = UInt32(clamping: result.completionTokens)
         let finish = Self.finishReason(result.finish)
+        // End of output: chunk hooks get one empty chunk so that a plugin holding back its own
+        // tail (the sanitizer keeps a partial email or key until it is complete) releases it.
+        if filterOutput, let chainCall {
+            do throws(RPCError) {
+                let tail = try chainCall.filterChunk("")
+                if !tail.isEmpty {
+                    if streaming {
+                        let release = window.push(tail)
+                        if !release.isEmpty { sendChunk(release) }
+                    } else {
+                        text += tail
+                    }
+                }
+            } catch {
+                window.discard()
+                return fail(error, finish: .contentFilter)
+            }
+        }
         if streaming {
             let rest = window.flush()
             if !rest.isEmpty { sendChunk(rest) }

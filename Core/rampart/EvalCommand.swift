@@ -6,7 +6,7 @@ import RampartSanitizerCore
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Evaluate the sanitizer's detectors on labelled JSONL data.",
-        subcommands: [EvalInjection.self])
+        subcommands: [EvalInjection.self, EvalPII.self])
 }
 
 /// `rampart eval injection --data FILE.jsonl [--split heldout|all]`.

@@ -194,6 +194,8 @@ typedef struct rp_plugin_v1 {
                              rp_host_buf *verdict_out, rp_call *call);
     /**
      * Raw hot path for streamed text: one call per chunk released from the hold-back window.
+     * At the end of a successful output the host calls it once more with len == 0: a plugin
+     * that holds back text of its own releases it then (as RP_CHUNK_REPLACE); others pass.
      * OWNERSHIP: utf8 is host-owned, valid during the call (valid UTF-8, not NUL-terminated).
      *            For RP_CHUNK_REPLACE, append the replacement text to `replacement`.
      * THREADING: serialized per stream.

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import RampartSanitizerCore
+
+/// `rampart eval pii`: recall and false-positive rate of the PII/secret detectors per type on a
+/// labelled JSONL file (`text`, `label` = type or `none`, `negative_for` = the type that must not
+/// fire on a negative line), plus the sanitizer's speed.
+struct EvalPII: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pii",
+        abstract: "Evaluate PII and secret detection on labelled JSONL data.",
+        discussion: """
+            A positive line counts as found when a finding of its label's type is reported; a negative
+            line is a false positive when a finding of its negative_for type is reported. Types the
+            detectors do not cover are listed separately (recall 0, not hidden). --split holdout uses
+            the lines whose SHA-256 of the text ends in a byte below 52 (about a fifth), dev the rest.
+            """)
+
+    @Option(name: .long, help: "The JSONL file (e.g. ../shared/data/pii-dev.jsonl).")
+    var data: String
+
+    @Option(name: .long, help: "all, dev or holdout.")
+    var split: String = "all"
+
+    @Flag(name: .long, help: "Skip the speed measurement.")
+    var noSpeed = false
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: data) else {
+            print("eval pii: \(data) not found; skipping (the development data is not part of the repository)")
+            return
+        }
+        guard ["all", "dev", "holdout"].contains(split) else { throw CLIError("--split must be all, dev or holdout") }
+        let scanner = try SensitiveDataScanner()
+        let known = Set(scanner.types)
+        struct Tally { var positives = 0, found = 0, negatives = 0, falsePositives = 0 }
+        var tallies: [String: Tally] = [:]
+        var anyFire = 0, negatives = 0, lines = 0
+        var bytesScanned = 0
+        let contents = try String(contentsOfFile: data, encoding: .utf8)
+        let start = Date()
+        for line in contents.split(separator: "\n") where !line.isEmpty {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let text = object["text"] as? String, let label = object["label"] as? String else { continue }
+            let lastByte = RampartSanitizerCore.EvalSupport.sha256LastByte(text)
+            if split == "holdout" && lastByte >= 52 { continue }
+            if split == "dev" && lastByte < 52 { continue }
+            lines += 1
+            bytesScanned += text.utf8.count
+            let found = Set(try scanner.scan(text).map(\.type))
+            if label == "none" {
+                negatives += 1
+                if !found.isEmpty { anyFire += 1 }
+                guard let target = object["negative_for"] as? String else { continue }
+                tallies[target, default: Tally()].negatives += 1
+                if found.contains(target) { tallies[target, default: Tally()].falsePositives += 1 }
+            } else {
+                tallies[label, default: Tally()].positives += 1
+                if found.contains(label) { tallies[label, default: Tally()].found += 1 }
+            }
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        func pct(_ a: Int, _ b: Int) -> String { b == 0 ? "    -" : String(format: "%5.1f", 100 * Double(a) / Double(b)) }
+        print("eval pii: \(data) split=\(split) lines=\(lines)")
+        func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
+            s.count >= n ? s : left ? String(repeating: " ", count: n - s.count) + s : s + String(repeating: " ", count: n - s.count)
+        }
+        print(pad("type", 40) + pad("positives", 10, left: true) + pad("recall%", 9, left: true) + pad("negatives", 10, left: true)
+              + pad("FP%", 7, left: true))
+        var covered = Tally(), uncovered = Tally()
+        var uncoveredTypes: [String] = []
+        for type in tallies.keys.sorted() {
+            guard let t = tallies[type] else { continue }
+            let mark = known.contains(type) ? "" : " (not covered)"
+            print(pad(type + mark, 40) + pad("\(t.positives)", 10, left: true) + pad(pct(t.found, t.positives), 9, left: true)
+                  + pad("\(t.negatives)", 10, left: true) + pad(pct(t.falsePositives, t.negatives), 7, left: true))
+            if known.contains(type) {
+                covered.positives += t.positives; covered.found += t.found
+                covered.negatives += t.negatives; covered.falsePositives += t.falsePositives
+            } else {
+                uncovered.positives += t.positives
+                uncovered.negatives += t.negatives; uncovered.falsePositives += t.falsePositives
+                if t.positives > 0 { uncoveredTypes.append(type) }
+            }
+        }
+        print("covered types:   recall \(pct(covered.found, covered.positives)) % of \(covered.positives), "
+              + "FP \(pct(covered.falsePositives, covered.negatives)) % of \(covered.negatives) targeted negatives")
+        print("all labels:      recall \(pct(covered.found, covered.positives + uncovered.positives)) % of \(covered.positives + uncovered.positives) "
+              + "(\(uncoveredTypes.count) types not covered)")
+        print("any finding on a negative line: \(pct(anyFire, negatives)) % of \(negatives)")
+        print(String(format: "scan: %.1f MB in %.3f s", Double(bytesScanned) / 1e6, elapsed))
+        if !noSpeed { try speed() }
+    }
+
+    /// The whole request path on 1 KB prompts, and the scanner's rate on 1 MB of mixed text.
+    func speed() throws {
+        let sanitizer = try Sanitizer()
+        let sentence = "Please summarise the quarterly report for the Berlin office and draft a polite reply to the customer. "
+        var prompt = ""
+        while prompt.utf8.count < 1024 { prompt += sentence }
+        prompt = String(decoding: prompt.utf8.prefix(1024), as: UTF8.self)
+        let request = RequestInput(messages: [MessageInput(role: .system, content: "You are a helpful assistant."),
+                                              MessageInput(role: .user, content: prompt)])
+        for _ in 0..<200 { _ = try sanitizer.sanitize(request, session: SanitizerSession()) }
+        var samples: [Double] = []
+        for _ in 0..<2000 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            _ = try sanitizer.sanitize(request, session: SanitizerSession())
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+        }
+        samples.sort()
+        let p50 = samples[samples.count / 2], p99 = samples[samples.count * 99 / 100]
+        print(String(format: "sanitizer, 1 KB user prompt + system prompt: p50 %.1f µs, p99 %.1f µs per request", p50, p99))
+        var big = ""
+        while big.utf8.count < 1 << 20 { big += sentence + "Contact ops@example.com or +1 415 555 0132. " }
+        let bigRequest = RequestInput(messages: [MessageInput(role: .user, content: big)])
+        var config = SanitizerConfig()
+        config.maxMessageBytes = 4 << 20
+        config.maxTotalBytes = 4 << 20
+        let large = try Sanitizer(config: config)
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let rounds = 10
+        for _ in 0..<rounds { _ = try large.sanitize(bigRequest, session: SanitizerSession()) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        print(String(format: "sanitizer throughput on 1 MB prompts (with PII to redact): %.1f MB/s (one core)",
+                     Double(big.utf8.count * rounds) / 1e6 / seconds))
+        let scanner = try SensitiveDataScanner()
+        let bytes = Array(big.utf8)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<rounds { _ = try scanner.scan(bytes: bytes) }
+        let scanSeconds = Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
+        print(String(format: "PII/secret scanner alone: %.1f MB/s", Double(bytes.count * rounds) / 1e6 / scanSeconds))
+    }
+}

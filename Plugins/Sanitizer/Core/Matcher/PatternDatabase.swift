@@ -1,0 +1,144 @@
+import CHyperscan
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// One expression of a ``PatternDatabase``.
+public struct PatternSpec: Sendable, Hashable {
+    /// The Hyperscan (PCRE-subset) expression.
+    public var expression: String
+    /// The id reported with each match.
+    public var id: UInt32
+    /// `HS_FLAG_*` bits.
+    public var flags: UInt32
+
+    public init(_ expression: String, id: UInt32, caseless: Bool = false, leftmostStart: Bool = true,
+                singleMatch: Bool = false, dotAll: Bool = false) {
+        self.expression = expression
+        self.id = id
+        var flags: UInt32 = 0
+        if caseless { flags |= UInt32(HS_FLAG_CASELESS) }
+        if leftmostStart { flags |= UInt32(HS_FLAG_SOM_LEFTMOST) }
+        if singleMatch { flags |= UInt32(HS_FLAG_SINGLEMATCH) }
+        if dotAll { flags |= UInt32(HS_FLAG_DOTALL) }
+        self.flags = flags
+    }
+}
+
+/// Why a pattern set could not be compiled or scanned.
+public struct PatternError: Error, Sendable, CustomStringConvertible {
+    /// The index of the failing expression (-1 when the error is not about one expression).
+    public var expressionIndex: Int
+    public var message: String
+    public var description: String {
+        expressionIndex >= 0 ? "pattern \(expressionIndex): \(message)" : message
+    }
+}
+
+/// A compiled Hyperscan block-mode database: every expression is matched in one linear pass over
+/// the input, with no backtracking, so regex bombs cannot happen (time is linear in the input).
+///
+/// Thread-safe: scans take a scratch space from a small pool (one per concurrent scan).
+public final class PatternDatabase: @unchecked Sendable {
+    private let database: OpaquePointer
+    private let prototype: OpaquePointer
+    /// Free scratch spaces, as addresses (OpaquePointer is not Sendable).
+    private let pool = Mutex<[UInt]>([])
+
+    /// Compiles `patterns`; throws ``PatternError`` naming the first expression Hyperscan refuses.
+    public init(_ patterns: [PatternSpec]) throws(PatternError) {
+        guard !patterns.isEmpty else { throw PatternError(expressionIndex: -1, message: "no patterns") }
+        var cStrings: [UnsafeMutablePointer<CChar>?] = patterns.map { strdup($0.expression) }
+        defer { cStrings.forEach { free($0) } }
+        let flags = patterns.map { UInt32($0.flags) }
+        let ids = patterns.map(\.id)
+        var db: OpaquePointer?
+        var compileError: UnsafeMutablePointer<hs_compile_error_t>?
+        let status = cStrings.withUnsafeMutableBufferPointer { expressions in
+            expressions.withMemoryRebound(to: UnsafePointer<CChar>?.self) { exprs in
+                hs_compile_multi(exprs.baseAddress, flags, ids, UInt32(patterns.count), UInt32(HS_MODE_BLOCK), nil,
+                                 &db, &compileError)
+            }
+        }
+        guard status == HS_SUCCESS, let db else {
+            let message = compileError.flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "hs_compile_multi failed (\(status))"
+            let index = Int(compileError?.pointee.expression ?? -1)
+            if let compileError { hs_free_compile_error(compileError) }
+            throw PatternError(expressionIndex: index, message: message)
+        }
+        var scratch: OpaquePointer?
+        guard hs_alloc_scratch(db, &scratch) == HS_SUCCESS, let scratch else {
+            hs_free_database(db)
+            throw PatternError(expressionIndex: -1, message: "hs_alloc_scratch failed")
+        }
+        database = db
+        prototype = scratch
+    }
+
+    deinit {
+        for address in pool.withLock({ $0 }) { hs_free_scratch(OpaquePointer(bitPattern: address)) }
+        hs_free_scratch(prototype)
+        hs_free_database(database)
+    }
+
+    /// Scans `bytes`, calling `onMatch(id, from, to)` for every match (byte offsets; `from` is the
+    /// leftmost start when the expression was compiled with it, else 0). Return `false` to stop.
+    public func scan(_ bytes: UnsafeRawBufferPointer, _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
+        guard bytes.count > 0, let base = bytes.baseAddress else { return }
+        guard bytes.count <= Int(UInt32.max) else { throw PatternError(expressionIndex: -1, message: "input too large") }
+        let scratch = try takeScratch()
+        let address = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(scratch)))
+        defer { pool.withLock { $0.append(address) } }
+        let status: hs_error_t = withoutActuallyEscaping(onMatch) { handler in
+            let box = MatchBox(handler)
+            let context = Unmanaged.passUnretained(box).toOpaque()
+            return hs_scan(database, base.assumingMemoryBound(to: CChar.self), UInt32(bytes.count), 0, scratch, { id, from, to, _, context in
+                guard let context else { return 1 }
+                let box = Unmanaged<MatchBox>.fromOpaque(context).takeUnretainedValue()
+                return box.handler(id, Int(from), Int(to)) ? 0 : 1
+            }, context)
+        }
+        guard status == HS_SUCCESS || status == HS_SCAN_TERMINATED else {
+            throw PatternError(expressionIndex: -1, message: "hs_scan failed (\(status))")
+        }
+    }
+
+    /// Scans the UTF-8 bytes of `text`.
+    public func scan(_ text: String, _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
+        var copy = text
+        let result: Result<Void, PatternError> = copy.withUTF8 { buffer in
+            do throws(PatternError) {
+                try scan(UnsafeRawBufferPointer(buffer), onMatch)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        try result.get()
+    }
+
+    /// Whether any expression matches `text` (stops at the first match).
+    public func matches(_ text: String) throws(PatternError) -> Bool {
+        var found = false
+        try scan(text) { _, _, _ in
+            found = true
+            return false
+        }
+        return found
+    }
+
+    private func takeScratch() throws(PatternError) -> OpaquePointer {
+        if let address = pool.withLock({ $0.popLast() }), let scratch = OpaquePointer(bitPattern: address) { return scratch }
+        var clone: OpaquePointer?
+        guard hs_clone_scratch(prototype, &clone) == HS_SUCCESS, let clone else {
+            throw PatternError(expressionIndex: -1, message: "hs_clone_scratch failed")
+        }
+        return clone
+    }
+}
+
+private final class MatchBox {
+    let handler: (UInt32, Int, Int) -> Bool
+    init(_ handler: @escaping (UInt32, Int, Int) -> Bool) { self.handler = handler }
+}

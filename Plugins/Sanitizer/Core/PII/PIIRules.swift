@@ -1,0 +1,345 @@
+/// The personal-data detectors. Each candidate expression is deliberately loose; the validators
+/// carry the precision (check digits where the identifier has one, context words where it has
+/// none). Types follow Presidio's names so that evaluations line up.
+public enum PIIRules {
+    /// Every PII rule.
+    public static let all: [SensitiveRule] = [
+        email, phoneInternational, phoneNANP, phoneLocal, creditCard, iban, usSSN, usITIN, ukNINO, ukNHS, esNIF, esNIE,
+        itFiscalCode, ipv4, ipv6, macAddress, caSIN, plPESEL, fiPIC, trNationalID, inAadhaar, inPAN, sePersonnummer,
+        zaID, abaRouting, usNPI, sgNRIC, krRRN, deTaxID, bitcoin,
+    ]
+
+    /// Anchored on `@`; the local part and the domain are grown in Swift (bounded: 64 + 253
+    /// bytes), which keeps the Hyperscan pattern small.
+    static let email = SensitiveRule("EMAIL_ADDRESS", .pii, #"[A-Za-z0-9._%+\-]@[A-Za-z0-9]"#, priority: 5) { text, range in
+        let at = range.lowerBound + 1
+        guard at < text.count, text[at] == UInt8(ascii: "@") else { return nil }
+        let localChars: (UInt8) -> Bool = { Text.isAlnum($0) || [0x2E, 0x5F, 0x25, 0x2B, 0x2D].contains($0) }
+        let start = Text.extendLeft(text, to: at, limit: 64, localChars)
+        var end = Text.extendRight(text, from: at + 1, limit: 253) { Text.isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
+        while end > at + 1, text[end - 1] == 0x2E || text[end - 1] == 0x2D { end -= 1 }
+        guard start < at, end > at + 1 else { return nil }
+        let local = text[start..<at], domain = text[(at + 1)..<end]
+        guard let lf = local.first, let ll = local.last, lf != 0x2E, ll != 0x2E else { return nil }
+        let labels = domain.split(separator: 0x2E, omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.first != 0x2D && $0.last != 0x2D }) else { return nil }
+        guard let tld = labels.last, tld.count >= 2,
+              tld.allSatisfy({ Text.isAlnum($0) || $0 == 0x2D }), tld.contains(where: { !Text.isDigit($0) }) else { return nil }
+        return start..<end
+    }
+
+    /// +CC then 6–14 more digits in groups.
+    static let phoneInternational = SensitiveRule(
+        "PHONE_NUMBER", .pii, #"\+[1-9][0-9]{0,2}[ .\-]?(\(0?[0-9]{1,4}\)|[0-9]{1,4})([ .\-]?[0-9]{2,5}){1,4}"#, priority: 2
+    ) { text, range in
+        let d = Checksums.digits(text[range])
+        guard (8...15).contains(d.count), Text.isolated(text, range), Set(d).count > 2 else { return nil }
+        return range
+    }
+
+    /// North American numbers: (415) 555-0132, 415-555-0132, 415.555.0132.
+    static let phoneNANP = SensitiveRule(
+        "PHONE_NUMBER", .pii, #"(\([2-9][0-9]{2}\) ?|\b[2-9][0-9]{2}[ .\-])[2-9][0-9]{2}[ .\-][0-9]{4}\b"#, priority: 1
+    ) { text, range in
+        Text.isolated(text, range) ? range : nil
+    }
+
+    /// National numbers with a trunk 0: 09-7625400, 020 7946 0958, 0151 1234567.
+    static let phoneLocal = SensitiveRule(
+        "PHONE_NUMBER", .pii, #"\b0[1-9][0-9]{0,3}[ \-/][0-9]{3,4}[ \-]?[0-9]{3,4}\b"#, priority: 1
+    ) { text, range in
+        let d = Checksums.digits(text[range])
+        guard (9...12).contains(d.count), Text.isolated(text, range) else { return nil }
+        return range
+    }
+
+    static let creditCard = SensitiveRule(
+        "CREDIT_CARD", .pii, #"\b[0-9]([ \-]?[0-9]){12,18}\b"#, priority: 4
+    ) { text, range in
+        // The candidate may carry extra leading digit groups ("ref 12 4012 8888 …"): try every
+        // start at a group boundary.
+        var starts = [range.lowerBound]
+        for i in range where i > range.lowerBound && !Text.isDigit(text[i - 1]) && Text.isDigit(text[i]) { starts.append(i) }
+        for start in starts {
+            let sub = start..<range.upperBound
+            let d = Checksums.digits(text[sub])
+            guard (13...19).contains(d.count) else { continue }
+            if Text.consistentSeparators(text, sub), Text.isolated(text, sub), Checksums.luhn(d), let first = d.first,
+               [1, 2, 3, 4, 5, 6].contains(first), Set(d).count >= 2 { return sub }
+        }
+        return nil
+    }
+
+    /// IBAN lengths by country (ISO 13616 registry).
+    static let ibanLengths: [String: Int] = [
+        "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "BY": 28,
+        "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+        "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+        "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
+        "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+        "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SD": 18,
+        "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22,
+        "VG": 24, "XK": 20, "BI": 27, "DJ": 27, "FK": 18, "MN": 20, "NI": 28, "OM": 23, "RU": 33, "SO": 23,
+    ]
+
+    static let iban = SensitiveRule(
+        "IBAN_CODE", .pii, #"\b[A-Z]{2}[0-9]{2}( ?[A-Z0-9]){11,30}\b"#, priority: 4
+    ) { text, range in
+        let compact = Text.compact(text, range)
+        let country = String(decoding: compact.prefix(2), as: UTF8.self)
+        guard let length = ibanLengths[country], compact.count == length, Checksums.ibanMod97(compact) else { return nil }
+        // Grouped form: groups of four.
+        let groups = text[range].split(separator: 0x20)
+        if groups.count > 1, !groups.dropLast().allSatisfy({ $0.count == 4 }) { return nil }
+        return range
+    }
+
+    static let usSSN = SensitiveRule(
+        "US_SSN", .pii, #"\b[0-9]{3}[ .\-]?[0-9]{2}[ .\-]?[0-9]{4}\b"#, priority: 3
+    ) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 9, Text.isolated(text, range), Text.consistentSeparators(text, range) else { return nil }
+        let area = d[0] * 100 + d[1] * 10 + d[2], group = d[3] * 10 + d[4]
+        let serial = d[5] * 1000 + d[6] * 100 + d[7] * 10 + d[8]
+        guard area != 0, area != 666, area < 900, group != 0, serial != 0, Set(d).count > 1 else { return nil }
+        let separated = range.count > 9
+        if !separated || text[range].contains(0x20) {
+            // Bare nine digits (or space-separated) are common: require context.
+            guard Text.hasContext(text, range, ["ssn", "social security", "social sec", "ss#", "ss #"], window: 48) || separated else { return nil }
+        }
+        // Separators must sit at 3 and 5 (078-05-1123), not elsewhere.
+        if separated {
+            let seps = text[range].enumerated().filter { !Text.isDigit($0.element) }.map(\.offset)
+            guard seps == [3, 6] else { return nil }
+        }
+        return range
+    }
+
+    static let usITIN = SensitiveRule(
+        "US_ITIN", .pii, #"\b9[0-9]{2}[ \-]?(5[0-9]|6[0-5]|7[0-9]|8[0-8]|9[0-24-9])[ \-]?[0-9]{4}\b"#, priority: 3
+    ) { text, range in
+        Text.isolated(text, range) && Text.consistentSeparators(text, range) ? range : nil
+    }
+
+    static let ukNINO = SensitiveRule(
+        "UK_NINO", .pii, #"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]\b"#, caseless: true, priority: 3
+    ) { text, range in
+        let c = Text.compact(text, range)
+        let prefix = String(decoding: c.prefix(2), as: UTF8.self)
+        guard !["BG", "GB", "NK", "KN", "TN", "NT", "ZZ"].contains(prefix) else { return nil }
+        return range
+    }
+
+    static let ukNHS = SensitiveRule(
+        "UK_NHS", .pii, #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}\b"#, priority: 2
+    ) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 10, Text.consistentSeparators(text, range), Text.isolated(text, range), Set(d).count > 1 else { return nil }
+        let sum = Checksums.weighted(d, [10, 9, 8, 7, 6, 5, 4, 3, 2])
+        var check = 11 - sum % 11
+        if check == 11 { check = 0 }
+        guard check != 10, check == d[9] else { return nil }
+        // Ten digits also look like phone numbers: demand context unless grouped 3-3-4 with spaces.
+        guard Text.hasContext(text, range, ["nhs", "health", "patient"], window: 64) else { return nil }
+        return range
+    }
+
+    static let dniLetters = Array("TRWAGMYFPDXBNJZSQVHLCKE".utf8)
+
+    static let esNIF = SensitiveRule(
+        "ES_NIF", .pii, #"\b[0-9]{7,8}-?[A-Z]\b"#, caseless: true, priority: 3
+    ) { text, range in
+        let c = Text.compact(text, range)
+        guard let letter = c.last else { return nil }
+        let number = Checksums.digits(c).reduce(0) { $0 * 10 + $1 }
+        return dniLetters[number % 23] == letter ? range : nil
+    }
+
+    static let esNIE = SensitiveRule(
+        "ES_NIE", .pii, #"\b[XYZ]-?[0-9]{7}-?[A-Z]\b"#, priority: 3
+    ) { text, range in
+        let c = Text.compact(text, range)
+        guard let first = c.first, let letter = c.last else { return nil }
+        let lead = first == UInt8(ascii: "X") ? 0 : first == UInt8(ascii: "Y") ? 1 : 2
+        let number = Checksums.digits(c).reduce(lead) { $0 * 10 + $1 }
+        return dniLetters[number % 23] == letter ? range : nil
+    }
+
+    static let itFiscalCode = SensitiveRule(
+        "IT_FISCAL_CODE", .pii, #"\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b"#,
+        caseless: true, priority: 3
+    ) { text, range in
+        let c = Text.compact(text, range)
+        guard c.count == 16 else { return nil }
+        let odd: [Int] = [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23]
+        var sum = 0
+        for (index, byte) in c.prefix(15).enumerated() {
+            let value = Text.isDigit(byte) ? Int(byte - 0x30) : Int(byte - 0x41)
+            sum += index % 2 == 0 ? odd[value] : value
+        }
+        return Int(c[15] - 0x41) == sum % 26 ? range : nil
+    }
+
+    static let ipv4 = SensitiveRule(
+        "IP_ADDRESS", .pii, #"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b"#, priority: 2
+    ) { text, range in
+        guard Text.isolated(text, range) else { return nil }
+        let parts = text[range].split(separator: 0x2E)
+        guard parts.count == 4, parts.allSatisfy({ p in
+            let v = p.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            return v <= 255 && (p.count == 1 || p.first != 0x30)
+        }) else { return nil }
+        return range
+    }
+
+    static let ipv6 = SensitiveRule(
+        "IP_ADDRESS", .pii, #"([0-9A-Fa-f]{1,4}|:)(:[0-9A-Fa-f]{0,4}){2,7}(\.[0-9]{1,3}){0,3}"#, priority: 2
+    ) { text, range in
+        if range.lowerBound > 0, Text.isAlnum(text[range.lowerBound - 1]) || text[range.lowerBound - 1] == 0x3A { return nil }
+        if range.upperBound < text.count, Text.isAlnum(text[range.upperBound]) || text[range.upperBound] == 0x3A
+            || text[range.upperBound] == 0x2E { return nil }
+        guard IPAddress.parseIPv6(String(decoding: text[range], as: UTF8.self)) != nil else { return nil }
+        return range
+    }
+
+    static let macAddress = SensitiveRule(
+        "MAC_ADDRESS", .pii, #"\b([0-9A-Fa-f]{2}[:\-]){5}[0-9A-Fa-f]{2}\b|\b[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\b"#, priority: 2
+    ) { text, range in
+        guard Text.consistentSeparators(text, range) else { return nil }
+        if range.upperBound < text.count, text[range.upperBound] == 0x3A || text[range.upperBound] == 0x2D { return nil }
+        return range
+    }
+
+    static let caSIN = SensitiveRule(
+        "CA_SIN", .pii, #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{3}\b"#, priority: 2
+    ) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 9, Text.isolated(text, range), Text.consistentSeparators(text, range), let f = d.first, f != 0, f != 8,
+              Checksums.luhn(d), Set(d).count > 2 else { return nil }
+        guard range.count == 11 || Text.hasContext(text, range, ["sin", "social insurance", "nas"], window: 48) else { return nil }
+        return range
+    }
+
+    static let plPESEL = SensitiveRule("PL_PESEL", .pii, #"\b[0-9]{11}\b"#, priority: 3) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 11 else { return nil }
+        let check = (10 - Checksums.weighted(d, [1, 3, 7, 9, 1, 3, 7, 9, 1, 3]) % 10) % 10
+        let month = (d[2] * 10 + d[3]) % 20
+        guard check == d[10], (1...12).contains(month), Set(d).count > 2 else { return nil }
+        return range
+    }
+
+    static let fiPIC = SensitiveRule(
+        "FI_PERSONAL_IDENTITY_CODE", .pii, #"\b[0-9]{6}[+\-A-FU-Y][0-9]{3}[0-9A-FHJ-NPR-Y]\b"#, caseless: true, priority: 3
+    ) { text, range in
+        let b = Array(text[range]).map(Text.upper)
+        guard b.count == 11 else { return nil }
+        let number = Checksums.digits(b[0..<6] + b[7..<10]).reduce(0) { $0 * 10 + $1 }
+        let table = Array("0123456789ABCDEFHJKLMNPRSTUVWXY".utf8)
+        let day = Int(b[0] - 0x30) * 10 + Int(b[1] - 0x30), month = Int(b[2] - 0x30) * 10 + Int(b[3] - 0x30)
+        guard (1...31).contains(day), (1...12).contains(month), table[number % 31] == b[10] else { return nil }
+        return range
+    }
+
+    static let trNationalID = SensitiveRule("TR_NATIONAL_ID", .pii, #"\b[1-9][0-9]{10}\b"#, priority: 3) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 11 else { return nil }
+        let odd = d[0] + d[2] + d[4] + d[6] + d[8], even = d[1] + d[3] + d[5] + d[7]
+        let tenth = ((odd * 7 - even) % 10 + 10) % 10
+        let eleventh = d[0..<10].reduce(0, +) % 10
+        return tenth == d[9] && eleventh == d[10] ? range : nil
+    }
+
+    static let inAadhaar = SensitiveRule("IN_AADHAAR", .pii, #"\b[2-9][0-9]{3}[ \-]?[0-9]{4}[ \-]?[0-9]{4}\b"#, priority: 3) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 12, Text.isolated(text, range), Text.consistentSeparators(text, range), Checksums.verhoeff(d),
+              Set(d).count > 2 else { return nil }
+        return range
+    }
+
+    static let inPAN = SensitiveRule("IN_PAN", .pii, #"\b[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]\b"#, priority: 2) { _, range in range }
+
+    static let sePersonnummer = SensitiveRule(
+        "SE_PERSONNUMMER", .pii, #"\b([0-9]{2})?[0-9]{6}[\-+]?[0-9]{4}\b"#, priority: 2
+    ) { text, range in
+        var d = Checksums.digits(text[range])
+        guard d.count == 10 || d.count == 12 else { return nil }
+        if d.count == 12 { d.removeFirst(2) }
+        let month = d[2] * 10 + d[3], day = d[4] * 10 + d[5]
+        guard (1...12).contains(month), (1...31).contains(day % 60), Checksums.luhn(d) else { return nil }
+        // Ten bare digits are too common: require the separator or context.
+        guard text[range].contains(0x2D) || text[range].contains(0x2B)
+              || Text.hasContext(text, range, ["personnummer", "person number", "swedish"], window: 64) else { return nil }
+        return range
+    }
+
+    static let zaID = SensitiveRule("ZA_ID_NUMBER", .pii, #"\b[0-9]{13}\b"#, priority: 2) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 13 else { return nil }
+        let month = d[2] * 10 + d[3], day = d[4] * 10 + d[5]
+        guard (1...12).contains(month), (1...31).contains(day), d[10] <= 1, Checksums.luhn(d) else { return nil }
+        return range
+    }
+
+    static let abaRouting = SensitiveRule("ABA_ROUTING_NUMBER", .pii, #"\b[0-9]{4}-?[0-9]{4}-?[0-9]\b"#, priority: 1) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 9, Text.isolated(text, range) else { return nil }
+        let prefix = d[0] * 10 + d[1]
+        guard (0...12).contains(prefix) || (21...32).contains(prefix) || (61...72).contains(prefix) || prefix == 80 else { return nil }
+        guard Checksums.weighted(d, [3, 7, 1, 3, 7, 1, 3, 7, 1]) % 10 == 0, Set(d).count > 2 else { return nil }
+        guard text[range].contains(0x2D) || Text.hasContext(text, range, ["routing", "aba", "rtn", "bank"], window: 64) else { return nil }
+        return range
+    }
+
+    static let usNPI = SensitiveRule("US_NPI", .pii, #"\b[12][0-9]{9}\b"#, priority: 1) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 10, Checksums.luhn([8, 0, 8, 4, 0] + d),
+              Text.hasContext(text, range, ["npi", "provider", "national provider"], window: 64) else { return nil }
+        return range
+    }
+
+    static let sgNRIC = SensitiveRule("SG_NRIC_FIN", .pii, #"\b[STFGM][0-9]{7}[A-Z]\b"#, caseless: true, priority: 3) { text, range in
+        let c = Text.compact(text, range)
+        guard c.count == 9 else { return nil }
+        let d = Checksums.digits(c[1..<8])
+        var sum = Checksums.weighted(d, [2, 7, 6, 5, 4, 3, 2])
+        let prefix = c[0]
+        if prefix == UInt8(ascii: "T") || prefix == UInt8(ascii: "G") { sum += 4 }
+        if prefix == UInt8(ascii: "M") { sum += 3 }
+        let table: [UInt8]
+        switch prefix {
+        case UInt8(ascii: "S"), UInt8(ascii: "T"): table = Array("JZIHGFEDCBA".utf8)
+        case UInt8(ascii: "M"): table = Array("KLJNPQRTUWX".utf8)
+        default: table = Array("XWUTRQPNMLK".utf8)
+        }
+        return table[sum % 11] == c[8] ? range : nil
+    }
+
+    static let krRRN = SensitiveRule("KR_RRN", .pii, #"\b[0-9]{6}-?[1-8][0-9]{6}\b"#, priority: 3) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 13 else { return nil }
+        let month = d[2] * 10 + d[3], day = d[4] * 10 + d[5]
+        guard (1...12).contains(month), (1...31).contains(day) else { return nil }
+        let check = (11 - Checksums.weighted(d, [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]) % 11) % 10
+        return check == d[12] ? range : nil
+    }
+
+    static let deTaxID = SensitiveRule("DE_TAX_ID", .pii, #"\b[1-9][0-9]{10}\b|\b[1-9][0-9] [0-9]{3} [0-9]{3} [0-9]{3}\b"#, priority: 2) { text, range in
+        let d = Checksums.digits(text[range])
+        guard d.count == 11, Checksums.iso7064Mod11_10(d) else { return nil }
+        // One digit appears two or three times in the first ten, the others at most once.
+        var counts = [Int](repeating: 0, count: 10)
+        for x in d.prefix(10) { counts[x] += 1 }
+        guard counts.filter({ $0 >= 2 }).count == 1, counts.max() ?? 0 <= 3,
+              Text.hasContext(text, range, ["steuer", "tax", "idnr", "tin"], window: 64) else { return nil }
+        return range
+    }
+
+    static let bitcoin = SensitiveRule(
+        "CRYPTO", .pii, #"\b(bc1[02-9ac-hj-np-z]{25,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34})\b"#, priority: 3
+    ) { text, range in
+        let value = Array(text[range])
+        if value.starts(with: Array("bc1".utf8)) { return Checksums.bech32(value) ? range : nil }
+        return Checksums.base58Check(value) ? range : nil
+    }
+}

@@ -1,0 +1,105 @@
+/// Whether a finding is personal data or a credential.
+public enum SensitiveCategory: String, Sendable, Hashable {
+    case pii
+    case secret
+}
+
+/// One detector: a Hyperscan expression that finds candidates and a Swift validator that
+/// confirms them (checksums, context words, entropy) and says which bytes to redact.
+public struct SensitiveRule: Sendable {
+    /// The entity type reported, e.g. `EMAIL_ADDRESS`, `AWS_ACCESS_KEY`.
+    public let type: String
+    public let category: SensitiveCategory
+    /// The candidate expression (bounded repeats only, so matches have a maximum length).
+    public let expression: String
+    public let caseless: Bool
+    /// Higher wins when two findings overlap (then the longer one).
+    public let priority: Int
+    /// Confirms a candidate: given the whole text and the candidate's byte range, returns the
+    /// range to redact (often the candidate itself) or nil to drop it.
+    public let validate: @Sendable (_ text: [UInt8], _ range: Range<Int>) -> Range<Int>?
+
+    public init(_ type: String, _ category: SensitiveCategory, _ expression: String, caseless: Bool = false, priority: Int = 0,
+                validate: @escaping @Sendable (_ text: [UInt8], _ range: Range<Int>) -> Range<Int>? = { _, r in r }) {
+        self.type = type
+        self.category = category
+        self.expression = expression
+        self.caseless = caseless
+        self.priority = priority
+        self.validate = validate
+    }
+}
+
+/// A confirmed finding: its type and UTF-8 byte range in the scanned text.
+public struct SensitiveFinding: Sendable, Equatable, Hashable {
+    public var type: String
+    public var category: SensitiveCategory
+    public var range: Range<Int>
+
+    public init(type: String, category: SensitiveCategory, range: Range<Int>) {
+        self.type = type
+        self.category = category
+        self.range = range
+    }
+}
+
+/// Helpers shared by validators.
+enum Text {
+    static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+    static func isUpper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5A }
+    static func isAlnum(_ b: UInt8) -> Bool { isDigit(b) || isUpper(b) || (b >= 0x61 && b <= 0x7A) }
+    static func upper(_ b: UInt8) -> UInt8 { b >= 0x61 && b <= 0x7A ? b - 0x20 : b }
+
+    /// The candidate's bytes.
+    static func slice(_ text: [UInt8], _ range: Range<Int>) -> ArraySlice<UInt8> { text[range] }
+
+    /// Letters and digits of the candidate, upper-cased (separators dropped).
+    static func compact(_ text: [UInt8], _ range: Range<Int>) -> [UInt8] {
+        text[range].filter(isAlnum).map(upper)
+    }
+
+    /// Whether one of `words` (lower case) appears within `window` bytes before the range.
+    static func hasContext(_ text: [UInt8], _ range: Range<Int>, _ words: [String], window: Int = 64) -> Bool {
+        let start = max(0, range.lowerBound - window)
+        let before = String(decoding: text[start..<range.lowerBound], as: UTF8.self).lowercased()
+        return words.contains { before.contains($0) }
+    }
+
+    /// Whether the byte before and after the range is not a letter/digit (and, for digit
+    /// runs, not a separator followed by a digit: "1-2" continues a number).
+    static func isolated(_ text: [UInt8], _ range: Range<Int>) -> Bool {
+        if range.lowerBound > 0 {
+            let b = text[range.lowerBound - 1]
+            if isAlnum(b) { return false }
+            if (b == 0x2D || b == 0x2E) && range.lowerBound > 1 && isDigit(text[range.lowerBound - 2]) { return false }
+        }
+        if range.upperBound < text.count {
+            let a = text[range.upperBound]
+            if isAlnum(a) { return false }
+            if (a == 0x2D || a == 0x2E) && range.upperBound + 1 < text.count && isDigit(text[range.upperBound + 1]) { return false }
+        }
+        return true
+    }
+
+    /// The end of the run of bytes satisfying `allowed` that starts at `start` (at most `limit`).
+    static func extendRight(_ text: [UInt8], from start: Int, limit: Int, _ allowed: (UInt8) -> Bool) -> Int {
+        var end = start
+        while end < text.count, end - start < limit, allowed(text[end]) { end += 1 }
+        return end
+    }
+
+    /// The start of the run of bytes satisfying `allowed` that ends at `end` (at most `limit`).
+    static func extendLeft(_ text: [UInt8], to end: Int, limit: Int, _ allowed: (UInt8) -> Bool) -> Int {
+        var start = end
+        while start > 0, end - start < limit, allowed(text[start - 1]) { start -= 1 }
+        return start
+    }
+
+    static func isToken(_ b: UInt8) -> Bool { isAlnum(b) || b == 0x5F || b == 0x2D }
+
+    /// Whether all separators (non alphanumerics) in the range are the same byte.
+    static func consistentSeparators(_ text: [UInt8], _ range: Range<Int>) -> Bool {
+        let seps = Set(text[range].filter { !isAlnum($0) })
+        return seps.count <= 1
+    }
+}

@@ -1,0 +1,342 @@
+import Synchronization
+
+/// The sanitizer: validation, Unicode hygiene, RAG separation, tool checks, PII/secret
+/// redaction, injection scoring, canaries and output checks, in that order. Cheap size checks run
+/// before any scanning, so an oversized request costs almost nothing.
+public final class Sanitizer: Sendable {
+    public let config: SanitizerConfig
+    /// Every rule (one Hyperscan database); the request side filters by category and type.
+    let all: SensitiveDataScanner
+    let markers: RoleMarkers
+    let parser: JSONParser
+    /// The injection detector, when one is wired in.
+    public let injection: (any InjectionScoring)?
+    private let scans = Atomic<Int>(0)
+
+    /// How many content scans ran (tests use it to prove that size limits act before scanning).
+    public var scanCount: Int { scans.load(ordering: .relaxed) }
+
+    public init(config: SanitizerConfig = SanitizerConfig(), injection: (any InjectionScoring)? = nil) throws(PatternError) {
+        self.config = config
+        self.injection = injection
+        all = try SensitiveDataScanner()
+        markers = try RoleMarkers()
+        parser = JSONParser(limits: JSONLimits(maxBytes: max(config.maxToolSchemaBytes, config.maxToolArgumentsBytes),
+                                               maxDepth: config.maxJSONDepth))
+    }
+
+    // MARK: request
+
+    /// Sanitizes a request; throws ``SanitizerDenial`` when it must be refused.
+    public func sanitize(_ input: RequestInput, session: SanitizerSession) throws(SanitizerDenial) -> RequestOutcome {
+        try validateShape(input)
+        scans.add(1, ordering: .relaxed)
+        var request = input
+        var findings: [SanitizerFinding] = []
+
+        // Tools offered by the application: their schemas must compile.
+        for tool in input.tools {
+            guard tool.parameters.utf8.count <= config.maxToolSchemaBytes else {
+                throw SanitizerDenial(.tooLarge, "tool \(tool.name): schema larger than \(config.maxToolSchemaBytes) bytes")
+            }
+            do {
+                let schema = try JSONSchema(text: tool.parameters.isEmpty ? "{}" : tool.parameters, parser: parser)
+                session.tools[tool.name] = schema
+            } catch {
+                throw SanitizerDenial(.toolSchema, "tool \(tool.name): \(error)")
+            }
+        }
+
+        let rewriteRaw = !input.prompt.isEmpty
+        if rewriteRaw {
+            request.prompt = try sanitizeText(input.prompt, role: .user, session: session, findings: &findings)
+        }
+        let spotlighter = Spotlighter(mode: config.spotlight)
+        var usedSpotlight = false
+        for index in request.messages.indices {
+            var message = request.messages[index]
+            message.content = try sanitizeText(message.content, role: message.role, session: session, findings: &findings)
+            message.toolCalls = try message.toolCalls.map { call throws(SanitizerDenial) in
+                try checkToolCall(call, session: session, findings: &findings)
+            }
+            if message.role.isUntrusted, config.spotlight != .none, !message.content.isEmpty {
+                message.content = spotlighter.apply(message.content)
+                usedSpotlight = true
+            }
+            request.messages[index] = message
+        }
+        // The spotlighting convention and the canary go into the (trusted) system prompt.
+        if let firstSystem = request.messages.firstIndex(where: { $0.role == .system }) {
+            if usedSpotlight, let instruction = spotlighter.instruction {
+                request.messages[firstSystem].content += "\n\n" + instruction
+            }
+            if config.canary {
+                let canary = Canary()
+                session.canary = canary
+                request.messages[firstSystem].content = canary.insert(into: request.messages[firstSystem].content)
+            }
+        } else if usedSpotlight, let instruction = spotlighter.instruction {
+            request.messages.insert(MessageInput(role: .system, content: instruction), at: 0)
+        }
+        if config.scanOutput || session.canary != nil {
+            session.output = StreamRedactor(scanner: config.scanOutput ? all : nil, mode: config.redaction, vault: session.vault,
+                                            canary: session.canary, maxHoldBytes: config.maxHoldBytes)
+        }
+        session.findings += findings
+        return RequestOutcome(request: request, changed: request != input, findings: findings)
+    }
+
+    /// Size, count, role and content-type checks: no scanning work.
+    func validateShape(_ input: RequestInput) throws(SanitizerDenial) {
+        guard input.messages.count <= config.maxMessages else {
+            throw SanitizerDenial(.tooManyMessages, "\(input.messages.count) messages exceed the limit of \(config.maxMessages)")
+        }
+        guard input.tools.count <= config.maxTools else {
+            throw SanitizerDenial(.tooLarge, "\(input.tools.count) tools exceed the limit of \(config.maxTools)")
+        }
+        if let type = input.contentType?.split(separator: ";").first.map({ String($0).trimmingSpaces.lowercased() }),
+           !config.contentTypes.contains(type) {
+            throw SanitizerDenial(.contentType, "content type \(type) is not allowed")
+        }
+        var total = input.prompt.utf8.count
+        guard total <= config.maxMessageBytes else {
+            throw SanitizerDenial(.tooLarge, "prompt of \(total) bytes exceeds the limit of \(config.maxMessageBytes)")
+        }
+        var seenNonSystem = false
+        for (index, message) in input.messages.enumerated() {
+            let size = message.content.utf8.count
+            guard size <= config.maxMessageBytes else {
+                throw SanitizerDenial(.tooLarge, "message \(index) of \(size) bytes exceeds the limit of \(config.maxMessageBytes)")
+            }
+            guard message.name.utf8.count <= config.maxNameBytes, message.toolCallID.utf8.count <= config.maxNameBytes else {
+                throw SanitizerDenial(.tooLarge, "message \(index): name or tool_call_id longer than \(config.maxNameBytes) bytes")
+            }
+            total += size
+            for call in message.toolCalls {
+                guard call.arguments.utf8.count <= config.maxToolArgumentsBytes else {
+                    throw SanitizerDenial(.tooLarge, "tool call \(call.name): arguments larger than \(config.maxToolArgumentsBytes) bytes")
+                }
+                total += call.arguments.utf8.count
+            }
+            guard message.role != .unspecified, config.roles.contains(message.role) else {
+                throw SanitizerDenial(.invalidRole, "message \(index): role \(message.role.rawValue) is not allowed")
+            }
+            // Untrusted content can never become system content: system messages only lead.
+            if message.role == .system {
+                guard !seenNonSystem else {
+                    throw SanitizerDenial(.systemAfterConversation, "message \(index): a system message after the conversation started")
+                }
+            } else {
+                seenNonSystem = true
+            }
+        }
+        for tool in input.tools { total += tool.parameters.utf8.count + tool.description.utf8.count }
+        guard total <= config.maxTotalBytes else {
+            throw SanitizerDenial(.tooLarge, "request of \(total) bytes exceeds the limit of \(config.maxTotalBytes)")
+        }
+    }
+
+    /// UTF-8 validity of raw bytes (the glue calls it on fields before building Strings).
+    public static func checkUTF8(_ bytes: [UInt8], field: String) throws(SanitizerDenial) -> String {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw SanitizerDenial(.invalidUTF8, "\(field) is not valid UTF-8")
+        }
+        return text
+    }
+
+    /// Unicode hygiene, role markers, PII/secrets and injection for one text.
+    func sanitizeText(_ original: String, role: MessageRole, session: SanitizerSession,
+                      findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> String {
+        guard !original.isEmpty else { return original }
+        var text = original
+        // Unicode hygiene: always report, then deny or strip.
+        let report = UnicodeHygiene.inspect(text)
+        if !report.isClean {
+            var detail = report.summary
+            if !report.smuggledText.isEmpty { detail += "; ascii_smuggling=\(report.smuggledText.count) chars" }
+            findings.append(SanitizerFinding("unicode", "\(role.rawValue): \(detail)"))
+            if config.denyInvisibleOnly && report.isOnlyInvisible {
+                throw SanitizerDenial(.invisibleOnly, "\(role.rawValue) content is made only of invisible characters (\(report.summary))")
+            }
+            if let denied = report.issues.first(where: { config.unicodeDeny.contains($0) }) {
+                let what = denied == .tagCharacters ? "ASCII smuggling in tag characters" : denied.rawValue
+                throw SanitizerDenial(.unicode, "\(role.rawValue) content contains \(what) (\(report.summary))")
+            }
+            switch config.unicodeAction {
+            case .deny: throw SanitizerDenial(.unicode, "\(role.rawValue) content contains \(report.summary)")
+            case .strip: text = UnicodeHygiene.removing(Set(report.issues), from: text)
+            case .flag, .off: break
+            }
+        }
+        // Role markers in untrusted content.
+        if config.roleMarkerAction != .off, config.roleMarkerRoles.contains(role) {
+            let found: Bool
+            do { found = try markers.containsMarker(text) } catch {
+                throw SanitizerDenial(.scanFailed, "role-marker scan failed: \(error)")
+            }
+            if found {
+                findings.append(SanitizerFinding("role_marker", role.rawValue))
+                switch config.roleMarkerAction {
+                case .deny: throw SanitizerDenial(.roleMarker, "\(role.rawValue) content contains a chat-template role marker")
+                case .strip:
+                    do { text = try markers.neutralize(text) } catch {
+                        throw SanitizerDenial(.scanFailed, "role-marker scan failed: \(error)")
+                    }
+                default: break
+                }
+            }
+        }
+        // Injection score on the detection form.
+        if let injection, let threshold = config.injectionThresholds[role], let action = config.injectionActions[role], action != .off {
+            let score = injection.injectionScore(UnicodeHygiene.detectionForm(text))
+            if score >= threshold {
+                findings.append(SanitizerFinding("injection", "\(role.rawValue): score \(String(format2: score))"))
+                if action == .deny {
+                    throw SanitizerDenial(.injection, "\(role.rawValue) content looks like a prompt injection (score \(String(format2: score)))")
+                }
+            }
+        }
+        // PII and secrets.
+        text = try redact(text, role: role, session: session, findings: &findings)
+        return text
+    }
+
+    func redact(_ text: String, role: MessageRole, session: SanitizerSession, findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> String {
+        guard config.piiAction != .off || config.secretAction != .off else { return text }
+        let bytes = Array(text.utf8)
+        let found: [SensitiveFinding]
+        do { found = try all.scan(bytes: bytes) } catch {
+            throw SanitizerDenial(.scanFailed, "PII/secret scan failed: \(error)")
+        }
+        var redact: [SensitiveFinding] = []
+        for category in [SensitiveCategory.secret, .pii] {
+            let action = category == .pii ? config.piiAction : config.secretAction
+            let hits = found.filter { f in
+                f.category == category && (category == .secret || config.piiTypes?.contains(f.type) ?? true)
+            }
+            guard action != .off, !hits.isEmpty else { continue }
+            let types = Array(Set(hits.map(\.type))).sorted().joined(separator: ",")
+            findings.append(SanitizerFinding(category.rawValue, "\(role.rawValue): \(types)"))
+            switch action {
+            case .deny:
+                throw SanitizerDenial(category == .pii ? .pii : .secret,
+                                      "\(role.rawValue) content contains \(category == .pii ? "personal data" : "a secret") (\(types))")
+            case .strip:
+                redact += hits
+            default:
+                break
+            }
+        }
+        guard !redact.isEmpty else { return text }
+        redact.sort { $0.range.lowerBound < $1.range.lowerBound }
+        return Redactor.apply(bytes, redact, mode: config.redaction, vault: session.vault, restorable: config.redaction == .reversible)
+    }
+
+    // MARK: tools
+
+    /// Checks a tool call against the request's tool definitions and the URL policy; returns it
+    /// (repaired when configured so) or throws.
+    public func checkToolCall(_ call: ToolCallInput, session: SanitizerSession,
+                              findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> ToolCallInput {
+        if !config.urls.tools.isEmpty, !config.urls.tools.contains(call.name) {
+            throw SanitizerDenial(.toolNotAllowed, "tool \(call.name) is not in the connector allowlist")
+        }
+        guard call.arguments.utf8.count <= config.maxToolArgumentsBytes else {
+            throw SanitizerDenial(.tooLarge, "tool call \(call.name): arguments larger than \(config.maxToolArgumentsBytes) bytes")
+        }
+        let arguments: JSONValue
+        do {
+            arguments = try parser.parse(call.arguments.isEmpty ? "{}" : call.arguments)
+        } catch {
+            throw SanitizerDenial(.toolArguments, "tool call \(call.name): arguments are not acceptable JSON: \(error)")
+        }
+        var result = call
+        var checked = arguments
+        if let schema = session.tools[call.name] {
+            var violations: [SchemaViolation]
+            do { violations = try schema.validate(arguments) } catch {
+                throw SanitizerDenial(.toolArguments, "tool call \(call.name): \(error)")
+            }
+            if !violations.isEmpty, config.toolArgumentsAction == .strip {
+                let repaired = SchemaRepair.repair(arguments, schema: schema)
+                if let again = try? schema.validate(repaired), again.isEmpty {
+                    findings.append(SanitizerFinding("tool_repaired", call.name))
+                    checked = repaired
+                    result.arguments = repaired.serialized
+                    violations = []
+                }
+            }
+            if let first = violations.first {
+                throw SanitizerDenial(.toolArguments, "tool call \(call.name): arguments do not match the schema: \(first)")
+            }
+        } else if !session.tools.isEmpty {
+            throw SanitizerDenial(.toolNotAllowed, "tool call \(call.name): no such tool was offered")
+        }
+        if config.checkURLs, let violation = config.urls.firstViolation(in: checked) {
+            throw SanitizerDenial(.url, "tool call \(call.name): URL refused: \(violation.reason)")
+        }
+        return result
+    }
+
+    // MARK: output
+
+    /// Checks a complete output (unary response): canary, PII/secrets, placeholder restore.
+    /// `pending` is text the stream redactor still holds (released first).
+    public func checkOutput(_ text: String, session: SanitizerSession) throws(SanitizerDenial) -> OutputOutcome {
+        var redactor = session.output ?? StreamRedactor(scanner: config.scanOutput ? all : nil, mode: config.redaction,
+                                                        vault: session.vault, canary: session.canary, maxHoldBytes: config.maxHoldBytes)
+        scans.add(1, ordering: .relaxed)
+        var out = ""
+        var types: [String] = []
+        do {
+            for step in [try redactor.push(text), try redactor.finish()] {
+                switch step {
+                case .canaryLeak:
+                    throw SanitizerDenial(.canaryLeak, "the output leaks the system prompt (canary token)")
+                case .release(let piece, let redacted):
+                    out += piece
+                    types += redacted
+                }
+            }
+        } catch let error as SanitizerDenial {
+            throw error
+        } catch {
+            throw SanitizerDenial(.scanFailed, "output scan failed: \(error)")
+        }
+        session.output = redactor
+        let findings = types.isEmpty ? [] : [SanitizerFinding("output_redacted", Array(Set(types)).sorted().joined(separator: ","))]
+        return OutputOutcome(text: out, changed: out != text, findings: findings)
+    }
+
+    /// One streamed chunk: what to release now, or a denial (canary leak, scan failure).
+    public func filterChunk(_ chunk: String, session: SanitizerSession) throws(SanitizerDenial) -> String {
+        guard var redactor = session.output else { return chunk }
+        defer { session.output = redactor }
+        let outcome: StreamRedactor.Outcome
+        do {
+            outcome = chunk.isEmpty ? try redactor.finish() : try redactor.push(chunk)
+        } catch {
+            throw SanitizerDenial(.scanFailed, "output scan failed: \(error)")
+        }
+        switch outcome {
+        case .canaryLeak:
+            throw SanitizerDenial(.canaryLeak, "the output leaks the system prompt (canary token)")
+        case .release(let text, let redacted):
+            if !redacted.isEmpty { session.findings.append(SanitizerFinding("output_redacted", Array(Set(redacted)).sorted().joined(separator: ","))) }
+            return text
+        }
+    }
+
+    /// `text` with every PII and secret replaced by typed placeholders: for log lines and audit
+    /// attributes.
+    public func redactForLogs(_ text: String) -> String {
+        Redactor.forLogs(text, scanner: all)
+    }
+}
+
+extension String {
+    init(format2 value: Double) {
+        let scaled = (value * 100).rounded() / 100
+        self = "\(scaled)"
+    }
+}
