@@ -82,21 +82,7 @@ final class OpenSSLKey: @unchecked Sendable {
 
 enum OpenSSLErrors {
     /// Drains OpenSSL's thread-local error queue into one message.
-    static func drain(_ context: String) -> String {
-        var messages: [String] = []
-        while true {
-            let code = ERR_get_error()
-            if code == 0 { break }
-            var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &buffer, buffer.count)
-            let text = buffer.withUnsafeBufferPointer { pointer -> String in
-                guard let base = pointer.baseAddress else { return "" }
-                return String(decoding: UnsafeRawBufferPointer(start: base, count: strlen(base)), as: UTF8.self)
-            }
-            if messages.count < 4 { messages.append(text) }
-        }
-        return messages.isEmpty ? context : "\(context) (\(messages.joined(separator: "; ")))"
-    }
+    static func drain(_ context: String) -> String { OpenSSLErrorQueue.drain(context) }
 
     static func clear() { ERR_clear_error() }
 }

@@ -1,20 +1,10 @@
 import COpenSSL
+import RampartCrypto
 
 /// OpenSSL error queue and memory BIO helpers for this module.
 enum OpenSSLSupport {
     /// Drains OpenSSL's thread-local error queue into one message.
-    static func drain(_ context: String) -> String {
-        var messages: [String] = []
-        while true {
-            let code = ERR_get_error()
-            if code == 0 { break }
-            var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &buffer, buffer.count)
-            let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-            if messages.count < 4 { messages.append(String(decoding: bytes, as: UTF8.self)) }
-        }
-        return messages.isEmpty ? context : "\(context) (\(messages.joined(separator: "; ")))"
-    }
+    static func drain(_ context: String) -> String { OpenSSLErrorQueue.drain(context) }
 
     /// Collects what `body` writes into a memory BIO.
     static func collect(_ what: String, _ body: (OpaquePointer) -> Int32) throws(AuthError) -> [UInt8] {
