@@ -60,6 +60,9 @@ public final class PluginChain: Sendable {
     /// Whether any plugin inspects generated text (then streams go through the hold-back window).
     public var inspectsOutput: Bool { stages.contains { !$0.plugin.hooks.isDisjoint(with: [.chunk, .response]) } }
 
+    /// Whether any plugin wants to learn how calls end (then the summary is encoded).
+    public var hasStreamEndHooks: Bool { stages.contains { $0.plugin.hooks.contains(.streamEnd) } }
+
     /// Whether any plugin acts inside the sampler.
     public var hasLogitsHooks: Bool { stages.contains { $0.plugin.hooks.contains(.logits) } }
 
@@ -275,6 +278,11 @@ public final class ChainCall: @unchecked Sendable {
 
     /// Tells stream-end hooks how the call ended and releases every plugin's per-call state.
     public func end(finish: Rampart_V1_FinishReason, usage: Rampart_V1_Usage, status: StatusCode, deliveredBytes: Int) {
+        guard chain.hasStreamEndHooks else {
+            for stream in streams.values { stream.close() }
+            streams.removeAll()
+            return
+        }
         var summary = Rampart_V1_StreamSummary()
         summary.context = contextMessage()
         summary.finishReason = finish
