@@ -305,14 +305,14 @@ extension RampartConfig {
         /// The JSON Lines file (`path`); "" disables the audit trail. Relative paths resolve
         /// against the config file's directory.
         public var path: String = ""
-        /// `fsync`: "always" (default), "interval" (at most once per second) or "never".
-        public var fsync: Fsync = .always
+        /// `fsync`: "interval" (default: at most once per second), "always" or "never".
+        public var fsync: Fsync = .interval
 
         /// The defaults (no audit trail).
         public init() {}
 
         /// An audit trail at `path`.
-        public init(path: String, fsync: Fsync = .always) {
+        public init(path: String, fsync: Fsync = .interval) {
             self.path = path
             self.fsync = fsync
         }

@@ -439,7 +439,7 @@ extension RampartConfig.Audit: ConfigSection {
                 ]),
             .choice(
                 "fsync", \.fsync,
-                doc: ["\"always\" (every record), \"interval\" (at most once a second) or \"never\"."]),
+                doc: ["\"interval\" (fsync at most once a second), \"always\" (every record) or \"never\"."]),
         ]
     }
 }

@@ -149,10 +149,11 @@ final class LoadTests: XCTestCase {
 /// `[audit]` and structured plugin configs (`[plugins.config]` tables).
 extension LoadTests {
     func testAuditSectionResolvesItsPathAndRejectsUnknownFsync() throws {
-        let path = try write("audit.toml", Array("[audit]\npath = \"logs/audit.jsonl\"\nfsync = \"interval\"\n".utf8))
+        XCTAssertEqual(RampartConfig().audit.fsync, .interval, "the default")
+        let path = try write("audit.toml", Array("[audit]\npath = \"logs/audit.jsonl\"\nfsync = \"always\"\n".utf8))
         let config = try ConfigLoader.load(path: path)
         XCTAssertEqual(config.audit.path, ConfigPath.normalize(directory) + "/logs/audit.jsonl")
-        XCTAssertEqual(config.audit.fsync, .interval)
+        XCTAssertEqual(config.audit.fsync, .always)
         let bad = try write("bad-audit.toml", Array("[audit]\nfsync = \"sometimes\"\n".utf8))
         XCTAssertThrowsError(try ConfigLoader.load(path: bad)) { error in
             XCTAssertTrue("\(error)".contains("audit.fsync"), "\(error)")
