@@ -19,20 +19,10 @@ public struct DiscardAuditSink: AuditSink {
     public var failures: Int { 0 }
 }
 
-extension Rampart_V1_AuditEvent {
-    /// A host-side event (no plugin): `source` is empty.
-    public static func host(kind: String, outcome: String, reason: String = "",
-                            attributes: [String: String] = [:]) -> Rampart_V1_AuditEvent {
-        var event = Rampart_V1_AuditEvent()
-        event.kind = kind
-        event.outcome = outcome
-        event.reason = reason
-        event.attributes = attributes.sorted { $0.key < $1.key }.map { key, value in
-            var entry = Rampart_V1_MetadataEntry()
-            entry.key = key
-            entry.value = .text(value)
-            return entry
-        }
-        return event
+extension AuditSink {
+    /// Records an event of the host itself (no call, no plugin), stamped with the time now.
+    public func recordHost(kind: String, outcome: String, reason: String = "", attributes: [String: String] = [:]) {
+        record(AuditStamp().apply(to: Rampart_V1_AuditEvent(kind: kind, outcome: outcome, reason: reason, attributes: attributes),
+                                  source: ""))
     }
 }

@@ -20,6 +20,10 @@ public final class PluginChain: Sendable {
     /// Plugin-served methods (ABI 1.1): method path (`package.Service/Method`, no leading slash)
     /// → index of the stage that serves it.
     public let methodTable: [String: Int]
+    /// Every hook some plugin implements (decided once; read on every call).
+    public let hooks: ChainHooks
+    /// Whether any plugin's request hook sees every RPC (then non-inference calls pass the chain).
+    public let gatesAllMethods: Bool
 
     /// - Throws: ``ChainError/duplicateMethod`` when two plugins serve the same method.
     public init(stages: [ChainStage], holdBackBytes: Int = 256, audit: any AuditSink = DiscardAuditSink()) throws(ChainError) {
@@ -29,7 +33,7 @@ public final class PluginChain: Sendable {
         var table: [String: Int] = [:]
         for (index, stage) in stages.enumerated() {
             for declared in stage.plugin.methods {
-                let method = declared.hasPrefix("/") ? String(declared.dropFirst()) : declared
+                let method = Self.methodKey(declared)
                 if let other = table[method] {
                     throw .duplicateMethod(method, first: stages[other].name, second: stage.name)
                 }
@@ -37,6 +41,8 @@ public final class PluginChain: Sendable {
             }
         }
         self.methodTable = table
+        self.hooks = stages.reduce(into: []) { $0.formUnion($1.plugin.hooks) }
+        self.gatesAllMethods = stages.contains { $0.plugin.seesAllMethods && $0.plugin.hooks.contains(.request) }
     }
 
     private init(empty: Void) {
@@ -44,13 +50,18 @@ public final class PluginChain: Sendable {
         holdBackBytes = 0
         audit = DiscardAuditSink()
         methodTable = [:]
+        hooks = []
+        gatesAllMethods = false
+    }
+
+    /// A method path as ``methodTable`` keys it: `package.Service/Method`, without the wire
+    /// path's leading slash.
+    public static func methodKey(_ path: String) -> String {
+        path.hasPrefix("/") ? String(path.dropFirst()) : path
     }
 
     /// Whether any plugin has a request hook (then the host counts the prompt's tokens for it).
-    public var wantsPromptTokens: Bool { stages.contains { $0.plugin.hooks.contains(.request) } }
-
-    /// Whether any plugin's request hook sees every RPC (then non-inference calls pass the chain).
-    public var gatesAllMethods: Bool { stages.contains { $0.plugin.seesAllMethods && $0.plugin.hooks.contains(.request) } }
+    public var wantsPromptTokens: Bool { hooks.contains(.request) }
 
     /// A chain with no plugins.
     public static let empty = PluginChain(empty: ())
@@ -58,13 +69,13 @@ public final class PluginChain: Sendable {
     public var isEmpty: Bool { stages.isEmpty }
 
     /// Whether any plugin inspects generated text (then streams go through the hold-back window).
-    public var inspectsOutput: Bool { stages.contains { !$0.plugin.hooks.isDisjoint(with: [.chunk, .response]) } }
+    public var inspectsOutput: Bool { !hooks.isDisjoint(with: [.chunk, .response]) }
 
     /// Whether any plugin wants to learn how calls end (then the summary is encoded).
-    public var hasStreamEndHooks: Bool { stages.contains { $0.plugin.hooks.contains(.streamEnd) } }
+    public var hasStreamEndHooks: Bool { hooks.contains(.streamEnd) }
 
     /// Whether any plugin acts inside the sampler.
-    public var hasLogitsHooks: Bool { stages.contains { $0.plugin.hooks.contains(.logits) } }
+    public var hasLogitsHooks: Bool { hooks.contains(.logits) }
 
     /// Starts one call through the chain.
     public func begin(_ context: CallContext) -> ChainCall {
@@ -119,11 +130,49 @@ public final class ChainCall: @unchecked Sendable {
 
     /// Runs every request hook in order, applying mutations; throws the deny or failure.
     public func onRequest(_ request: inout Rampart_V1_GenerateRequest, metadata: inout [String: String]) throws(RPCError) {
+        guard chain.hooks.contains(.request) else { return }
+        try runRequestHooks(
+            where: { _ in true },
+            input: { () throws(RPCError) in try encode(pluginRequest(request, metadata)) },
+            mutate: { mutation in
+                if mutation.replaceMessages { request.messages = mutation.messages }
+                if mutation.replacePrompt { request.prompt = mutation.prompt }
+                if mutation.hasParams { request.params = mutation.params }
+                for entry in mutation.addMetadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
+            })
+    }
+
+    /// Runs the request hooks of the plugins that see every RPC (``ChainPlugin/seesAllMethods``)
+    /// for a call that is not an inference call: `body` is its serialized request message. Only
+    /// the principal and response metadata of a mutation apply (the message itself is not
+    /// plugins' to change here). Throws the deny or failure.
+    public func authorize(body: [UInt8], metadata: [String: String]) throws(RPCError) {
+        guard chain.gatesAllMethods else { return }
+        try runRequestHooks(
+            where: { $0.plugin.seesAllMethods },
+            input: { () throws(RPCError) in
+                var input = pluginRequest(Rampart_V1_GenerateRequest(), metadata)
+                input.body = Data(body)
+                return try encode(input)
+            },
+            mutate: { _ in })
+    }
+
+    /// The request-hook loop shared by inference and non-inference calls: the input is encoded
+    /// once and again only after a mutation; a deny skips the rest. `mutate` applies what the
+    /// call kind allows beyond the principal and response metadata, which always apply.
+    private func runRequestHooks(where include: (ChainStage) -> Bool, input: () throws(RPCError) -> [UInt8],
+                                 mutate: (Rampart_V1_Mutation) -> Void) throws(RPCError) {
         var encoded: [UInt8]?
-        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.request) {
-            if encoded == nil { encoded = try encode(pluginRequest(request, metadata)) }
-            guard let input = encoded else { continue }
-            guard let verdict = try invoke(index, stage, "on_request", { try $0.onRequest(input) }) else { continue }
+        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.request) && include(stage) {
+            let bytes: [UInt8]
+            if let current = encoded {
+                bytes = current
+            } else {
+                bytes = try input()
+                encoded = bytes
+            }
+            guard let verdict = try invoke(index, stage, "on_request", { try $0.onRequest(bytes) }) else { continue }
             switch verdict.action {
             case .none, .pass?:
                 stage.statsRecord(.passed)
@@ -133,39 +182,7 @@ public final class ChainCall: @unchecked Sendable {
                 throw denial(deny, by: stage)
             case .mutate(let mutation)?:
                 stage.statsRecord(.mutated)
-                if mutation.replaceMessages { request.messages = mutation.messages }
-                if mutation.replacePrompt { request.prompt = mutation.prompt }
-                if mutation.hasParams { request.params = mutation.params }
-                for entry in mutation.addMetadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
-                apply(callMutation: mutation)
-                encoded = nil
-            }
-        }
-    }
-
-    /// Runs the request hooks of the plugins that see every RPC (``ChainPlugin/seesAllMethods``)
-    /// for a call that is not an inference call: `body` is its serialized request message. Only
-    /// the principal and response metadata of a mutation apply (the message itself is not
-    /// plugins' to change here). Throws the deny or failure.
-    public func authorize(body: [UInt8], metadata: [String: String]) throws(RPCError) {
-        var encoded: [UInt8]?
-        for (index, stage) in chain.stages.enumerated()
-        where stage.plugin.seesAllMethods && stage.plugin.hooks.contains(.request) {
-            if encoded == nil {
-                var input = pluginRequest(Rampart_V1_GenerateRequest(), metadata)
-                input.body = Data(body)
-                encoded = try encode(input)
-            }
-            guard let input = encoded else { continue }
-            guard let verdict = try invoke(index, stage, "on_request", { try $0.onRequest(input) }) else { continue }
-            switch verdict.action {
-            case .none, .pass?:
-                stage.statsRecord(.passed)
-            case .deny(let deny)?:
-                stage.statsRecord(.denied)
-                throw denial(deny, by: stage)
-            case .mutate(let mutation)?:
-                stage.statsRecord(.mutated)
+                mutate(mutation)
                 apply(callMutation: mutation)
                 encoded = nil
             }
@@ -175,14 +192,14 @@ public final class ChainCall: @unchecked Sendable {
     /// Serves a call to a plugin-served method (after ``authorize(body:metadata:)``): returns the
     /// serialized response message.
     public func callMethod(_ method: String, body: [UInt8], metadata: [String: String]) throws(RPCError) -> [UInt8] {
-        let method = method.hasPrefix("/") ? String(method.dropFirst()) : method
+        let method = PluginChain.methodKey(method)
         guard let index = chain.methodTable[method] else {
             throw RPCError(.unimplemented, "no plugin serves \(method)")
         }
         let stage = chain.stages[index]
         var input = Rampart_V1_PluginMethodCall()
         input.context = contextMessage()
-        input.metadata = metadataEntries(metadata)
+        input.metadata = Rampart_V1_MetadataEntry.sorted(metadata)
         input.body = Data(body)
         let bytes = try encode(input)
         let start = ContinuousClock.now
@@ -396,18 +413,11 @@ public final class ChainCall: @unchecked Sendable {
         input.context = contextMessage()
         input.request = request
         input.promptTokens = promptTokens
-        input.metadata = metadataEntries(metadata)
+        input.metadata = Rampart_V1_MetadataEntry.sorted(metadata)
         return input
     }
 
-    private func metadataEntries(_ metadata: [String: String]) -> [Rampart_V1_MetadataEntry] {
-        metadata.sorted { $0.key < $1.key }.map { key, value in
-            var entry = Rampart_V1_MetadataEntry()
-            entry.key = key
-            entry.value = .text(value)
-            return entry
-        }
-    }
+
 
     private func encode(_ message: some SwiftProtobuf.Message) throws(RPCError) -> [UInt8] {
         do {

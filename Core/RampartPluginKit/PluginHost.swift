@@ -80,18 +80,8 @@ public struct PluginHost {
     @discardableResult
     public func audit(kind: String, outcome: String, reason: String = "", principalID: String = "",
                       attributes: [String: String] = [:]) -> Bool {
-        var event = Rampart_V1_AuditEvent()
-        event.kind = kind
-        event.outcome = outcome
-        event.reason = reason
-        event.principalID = principalID
-        event.attributes = attributes.sorted { $0.key < $1.key }.map { key, value in
-            var entry = Rampart_V1_MetadataEntry()
-            entry.key = key
-            entry.value = .text(value)
-            return entry
-        }
-        return audit(event)
+        audit(Rampart_V1_AuditEvent(kind: kind, outcome: outcome, reason: reason, principalID: principalID,
+                                    attributes: attributes))
     }
 
     /// The host's monotonic clock, in nanoseconds.

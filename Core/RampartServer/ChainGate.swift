@@ -17,56 +17,49 @@ struct ChainGate: Sendable {
 
     /// `handler`, behind the gate.
     func gated(_ handler: @escaping MethodHandler) -> MethodHandler {
-        { [chains, pool] call in
+        { [self] call in
             let chain = chains.current
             guard chain.gatesAllMethods else { return handler(call) }
-            let responder = call.responder
-            let body: [UInt8]
-            do throws(RPCError) { body = try call.messageBytes() } catch { return responder.finish(error) }
-            pool.submit { state in
-                guard state == .active else { return responder.finish(RPCError(.unavailable, "worker pool is shutting down")) }
-                let chainCall = chain.begin(responder.context)
-                do throws(RPCError) {
-                    try chainCall.authorize(body: body, metadata: responder.context.metadata)
-                } catch {
-                    chainCall.end(finish: .unspecified, usage: .init(), status: error.code, deliveredBytes: 0)
-                    return responder.finish(error)
-                }
-                chainCall.end(finish: .unspecified, usage: .init(), status: .ok, deliveredBytes: 0)
-                responder.eventLoop.execute { handler(call) }
+            passGate(call, chain) { _, _ in
+                call.responder.eventLoop.execute { handler(call) }
+                return nil
             }
         }
     }
 
     /// The handler for a plugin-served method, if the current chain has one for `path`.
     func pluginMethod(_ path: String) -> MethodHandler? {
-        let method = Self.normalized(path)
+        let method = PluginChain.methodKey(path)
         guard chains.current.methodTable[method] != nil else { return nil }
-        return { [chains, pool] call in
-            let chain = chains.current
-            let responder = call.responder
-            let body: [UInt8]
-            do throws(RPCError) { body = try call.messageBytes() } catch { return responder.finish(error) }
-            pool.submit { state in
-                guard state == .active else { return responder.finish(RPCError(.unavailable, "worker pool is shutting down")) }
-                let chainCall = chain.begin(responder.context)
-                do throws(RPCError) {
-                    try chainCall.authorize(body: body, metadata: responder.context.metadata)
-                    let response = try chainCall.callMethod(method, body: body, metadata: responder.context.metadata)
-                    chainCall.end(finish: .unspecified, usage: .init(), status: .ok, deliveredBytes: response.count)
-                    var trailers = chainCall.responseMetadata
-                    trailers["rampart-request-id"] = responder.context.requestID
-                    responder.finish(serialized: response, metadata: trailers)
-                } catch {
-                    chainCall.end(finish: .unspecified, usage: .init(), status: error.code, deliveredBytes: 0)
-                    responder.finish(error)
-                }
+        return { [self] call in
+            passGate(call, chains.current) { chainCall, body throws(RPCError) in
+                let response = try chainCall.callMethod(method, body: body, metadata: call.context.metadata)
+                var trailers = chainCall.responseMetadata
+                trailers["rampart-request-id"] = call.context.requestID
+                call.responder.finish(serialized: response, metadata: trailers)
+                return response.count
             }
         }
     }
 
-    /// Method paths as plugins declare them: `package.Service/Method`, no leading slash.
-    static func normalized(_ path: String) -> String {
-        path.hasPrefix("/") ? String(path.dropFirst()) : path
+    /// On the worker pool: the gate, then `then`, with the chain call ended either way. `then`
+    /// answers the call itself and returns the bytes it delivered (nil: the handler answers later).
+    private func passGate(_ call: ServerCall, _ chain: PluginChain,
+                          then: @escaping @Sendable (ChainCall, [UInt8]) throws(RPCError) -> Int?) {
+        let responder = call.responder
+        let body: [UInt8]
+        do throws(RPCError) { body = try call.messageBytes() } catch { return responder.finish(error) }
+        pool.submit { state in
+            guard state == .active else { return responder.finish(RPCError(.unavailable, "worker pool is shutting down")) }
+            let chainCall = chain.begin(responder.context)
+            do throws(RPCError) {
+                try chainCall.authorize(body: body, metadata: responder.context.metadata)
+                let delivered = try then(chainCall, body)
+                chainCall.end(finish: .unspecified, usage: .init(), status: .ok, deliveredBytes: delivered ?? 0)
+            } catch {
+                chainCall.end(finish: .unspecified, usage: .init(), status: error.code, deliveredBytes: 0)
+                responder.finish(error)
+            }
+        }
     }
 }

@@ -118,10 +118,3 @@ extension Rampart_V1_Trailers {
     }
 }
 
-extension Rampart_V1_MetadataEntry {
-    public init(key: String, text: String) {
-        self.init()
-        self.key = key
-        self.value = .text(text)
-    }
-}

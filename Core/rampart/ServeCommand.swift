@@ -204,8 +204,7 @@ struct ChainReloader: Sendable {
     func reload(trigger: String) -> Result<[String], CLIError> {
         guard configPath != nil else {
             logger.warning("\(trigger) ignored: --dev has no config file to reload")
-            audit.record(AuditStamp().apply(to: .host(kind: "chain.reload", outcome: "failure", reason: "no_config_file",
-                                                      attributes: ["trigger": trigger]), source: ""))
+            audit.recordHost(kind: "chain.reload", outcome: "failure", reason: "no_config_file", attributes: ["trigger": trigger])
             return .failure(CLIError("--dev has no config file to reload"))
         }
         do {
@@ -215,14 +214,13 @@ struct ChainReloader: Sendable {
             chains.swap(next)
             let names = next.stages.map(\.name)
             logger.notice("reloaded plugin chain", metadata: ["plugins": "\(names.joined(separator: " → "))"])
-            audit.record(AuditStamp().apply(to: .host(kind: "chain.reload", outcome: "success",
-                                                      attributes: ["trigger": trigger, "plugins": names.joined(separator: ",")]),
-                                            source: ""))
+            audit.recordHost(kind: "chain.reload", outcome: "success",
+                             attributes: ["trigger": trigger, "plugins": names.joined(separator: ",")])
             return .success(names)
         } catch {
             logger.error("reload refused; the previous chain keeps serving", metadata: ["error": "\(error)"])
-            audit.record(AuditStamp().apply(to: .host(kind: "chain.reload", outcome: "failure", reason: "invalid_config_or_plugin",
-                                                      attributes: ["trigger": trigger]), source: ""))
+            audit.recordHost(kind: "chain.reload", outcome: "failure", reason: "invalid_config_or_plugin",
+                             attributes: ["trigger": trigger])
             return .failure(CLIError("reload refused; the previous chain keeps serving: \(error)"))
         }
     }

@@ -28,7 +28,7 @@ final class JSONLinesAuditSinkTests: XCTestCase {
         peer.uid = 1000
         peer.gid = 1000
         let stamp = AuditStamp(requestID: "req-1", method: "/rampart.v1.Admin/Reload", peer: peer, principalID: "alice")
-        return stamp.apply(to: .host(kind: kind, outcome: "failure", reason: "expired", attributes: ["key_prefix": "rk_ab"]),
+        return stamp.apply(to: Rampart_V1_AuditEvent(kind: kind, outcome: "failure", reason: "expired", attributes: ["key_prefix": "rk_ab"]),
                            source: "auth")
     }
 

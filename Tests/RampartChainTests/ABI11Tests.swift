@@ -48,7 +48,7 @@ final class ABI11Tests: XCTestCase {
         XCTAssertEqual(seen?.promptTokens, 7)
         XCTAssertEqual(call.principal?.id, "alice")
         // An event emitted later in the call is stamped with the principal, peer and request.
-        ChainEnvironment(plugin: "next", call: call.info).audit(.host(kind: "x.test", outcome: "success"))
+        ChainEnvironment(plugin: "next", call: call.info).audit(Rampart_V1_AuditEvent(kind: "x.test", outcome: "success"))
         let event = try XCTUnwrap(sink.all.first)
         XCTAssertEqual(event.principalID, "alice")
         XCTAssertEqual(event.source, "next")

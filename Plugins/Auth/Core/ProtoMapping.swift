@@ -80,18 +80,7 @@ extension PeerIdentity {
 extension AuthAuditEvent {
     /// The wire event (attributes sorted by key).
     public var message: Rampart_V1_AuditEvent {
-        var event = Rampart_V1_AuditEvent()
-        event.kind = kind
-        event.outcome = outcome
-        event.reason = reason
-        event.principalID = principalID
-        event.attributes = attributes.sorted { $0.key < $1.key }.map { key, value in
-            var entry = Rampart_V1_MetadataEntry()
-            entry.key = key
-            entry.text = value
-            return entry
-        }
-        return event
+        Rampart_V1_AuditEvent(kind: kind, outcome: outcome, reason: reason, principalID: principalID, attributes: attributes)
     }
 }
 

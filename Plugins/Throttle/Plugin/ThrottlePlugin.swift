@@ -56,7 +56,7 @@ public final class ThrottlePlugin: RampartPlugin {
                     params.maxTokens = UInt32(clamping: maxTokens)
                     mutation.params = params
                 }
-                mutation.responseMetadata = admission.headers.map { Self.entry($0.0, $0.1) }
+                mutation.responseMetadata = admission.headers.map { Rampart_V1_MetadataEntry(key: $0.0, text: $0.1) }
             }
         }
     }
@@ -98,16 +98,9 @@ public final class ThrottlePlugin: RampartPlugin {
             $0.code = denial.code.rawValue
             $0.message = denial.message
             $0.retryAfterMs = denial.retryAfterMillis
-            $0.metadata = denial.metadata.map { entry($0.0, $0.1) }
+            $0.metadata = denial.metadata.map { Rampart_V1_MetadataEntry(key: $0.0, text: $0.1) }
         })
         return verdict.annotated("throttle.reason", denial.reason)
-    }
-
-    static func entry(_ key: String, _ value: String) -> Rampart_V1_MetadataEntry {
-        Rampart_V1_MetadataEntry.with {
-            $0.key = key
-            $0.text = value
-        }
     }
 
     private func forwardEvents(_ host: PluginHost) {
@@ -117,7 +110,7 @@ public final class ThrottlePlugin: RampartPlugin {
                 $0.outcome = event.outcome
                 $0.reason = event.reason
                 $0.principalID = event.principalID
-                $0.attributes = event.attributes.map { Self.entry($0.0, $0.1) }
+                $0.attributes = event.attributes.map { Rampart_V1_MetadataEntry(key: $0.0, text: $0.1) }
             })
         }
     }
