@@ -160,6 +160,7 @@ let package = Package(
                 "RampartChain", "RampartPluginHost", "RampartAudit",
                 "RampartAuthCore", "RampartThrottleCore", "RampartSanitizerCore",
                 "CRawPingPong",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

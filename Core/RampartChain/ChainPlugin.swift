@@ -42,11 +42,15 @@ extension ChainPlugin {
 
 /// One call's view of a plugin. Calls on one stream are serialized by the chain.
 public protocol ChainPluginStream: AnyObject {
-    func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict
-    func onResponse(_ response: [UInt8]) throws -> Rampart_V1_Verdict
+    /// Inspects a request (`input.kind == .request`): its fields, or `input.encoded()` for the
+    /// `PluginRequest` protobuf.
+    func onRequest(_ input: HookInput) throws -> Rampart_V1_Verdict
+    /// Inspects a complete unary response (`PluginResponse`).
+    func onResponse(_ input: HookInput) throws -> Rampart_V1_Verdict
     func onChunk(_ text: String) throws -> ChunkDecision
     func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws
-    func onStreamEnd(_ summary: [UInt8]) throws
+    /// Learns how the call ended (`input.ending`, or the `StreamSummary` protobuf).
+    func onStreamEnd(_ input: HookInput) throws
     /// Serves one call (a serialized `PluginMethodCall`) to a method in ``ChainPlugin/methods``;
     /// returns the serialized response message. Throw an error with a status code
     /// (``StatusCodeConvertible``) for a non-OK answer.
@@ -56,11 +60,11 @@ public protocol ChainPluginStream: AnyObject {
 }
 
 extension ChainPluginStream {
-    public func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict { Rampart_V1_Verdict() }
-    public func onResponse(_ response: [UInt8]) throws -> Rampart_V1_Verdict { Rampart_V1_Verdict() }
+    public func onRequest(_ input: HookInput) throws -> Rampart_V1_Verdict { Rampart_V1_Verdict() }
+    public func onResponse(_ input: HookInput) throws -> Rampart_V1_Verdict { Rampart_V1_Verdict() }
     public func onChunk(_ text: String) throws -> ChunkDecision { .pass }
     public func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws {}
-    public func onStreamEnd(_ summary: [UInt8]) throws {}
+    public func onStreamEnd(_ input: HookInput) throws {}
     public func onMethod(_ call: [UInt8]) throws -> [UInt8] { throw RPCError(.unimplemented, "this plugin serves no methods") }
     public func close() {}
 }

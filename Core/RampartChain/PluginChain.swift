@@ -133,11 +133,19 @@ public final class ChainCall: @unchecked Sendable {
         guard chain.hooks.contains(.request) else { return }
         try runRequestHooks(
             where: { _ in true },
-            input: { () throws(RPCError) in try encode(pluginRequest(request, metadata)) },
+            input: { [promptTokens] in
+                let snapshot = request, entries = metadata
+                return self.hookInput(.request, metadata: entries, request: snapshot, promptTokens: promptTokens) {
+                    var input = self.pluginRequest(snapshot, entries)
+                    input.promptTokens = promptTokens
+                    return try input.serializedBytes()
+                }
+            },
             mutate: { mutation in
                 if mutation.replaceMessages { request.messages = mutation.messages }
                 if mutation.replacePrompt { request.prompt = mutation.prompt }
                 if mutation.hasParams { request.params = mutation.params }
+                if mutation.maxTokens > 0 { request.params.maxTokens = mutation.maxTokens }
                 for entry in mutation.addMetadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
             })
     }
@@ -150,29 +158,27 @@ public final class ChainCall: @unchecked Sendable {
         guard chain.gatesAllMethods else { return }
         try runRequestHooks(
             where: { $0.plugin.seesAllMethods },
-            input: { () throws(RPCError) in
-                var input = pluginRequest(Rampart_V1_GenerateRequest(), metadata)
-                input.body = Data(body)
-                return try encode(input)
+            input: {
+                self.hookInput(.request, metadata: metadata, request: nil, promptTokens: 0) {
+                    var input = self.pluginRequest(Rampart_V1_GenerateRequest(), metadata)
+                    input.body = Data(body)
+                    return try input.serializedBytes()
+                }
             },
             mutate: { _ in })
     }
 
-    /// The request-hook loop shared by inference and non-inference calls: the input is encoded
-    /// once and again only after a mutation; a deny skips the rest. `mutate` applies what the
-    /// call kind allows beyond the principal and response metadata, which always apply.
-    private func runRequestHooks(where include: (ChainStage) -> Bool, input: () throws(RPCError) -> [UInt8],
+    /// The request-hook loop shared by inference and non-inference calls: the input is made
+    /// once and again only after a mutation (its protobuf only if a plugin reads it); a deny
+    /// skips the rest. `mutate` applies what the call kind allows beyond the principal and
+    /// response metadata, which always apply.
+    private func runRequestHooks(where include: (ChainStage) -> Bool, input makeInput: () -> HookInput,
                                  mutate: (Rampart_V1_Mutation) -> Void) throws(RPCError) {
-        var encoded: [UInt8]?
+        var current: HookInput?
         for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.request) && include(stage) {
-            let bytes: [UInt8]
-            if let current = encoded {
-                bytes = current
-            } else {
-                bytes = try input()
-                encoded = bytes
-            }
-            guard let verdict = try invoke(index, stage, "on_request", { try $0.onRequest(bytes) }) else { continue }
+            let input = current ?? makeInput()
+            current = input
+            guard let verdict = try invoke(index, stage, "on_request", { try $0.onRequest(input) }) else { continue }
             switch verdict.action {
             case .none, .pass?:
                 stage.statsRecord(.passed)
@@ -184,9 +190,24 @@ public final class ChainCall: @unchecked Sendable {
                 stage.statsRecord(.mutated)
                 mutate(mutation)
                 apply(callMutation: mutation)
-                encoded = nil
+                current = nil
             }
         }
+    }
+
+    /// A hook input of this call with the current principal.
+    private func hookInput(_ kind: HookInput.Kind, metadata: [String: String], request: Rampart_V1_GenerateRequest?,
+                           promptTokens: UInt32, ending: HookInput.Ending? = nil,
+                           encode: @escaping () throws -> [UInt8]) -> HookInput {
+        HookInput(kind: kind, context: contextFields, principal: info.principal,
+                  metadata: metadata.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) },
+                  request: request, promptTokens: promptTokens, ending: ending, encode: encode)
+    }
+
+    private var contextFields: RequestContextFields {
+        RequestContextFields(requestID: context.requestID, method: context.method, streamID: context.streamID,
+                             peer: context.peer,
+                             deadlineUnixMicros: context.deadlineUptimeNanos.map { Self.unixMicros(uptimeNanos: $0) })
     }
 
     /// Serves a call to a plugin-served method (after ``authorize(body:metadata:)``): returns the
@@ -233,10 +254,13 @@ public final class ChainCall: @unchecked Sendable {
     /// Runs every response hook on a complete unary response.
     public func onResponse(_ response: inout Rampart_V1_GenerateResponse, trailers: inout [String: String]) throws(RPCError) {
         for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.response) {
-            var input = Rampart_V1_PluginResponse()
-            input.context = contextMessage()
-            input.response = response
-            let bytes = try encode(input)
+            let snapshot = response
+            let bytes = hookInput(.response, metadata: [:], request: nil, promptTokens: 0) {
+                var input = Rampart_V1_PluginResponse()
+                input.context = self.contextMessage()
+                input.response = snapshot
+                return try input.serializedBytes()
+            }
             guard let verdict = try invoke(index, stage, "on_response", { try $0.onResponse(bytes) }) else { continue }
             switch verdict.action {
             case .none, .pass?:
@@ -300,13 +324,18 @@ public final class ChainCall: @unchecked Sendable {
             streams.removeAll()
             return
         }
-        var summary = Rampart_V1_StreamSummary()
-        summary.context = contextMessage()
-        summary.finishReason = finish
-        summary.usage = usage
-        summary.statusCode = status.rawValue
-        summary.deliveredBytes = UInt64(max(0, deliveredBytes))
-        let bytes = (try? summary.serializedBytes() as [UInt8]) ?? []
+        let ending = HookInput.Ending(
+            statusCode: status.rawValue, finishReason: Int32(finish.rawValue), promptTokens: usage.promptTokens,
+            completionTokens: usage.completionTokens, deliveredBytes: UInt64(max(0, deliveredBytes)))
+        let bytes = hookInput(.streamEnd, metadata: [:], request: nil, promptTokens: 0, ending: ending) {
+            var summary = Rampart_V1_StreamSummary()
+            summary.context = self.contextMessage()
+            summary.finishReason = finish
+            summary.usage = usage
+            summary.statusCode = status.rawValue
+            summary.deliveredBytes = UInt64(max(0, deliveredBytes))
+            return try summary.serializedBytes()
+        }
         for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.streamEnd) {
             _ = try? invoke(index, stage, "on_stream_end") { try $0.onStreamEnd(bytes) }
         }
@@ -393,7 +422,7 @@ public final class ChainCall: @unchecked Sendable {
         return RPCError(code, message, metadata: metadata)
     }
 
-    private func contextMessage() -> Rampart_V1_RequestContext {
+    func contextMessage() -> Rampart_V1_RequestContext {
         var c = Rampart_V1_RequestContext()
         c.requestID = context.requestID
         c.method = context.method
@@ -408,7 +437,7 @@ public final class ChainCall: @unchecked Sendable {
         return c
     }
 
-    private func pluginRequest(_ request: Rampart_V1_GenerateRequest, _ metadata: [String: String]) -> Rampart_V1_PluginRequest {
+    func pluginRequest(_ request: Rampart_V1_GenerateRequest, _ metadata: [String: String]) -> Rampart_V1_PluginRequest {
         var input = Rampart_V1_PluginRequest()
         input.context = contextMessage()
         input.request = request

@@ -58,6 +58,66 @@ enum HostAPI {
                 guard let environment = state.environment else { return RP_ERR_FAILED_PRECONDITION }
                 environment.audit(decoded)
                 return RP_OK
+            },
+            get_str: { call, field, index, data, length in
+                guard let state = HostAPI.state(call), let input = state.input, let data, let length,
+                      index <= Int.max, let text = input.string(field, index: Int(index)) else { return 0 }
+                let kept = state.keep(text)
+                data.pointee = kept.baseAddress?.assumingMemoryBound(to: CChar.self)
+                length.pointee = kept.count
+                return 1
+            },
+            get_u64: { call, field, value in
+                guard let state = HostAPI.state(call), let input = state.input, let value,
+                      let number = input.number(field) else { return 0 }
+                value.pointee = number
+                return 1
+            },
+            input_pb: { call, data, length in
+                guard let state = HostAPI.state(call), let input = state.input else { return RP_ERR_FAILED_PRECONDITION }
+                guard let data, let length else { return RP_ERR_INVALID_ARGUMENT }
+                guard let bytes = try? input.encoded() else { return RP_ERR_INTERNAL }
+                data.pointee = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+                length.pointee = bytes.count
+                return RP_OK
+            },
+            deny: { call, code, message, length, retryAfter in
+                guard let state = HostAPI.state(call), state.answerable else { return RP_ERR_FAILED_PRECONDITION }
+                guard (0...16).contains(code), message != nil || length == 0, length <= 4096 else { return RP_ERR_INVALID_ARGUMENT }
+                let text = message.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
+                state.answer.deny = (code == 0 ? 7 : code, text, retryAfter)
+                return RP_OK
+            },
+            add_trailer: { call, key, keyLength, value, valueLength in
+                guard let state = HostAPI.state(call), state.answerable else { return RP_ERR_FAILED_PRECONDITION }
+                guard let key, value != nil || valueLength == 0, valueLength <= 4096, state.answer.trailers.count < 64 else {
+                    return RP_ERR_INVALID_ARGUMENT
+                }
+                let keyBytes = UnsafeRawBufferPointer(start: key, count: keyLength)
+                guard HostAnswer.isValidKey(keyBytes),
+                      let text = String(validating: UnsafeRawBufferPointer(start: value, count: valueLength), as: UTF8.self)
+                else { return RP_ERR_INVALID_ARGUMENT }
+                state.answer.trailers.append(Rampart_V1_MetadataEntry(key: String(decoding: keyBytes, as: UTF8.self), text: text))
+                return RP_OK
+            },
+            set_principal: { call, bytes, length in
+                guard let state = HostAPI.state(call), state.answerable, state.input?.kind == .request else {
+                    return RP_ERR_FAILED_PRECONDITION
+                }
+                guard let bytes, length > 0, length <= 65_536,
+                      let principal = try? Rampart_V1_Principal(serializedBytes: UnsafeRawBufferPointer(start: bytes, count: length)),
+                      !principal.id.isEmpty else {
+                    return RP_ERR_INVALID_ARGUMENT
+                }
+                state.answer.principal = principal
+                return RP_OK
+            },
+            set_max_tokens: { call, maxTokens in
+                guard let state = HostAPI.state(call), state.answerable, let input = state.input,
+                      input.kind == .request, input.isInference else { return RP_ERR_FAILED_PRECONDITION }
+                guard maxTokens > 0 else { return RP_ERR_INVALID_ARGUMENT }
+                state.answer.maxTokens = maxTokens
+                return RP_OK
             }
         ))
         return UnsafePointer(table)

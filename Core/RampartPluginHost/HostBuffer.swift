@@ -1,4 +1,5 @@
 import RampartChain
+import RampartProto
 /// A host-owned output buffer handed to plugins as `rp_host_buf *`.
 final class HostBuffer {
     var bytes: [UInt8] = []
@@ -18,21 +19,83 @@ final class HostBuffer {
     func reset() { bytes.removeAll(keepingCapacity: true) }
 }
 
-/// Per-call state handed to plugins as `rp_call *`: collects the error message and log lines.
+/// Per-call state handed to plugins as `rp_call *`: collects the error message, gives the ABI
+/// 1.2 field getters their input, and collects an answer given through host calls.
 final class CallState {
     let plugin: String
     let signals: SignalStore
     let log: @Sendable (PluginLogLevel, String) -> Void
     /// The call's audit trail (ABI 1.1 `audit`); nil where the ABI allows no audit.
     let environment: ChainEnvironment?
+    /// The hook's input (ABI 1.2 getters); nil in hooks without one (create, chunks, logits).
+    let input: HookInput?
+    /// Whether this hook may answer with `deny`/`add_trailer`/`set_principal` (request and
+    /// response hooks).
+    let answerable: Bool
     var errorMessage = ""
+    var answer = HostAnswer()
+    /// Host-owned copies of the strings handed out by `get_str`, freed when the hook returns.
+    private var arena: [UnsafeMutableRawBufferPointer] = []
 
-    init(plugin: String, signals: SignalStore, environment: ChainEnvironment? = nil,
-         log: @escaping @Sendable (PluginLogLevel, String) -> Void) {
+    init(plugin: String, signals: SignalStore, environment: ChainEnvironment? = nil, input: HookInput? = nil,
+         answerable: Bool = false, log: @escaping @Sendable (PluginLogLevel, String) -> Void) {
         self.plugin = plugin
         self.signals = signals
         self.environment = environment
+        self.input = input
+        self.answerable = answerable
         self.log = log
+    }
+
+    deinit { for block in arena { block.deallocate() } }
+
+    /// A copy of `text`'s UTF-8 that stays valid until the hook returns.
+    func keep(_ text: String) -> UnsafeRawBufferPointer {
+        let count = text.utf8.count
+        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, count), alignment: 1)
+        _ = block.initializeMemory(as: UInt8.self, from: text.utf8)
+        arena.append(block)
+        return UnsafeRawBufferPointer(rebasing: block[0..<count])
+    }
+}
+
+/// What a hook answered through host calls (ABI 1.2) instead of writing a Verdict.
+struct HostAnswer {
+    var deny: (code: Int32, message: String, retryAfterMs: UInt64)?
+    var trailers: [Rampart_V1_MetadataEntry] = []
+    var principal: Rampart_V1_Principal?
+    var maxTokens: UInt32 = 0
+
+    var isEmpty: Bool { deny == nil && trailers.isEmpty && principal == nil && maxTokens == 0 }
+
+    /// The verdict these calls add up to, or nil when none was made.
+    var verdict: Rampart_V1_Verdict? {
+        if let deny {
+            var verdict = Rampart_V1_Verdict()
+            var message = Rampart_V1_Deny()
+            message.code = deny.code
+            message.message = deny.message
+            message.retryAfterMs = deny.retryAfterMs
+            message.metadata = trailers
+            verdict.action = .deny(message)
+            return verdict
+        }
+        guard principal != nil || !trailers.isEmpty || maxTokens > 0 else { return nil }
+        var mutation = Rampart_V1_Mutation()
+        if let principal { mutation.principal = principal }
+        mutation.maxTokens = maxTokens
+        mutation.responseMetadata = trailers
+        var verdict = Rampart_V1_Verdict()
+        verdict.action = .mutate(mutation)
+        return verdict
+    }
+
+    /// Trailer keys: 1-128 bytes of `[a-z0-9-_.]`.
+    static func isValidKey(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard !key.isEmpty, key.count <= 128 else { return false }
+        return key.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2d || byte == 0x5f || byte == 0x2e
+        }
     }
 }
 

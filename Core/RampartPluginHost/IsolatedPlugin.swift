@@ -497,12 +497,12 @@ final class IsolatedStream: ChainPluginStream {
         self.id = id
     }
 
-    func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict {
-        try verdict(plugin.call(.request, stream: self, input: request), "on_request")
+    func onRequest(_ input: HookInput) throws -> Rampart_V1_Verdict {
+        try verdict(plugin.call(.request, stream: self, input: input.encodedBytes()), "on_request")
     }
 
-    func onResponse(_ response: [UInt8]) throws -> Rampart_V1_Verdict {
-        try verdict(plugin.call(.response, stream: self, input: response), "on_response")
+    func onResponse(_ input: HookInput) throws -> Rampart_V1_Verdict {
+        try verdict(plugin.call(.response, stream: self, input: input.encodedBytes()), "on_response")
     }
 
     func onChunk(_ text: String) throws -> ChunkDecision {
@@ -523,8 +523,8 @@ final class IsolatedStream: ChainPluginStream {
                                      message: "the logits hook is not available with process isolation")
     }
 
-    func onStreamEnd(_ summary: [UInt8]) throws {
-        let reply = try plugin.call(.streamEnd, stream: self, input: summary)
+    func onStreamEnd(_ input: HookInput) throws {
+        let reply = try plugin.call(.streamEnd, stream: self, input: input.encodedBytes())
         guard case .done? = reply.result else { throw unexpected(reply, "on_stream_end") }
     }
 

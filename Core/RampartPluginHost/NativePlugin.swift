@@ -87,18 +87,47 @@ public final class NativePlugin: @unchecked Sendable {
 
     // MARK: hooks
 
-    /// Runs `on_request` with a serialized `PluginRequest`.
-    public func onRequest(_ request: [UInt8], stream: UnsafeMutableRawPointer?,
+    /// Runs `on_request`. A plugin with `RP_CAP_HOST_FIELDS` reads the fields (no protobuf is
+    /// made unless it asks); others get the encoded `PluginRequest`.
+    public func onRequest(_ input: HookInput, stream: UnsafeMutableRawPointer?,
                           environment: ChainEnvironment? = nil) throws(PluginError) -> Rampart_V1_Verdict {
         guard let hook = descriptor.pointee.on_request else { return Rampart_V1_Verdict() }
-        return try verdictCall("on_request", request, stream, environment, hook)
+        return try verdictCall("on_request", input, stream, environment, hook)
+    }
+
+    /// Runs `on_request` with a serialized `PluginRequest` (what an isolated plugin's host receives).
+    public func onRequest(_ request: [UInt8], stream: UnsafeMutableRawPointer?,
+                          environment: ChainEnvironment? = nil) throws(PluginError) -> Rampart_V1_Verdict {
+        try onRequest(Self.decoded(.request, request, "on_request"), stream: stream, environment: environment)
+    }
+
+    /// Runs `on_response` (a `PluginResponse`).
+    public func onResponse(_ input: HookInput, stream: UnsafeMutableRawPointer?,
+                           environment: ChainEnvironment? = nil) throws(PluginError) -> Rampart_V1_Verdict {
+        guard let hook = descriptor.pointee.on_response else { return Rampart_V1_Verdict() }
+        return try verdictCall("on_response", input, stream, environment, hook)
     }
 
     /// Runs `on_response` with a serialized `PluginResponse`.
     public func onResponse(_ response: [UInt8], stream: UnsafeMutableRawPointer?,
                            environment: ChainEnvironment? = nil) throws(PluginError) -> Rampart_V1_Verdict {
-        guard let hook = descriptor.pointee.on_response else { return Rampart_V1_Verdict() }
-        return try verdictCall("on_response", response, stream, environment, hook)
+        try onResponse(Self.decoded(.response, response, "on_response"), stream: stream, environment: environment)
+    }
+
+    /// The input a parent process (or a test) sent as protobuf. Bytes that do not decode still
+    /// reach a protobuf-reading plugin verbatim (it judges them, as in ABI 1.0); a plugin that
+    /// reads fields finds none.
+    static func decoded(_ kind: HookInput.Kind, _ bytes: [UInt8], _ hook: String) -> HookInput {
+        do {
+            return try HookInput.decoding(kind, bytes)
+        } catch {
+            let type = switch kind {
+            case .request: Rampart_V1_PluginRequest.protoMessageName
+            case .response: Rampart_V1_PluginResponse.protoMessageName
+            case .streamEnd: Rampart_V1_StreamSummary.protoMessageName
+            }
+            return HookInput.undecodable(kind, bytes, reason: "\(hook): malformed \(type): \(error)")
+        }
     }
 
     /// ABI 1.1: the methods this plugin serves.
@@ -129,19 +158,43 @@ public final class NativePlugin: @unchecked Sendable {
         UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, Int, OpaquePointer?, OpaquePointer?
     ) -> rp_status
 
-    private func verdictCall(_ hookName: String, _ input: [UInt8], _ stream: UnsafeMutableRawPointer?,
+    /// The hook's protobuf input, or none for a plugin that reads fields (`RP_CAP_HOST_FIELDS`).
+    private func withInput<T>(_ input: HookInput, _ hookName: String,
+                              _ body: (UnsafePointer<UInt8>?, Int) -> T) throws(PluginError) -> T {
+        if capabilities.contains(.hostFields) {
+            // Fields cannot come from bytes that do not decode: refused as the plugin would.
+            if let reason = input.malformed {
+                throw .hookFailed(plugin: name, hook: hookName, status: RP_ERR_INVALID_ARGUMENT, message: reason)
+            }
+            return body(nil, 0)
+        }
+        let bytes: UnsafeRawBufferPointer
+        do {
+            bytes = try input.encoded()
+        } catch {
+            throw .hookFailed(plugin: name, hook: hookName, status: RP_ERR_INTERNAL, message: "cannot encode the input: \(error)")
+        }
+        return body(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+    }
+
+    private func verdictCall(_ hookName: String, _ input: HookInput, _ stream: UnsafeMutableRawPointer?,
                              _ environment: ChainEnvironment?, _ hook: VerdictHook) throws(PluginError) -> Rampart_V1_Verdict {
-        let call = CallState(plugin: name, signals: signals, environment: environment, log: log)
+        let call = CallState(plugin: name, signals: signals, environment: environment, input: input, answerable: true, log: log)
         let output = HostBuffer(limit: Self.verdictLimit)
         let status = try serialized { () throws(PluginError) -> rp_status in
-            withExtendedLifetime((call, output)) {
-                input.withUnsafeBufferPointer { bytes in
-                    hook(instance, stream, bytes.baseAddress, bytes.count, Self.opaque(output), Self.opaque(call))
+            try withExtendedLifetime((call, output)) { () throws(PluginError) -> rp_status in
+                try withInput(input, hookName) { bytes, count in
+                    hook(instance, stream, bytes, count, Self.opaque(output), Self.opaque(call))
                 }
             }
         }
         guard status == RP_OK else {
             throw .hookFailed(plugin: name, hook: hookName, status: status, message: call.errorMessage)
+        }
+        if output.bytes.isEmpty, let verdict = call.answer.verdict { return verdict }
+        if !call.answer.isEmpty {
+            throw .malformedVerdict(plugin: name, hook: hookName,
+                                    reason: "the hook both wrote a Verdict and answered through host->deny/add_trailer/set_principal")
         }
         do {
             return try Rampart_V1_Verdict(serializedBytes: output.bytes)
@@ -198,21 +251,27 @@ public final class NativePlugin: @unchecked Sendable {
         }
     }
 
-    /// Runs `on_stream_end` with a serialized `StreamSummary`.
-    public func onStreamEnd(_ summary: [UInt8], stream: UnsafeMutableRawPointer?,
+    /// Runs `on_stream_end` (a `StreamSummary`, or its fields for `RP_CAP_HOST_FIELDS` plugins).
+    public func onStreamEnd(_ input: HookInput, stream: UnsafeMutableRawPointer?,
                             environment: ChainEnvironment? = nil) throws(PluginError) {
         guard let hook = descriptor.pointee.on_stream_end else { return }
-        let call = CallState(plugin: name, signals: signals, environment: environment, log: log)
+        let call = CallState(plugin: name, signals: signals, environment: environment, input: input, answerable: false, log: log)
         let status = try serialized { () throws(PluginError) -> rp_status in
-            withExtendedLifetime(call) {
-                summary.withUnsafeBufferPointer { bytes in
-                    hook(instance, stream, bytes.baseAddress, bytes.count, Self.opaque(call))
+            try withExtendedLifetime(call) { () throws(PluginError) -> rp_status in
+                try withInput(input, "on_stream_end") { bytes, count in
+                    hook(instance, stream, bytes, count, Self.opaque(call))
                 }
             }
         }
         guard status == RP_OK else {
             throw .hookFailed(plugin: name, hook: "on_stream_end", status: status, message: call.errorMessage)
         }
+    }
+
+    /// Runs `on_stream_end` with a serialized `StreamSummary`.
+    public func onStreamEnd(_ summary: [UInt8], stream: UnsafeMutableRawPointer?,
+                            environment: ChainEnvironment? = nil) throws(PluginError) {
+        try onStreamEnd(Self.decoded(.streamEnd, summary, "on_stream_end"), stream: stream, environment: environment)
     }
 }
 
@@ -249,18 +308,18 @@ final class NativeStream: ChainPluginStream {
         self.environment = environment
     }
 
-    func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict {
-        try plugin.onRequest(request, stream: handle, environment: environment)
+    func onRequest(_ input: HookInput) throws -> Rampart_V1_Verdict {
+        try plugin.onRequest(input, stream: handle, environment: environment)
     }
-    func onResponse(_ response: [UInt8]) throws -> Rampart_V1_Verdict {
-        try plugin.onResponse(response, stream: handle, environment: environment)
+    func onResponse(_ input: HookInput) throws -> Rampart_V1_Verdict {
+        try plugin.onResponse(input, stream: handle, environment: environment)
     }
     func onChunk(_ text: String) throws -> ChunkDecision { try plugin.onChunk(text, stream: handle, environment: environment) }
     func onMethod(_ call: [UInt8]) throws -> [UInt8] { try plugin.onMethod(call, environment: environment) }
     func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws {
         try plugin.onLogits(logits, previous: previous, stream: handle)
     }
-    func onStreamEnd(_ summary: [UInt8]) throws { try plugin.onStreamEnd(summary, stream: handle, environment: environment) }
+    func onStreamEnd(_ input: HookInput) throws { try plugin.onStreamEnd(input, stream: handle, environment: environment) }
 
     func close() {
         guard !closed else { return }

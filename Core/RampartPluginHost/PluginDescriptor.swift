@@ -28,7 +28,10 @@ public struct PluginCapabilities: OptionSet, Sendable, Hashable {
     public static let threadSafe = PluginCapabilities(rawValue: 1 << 32)
     /// ABI 1.1: `on_request` sees every RPC (`RP_CAP_ALL_METHODS`).
     public static let allMethods = PluginCapabilities(rawValue: 1 << 33)
-    static let known: PluginCapabilities = [.request, .response, .chunk, .logits, .streamEnd, .threadSafe, .allMethods]
+    /// ABI 1.2: the plugin reads fields through the host and accepts NULL protobuf inputs
+    /// (`RP_CAP_HOST_FIELDS`).
+    public static let hostFields = PluginCapabilities(rawValue: 1 << 34)
+    static let known: PluginCapabilities = [.request, .response, .chunk, .logits, .streamEnd, .threadSafe, .allMethods, .hostFields]
 }
 
 enum DescriptorValidator {
@@ -79,6 +82,9 @@ enum DescriptorValidator {
         }
         if minor == 0, caps.contains(.allMethods) {
             throw .malformedDescriptor(plugin: plugin, reason: "RP_CAP_ALL_METHODS needs ABI 1.1 (the descriptor says 1.0)")
+        }
+        if minor < 2, caps.contains(.hostFields) {
+            throw .malformedDescriptor(plugin: plugin, reason: "RP_CAP_HOST_FIELDS needs ABI 1.2 (the descriptor says 1.\(minor))")
         }
         let methods = minor >= 1 ? try readMethods(d, plugin: plugin) : []
         return PluginInfo(name: name, version: String(cString: versionPointer), abiMinor: minor, capabilities: caps,

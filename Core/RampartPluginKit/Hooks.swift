@@ -96,47 +96,60 @@ enum Hooks {
 
     static func onRequest(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
                           _ bytes: UnsafePointer<UInt8>?, _ length: Int, _ out: OpaquePointer?, _ call: OpaquePointer?) -> rp_status {
-        if let box = PluginInstance.from(instance), !box.plugin.decodesRequestBody {
+        verdictHook("on_request", instance, stream, out, call) { box, scope throws(PluginError) in
+            let wantsBody = box.plugin.decodesRequestBody
+            if bytes == nil, length == 0, HostFields.available(scope) {
+                // ABI 1.2: no protobuf was sent. A plugin that decides from who is calling reads
+                // the fields; one that needs the prompt asks the host for the encoded request.
+                let fields = HostFields(scope: scope)
+                return wantsBody ? try fields.protobuf(Rampart_V1_PluginRequest.self, hook: "on_request") : fields.requestHeader()
+            }
+            guard !wantsBody else { return try decode(Rampart_V1_PluginRequest.self, bytes, length, hook: "on_request") }
             // Who is calling and the sampling parameters: decode the header view, skipping the
             // prompt, the messages and the body.
-            return verdictHook("on_request", Rampart_V1_PluginRequestHeader.self, instance, stream, bytes, length, out, call) {
-                plugin, header, context in
-                var request = Rampart_V1_PluginRequest()
-                request.context = header.context
-                request.metadata = header.metadata
-                request.promptTokens = header.promptTokens
-                if header.hasRequest {
-                    request.request.params = header.request.params
-                    request.request.model = header.request.model
-                    request.request.clientRequestID = header.request.clientRequestID
-                }
-                return try plugin.onRequest(request, context: context)
+            let header = try decode(Rampart_V1_PluginRequestHeader.self, bytes, length, hook: "on_request")
+            var request = Rampart_V1_PluginRequest()
+            request.context = header.context
+            request.metadata = header.metadata
+            request.promptTokens = header.promptTokens
+            if header.hasRequest {
+                request.request.params = header.request.params
+                request.request.model = header.request.model
+                request.request.clientRequestID = header.request.clientRequestID
             }
-        }
-        return verdictHook("on_request", Rampart_V1_PluginRequest.self, instance, stream, bytes, length, out, call) { plugin, request, context in
+            return request
+        } body: { plugin, request, context in
             try plugin.onRequest(request, context: context)
         }
     }
 
     static func onResponse(_ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
                            _ bytes: UnsafePointer<UInt8>?, _ length: Int, _ out: OpaquePointer?, _ call: OpaquePointer?) -> rp_status {
-        verdictHook("on_response", Rampart_V1_PluginResponse.self, instance, stream, bytes, length, out, call) { plugin, response, context in
+        verdictHook("on_response", instance, stream, out, call) { _, scope throws(PluginError) in
+            if bytes == nil, length == 0, HostFields.available(scope) {
+                return try HostFields(scope: scope).protobuf(Rampart_V1_PluginResponse.self, hook: "on_response")
+            }
+            return try decode(Rampart_V1_PluginResponse.self, bytes, length, hook: "on_response")
+        } body: { plugin, response, context in
             try plugin.onResponse(response, context: context)
         }
     }
 
-    private static func verdictHook<Input: SwiftProtobuf.Message>(
-        _ hook: String, _ inputType: Input.Type, _ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
-        _ bytes: UnsafePointer<UInt8>?, _ length: Int, _ out: OpaquePointer?, _ call: OpaquePointer?,
-        _ body: (any RampartPlugin, Input, PluginCallContext) throws -> Rampart_V1_Verdict
+    private static func verdictHook<Input>(
+        _ hook: String, _ instance: UnsafeMutableRawPointer?, _ stream: UnsafeMutableRawPointer?,
+        _ out: OpaquePointer?, _ call: OpaquePointer?,
+        input: (PluginInstance, CallScope) throws(PluginError) -> Input,
+        body: (any RampartPlugin, Input, PluginCallContext) throws -> Rampart_V1_Verdict
     ) -> rp_status {
         guard let box = PluginInstance.from(instance) else { return RP_ERR_FAILED_PRECONDITION }
         let scope = CallScope(api: box.api, call: call)
         defer { scope.close() }
         do {
-            let input = try decode(Input.self, bytes, length, hook: hook)
+            let value = try input(box, scope)
             let context = PluginCallContext(host: PluginHost(scope: scope), streamState: box.streamState(stream))
-            let verdict = try body(box.plugin, input, context)
+            let verdict = try body(box.plugin, value, context)
+            // ABI 1.2: common verdicts go through host calls, with no protobuf to encode or decode.
+            if HostFields.available(scope), HostFields(scope: scope).answer(verdict) { return RP_OK }
             let encoded: [UInt8] = try verdict.serializedBytes()
             try encoded.withUnsafeBytes { bytes in
                 try scope.append(bytes, to: out, what: "\(hook): the verdict")
@@ -229,7 +242,9 @@ enum Hooks {
         let scope = CallScope(api: box.api, call: call)
         defer { scope.close() }
         do {
-            let summary = try decode(Rampart_V1_StreamSummary.self, bytes, length, hook: "on_stream_end")
+            let summary = bytes == nil && length == 0 && HostFields.available(scope)
+                ? HostFields(scope: scope).summary()
+                : try decode(Rampart_V1_StreamSummary.self, bytes, length, hook: "on_stream_end")
             let context = PluginCallContext(host: PluginHost(scope: scope), streamState: box.streamState(stream))
             try box.plugin.onStreamEnd(summary, context: context)
             return RP_OK

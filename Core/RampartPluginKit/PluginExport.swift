@@ -95,6 +95,8 @@ enum DescriptorBuilder {
         if hooks.contains(.streamEnd) { flags |= RP_CAP_HOOK_STREAM_END }
         if threadSafe { flags |= RP_CAP_THREADSAFE }
         if allMethods { flags |= RP_CAP_ALL_METHODS }
+        // ABI 1.2: the kit reads inputs through the host's field getters when no protobuf comes.
+        if !hooks.isDisjoint(with: [.request, .response, .streamEnd]) { flags |= RP_CAP_HOST_FIELDS }
         return flags
     }
 

@@ -337,6 +337,13 @@ public nonisolated struct Rampart_V1_Mutation: @unchecked Sendable {
     set {_uniqueStorage()._responseMetadata = newValue}
   }
 
+  /// ABI 1.2, on_request of inference calls: when non-zero, sets params.max_tokens alone (the
+  /// other sampling parameters stay as they are), e.g. a token budget clamping the generation.
+  public var maxTokens: UInt32 {
+    get {_storage._maxTokens}
+    set {_uniqueStorage()._maxTokens = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -888,7 +895,7 @@ nonisolated extension Rampart_V1_Pass: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Mutation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}replace_messages\0\u{1}messages\0\u{3}replace_prompt\0\u{1}prompt\0\u{1}params\0\u{3}replace_text\0\u{1}text\0\u{3}add_metadata\0\u{1}principal\0\u{3}response_metadata\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}replace_messages\0\u{1}messages\0\u{3}replace_prompt\0\u{1}prompt\0\u{1}params\0\u{3}replace_text\0\u{1}text\0\u{3}add_metadata\0\u{1}principal\0\u{3}response_metadata\0\u{3}max_tokens\0")
 
   fileprivate class _StorageClass {
     var _replaceMessages: Bool = false
@@ -901,6 +908,7 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
     var _addMetadata: [Rampart_V1_MetadataEntry] = []
     var _principal: Rampart_V1_Principal? = nil
     var _responseMetadata: [Rampart_V1_MetadataEntry] = []
+    var _maxTokens: UInt32 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -921,6 +929,7 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
       _addMetadata = source._addMetadata
       _principal = source._principal
       _responseMetadata = source._responseMetadata
+      _maxTokens = source._maxTokens
     }
   }
 
@@ -949,6 +958,7 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
         case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._addMetadata) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._principal) }()
         case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._responseMetadata) }()
+        case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxTokens) }()
         default: break
         }
       }
@@ -991,6 +1001,9 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
       if !_storage._responseMetadata.isEmpty {
         try visitor.visitRepeatedMessageField(value: _storage._responseMetadata, fieldNumber: 10)
       }
+      if _storage._maxTokens != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._maxTokens, fieldNumber: 11)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1010,6 +1023,7 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
         if _storage._addMetadata != rhs_storage._addMetadata {return false}
         if _storage._principal != rhs_storage._principal {return false}
         if _storage._responseMetadata != rhs_storage._responseMetadata {return false}
+        if _storage._maxTokens != rhs_storage._maxTokens {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -63,21 +63,11 @@ public final class RampartServer: Sendable {
         let pool = NIOThreadPool(numberOfThreads: max(1, settings.workerThreads))
         pool.start()
         let metrics = ServerMetrics()
-        let ids = RequestIDGenerator()
         let registry = ConnectionRegistry()
         let drainingFlag = DrainFlag()
-
-        var dispatcher = Dispatcher()
-        InferenceService(backend: backend, limits: settings.limits, pool: pool, chains: chains).register(in: &dispatcher)
-        HealthService(model: backend.model, metrics: metrics, isDraining: { drainingFlag.isSet }).register(in: &dispatcher)
-        extraMethods(&dispatcher)
-        // Every method but inference passes the chain's gate (authentication, RBAC); inference
-        // calls run the whole chain in InferenceService. Unknown paths may be plugin-served.
-        let gate = ChainGate(chains: chains, pool: pool)
-        let inference: Set = [InferenceService.generate, InferenceService.generateStream]
-        dispatcher.wrap(where: { !inference.contains($0) }) { _, handler in gate.gated(handler) }
-        dispatcher.fallback = { gate.pluginMethod($0) }
-        let routes = dispatcher
+        let pipeline = ServerPipeline(
+            settings: settings, backend: backend, pool: pool, chains: chains, metrics: metrics, logger: logger,
+            isDraining: { drainingFlag.isSet }, extraMethods: extraMethods)
 
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -86,10 +76,7 @@ public final class RampartServer: Sendable {
             .childChannelInitializer { channel in
                 registry.add(channel)
                 channel.closeFuture.whenComplete { _ in registry.remove(channel) }
-                return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(settings: settings, dispatcher: routes, ids: ids, metrics: metrics, logger: logger))
-                }
+                return channel.eventLoop.makeCompletedFuture { try pipeline.addHandlers(to: channel) }
             }
 
         // Create the socket with no group/other bits, then widen to the configured mode.

@@ -10,7 +10,7 @@ import RampartProto
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks (RPC overhead against raw sockets and grpc-swift-2).",
-        subcommands: [RPCBench.self, ChainBench.self, RawServer.self, NIOEchoServer.self])
+        subcommands: [RPCBench.self, ChainBench.self, HandlerBench.self, RawServer.self, NIOEchoServer.self])
 }
 
 /// The raw C echo server of the floor measurement (run as a child process by `bench rpc`).

@@ -35,7 +35,8 @@ final class FakePlugin: ChainPlugin, @unchecked Sendable {
             self.environment = environment
         }
         func onMethod(_ call: [UInt8]) throws -> [UInt8] { try plugin.method(call, environment) }
-        func onRequest(_ request: [UInt8]) throws -> Rampart_V1_Verdict {
+        func onRequest(_ input: HookInput) throws -> Rampart_V1_Verdict {
+            let request = try input.encodedBytes()
             plugin.seenPrompts.append((try? Rampart_V1_PluginRequest(serializedBytes: request))?.request.prompt ?? "?")
             return try plugin.request(request)
         }

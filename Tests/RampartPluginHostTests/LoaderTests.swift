@@ -7,7 +7,7 @@ import RampartProto
 import XCTest
 
 /// Builds the fixture plugin with the given -D flags into a fresh directory.
-func buildFixture(_ defines: [String] = [], name: String = "plugin") throws -> (directory: String, library: String) {
+func buildFixture(_ defines: [String] = [], name: String = "plugin", source: String = "test_plugin.c") throws -> (directory: String, library: String) {
     let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     let root = here.deletingLastPathComponent().deletingLastPathComponent()
     let directory = "/tmp/rampart-plugin-test-\(getpid())-\(UInt32.random(in: 0 ... .max))"
@@ -18,7 +18,7 @@ func buildFixture(_ defines: [String] = [], name: String = "plugin") throws -> (
     process.arguments = ["cc", "-std=c11", "-shared", "-fPIC", "-O1", "-Wall",
                          "-I", root.appendingPathComponent("Core/CRampartPlugin/include").path]
         + defines.map { "-D\($0)" }
-        + ["-o", directory + "/" + library, here.appendingPathComponent("Fixtures/test_plugin.c").path]
+        + ["-o", directory + "/" + library, here.appendingPathComponent("Fixtures/" + source).path]
     try process.run()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else { throw NSError(domain: "cc failed", code: Int(process.terminationStatus)) }
@@ -66,7 +66,7 @@ final class LoaderTests: XCTestCase {
 
     func testABIMajorTooNew() throws {
         try expectLoadError(["ABI_TOO_NEW"]) { error in
-            error.description.contains("built for ABI 2.1, host is 1.1")
+            error.description.contains("built for ABI 2.2, host is 1.2")
         }
     }
 

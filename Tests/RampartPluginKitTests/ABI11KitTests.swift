@@ -1,3 +1,4 @@
+import CRampartPlugin
 import Foundation
 import RampartAudit
 import RampartChain
@@ -48,7 +49,8 @@ final class ABI11KitTests: XCTestCase {
         let info = try DescriptorValidator.validate(try kitDescriptor(Gatekeeper.self), plugin: "x")
         XCTAssertEqual(info.methods, ["test.Gate/Whoami"])
         XCTAssertTrue(info.capabilities.contains(PluginCapabilities.allMethods))
-        XCTAssertEqual(info.abiMinor, 1)
+        XCTAssertEqual(info.abiMinor, UInt16(RP_ABI_MINOR))
+        XCTAssertTrue(info.capabilities.contains(PluginCapabilities.hostFields))
     }
 
     func testGateThenMethodThroughTheRealCallMachinery() throws {
@@ -102,6 +104,7 @@ final class HeaderOnlyKitTests: XCTestCase {
         let plugin = try loadInProcess(HeaderOnly.self)
         var input = Rampart_V1_PluginRequest()
         input.context.peer.uid = 42
+        input.context.method = "/rampart.v1.Inference/Generate"
         input.metadata = [Rampart_V1_MetadataEntry.with { $0.key = "x-api-key"; $0.text = "k1" }]
         input.promptTokens = 9
         input.request.prompt = String(repeating: "p", count: 4096)

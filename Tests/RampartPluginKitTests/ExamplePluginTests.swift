@@ -100,7 +100,7 @@ final class SwiftExamplePluginTests: XCTestCase {
         let loaded = try devLoader().load(directory: location.directory, library: location.library, name: "swift")
         XCTAssertEqual(loaded.info.name, "keyword-guard-swift")
         XCTAssertEqual(loaded.info.version, "1.0.0")
-        XCTAssertEqual(loaded.info.capabilities, [.request, .chunk])
+        XCTAssertEqual(loaded.info.capabilities, [.request, .chunk, .hostFields])
     }
 
     func testDeniesBannedWords() throws { try KeywordGuardChecks.deniesBannedWords(try plugin()) }

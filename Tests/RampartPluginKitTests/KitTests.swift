@@ -183,7 +183,7 @@ final class DescriptorTests: XCTestCase {
         XCTAssertEqual(d.struct_size, UInt32(MemoryLayout<rp_plugin_v1>.size))
         XCTAssertEqual(d.abi_major, UInt16(RP_ABI_MAJOR))
         XCTAssertEqual(d.abi_minor, UInt16(RP_ABI_MINOR))
-        XCTAssertEqual(d.capabilities, RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_STREAM_END | RP_CAP_THREADSAFE)
+        XCTAssertEqual(d.capabilities, RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_STREAM_END | RP_CAP_THREADSAFE | RP_CAP_HOST_FIELDS)
         XCTAssertNotNil(d.create)
         XCTAssertNotNil(d.destroy)
         XCTAssertNotNil(d.on_request)
@@ -198,7 +198,7 @@ final class DescriptorTests: XCTestCase {
 
         let all = try kitDescriptor(Everything.self).pointee
         XCTAssertEqual(all.capabilities, RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_RESPONSE | RP_CAP_HOOK_CHUNK
-                       | RP_CAP_HOOK_LOGITS | RP_CAP_HOOK_STREAM_END)
+                       | RP_CAP_HOOK_LOGITS | RP_CAP_HOOK_STREAM_END | RP_CAP_HOST_FIELDS)
         XCTAssertTrue(all.on_response != nil && all.on_chunk != nil && all.on_logits != nil)
         XCTAssertTrue(all.stream_new != nil && all.stream_free != nil)
     }
@@ -206,9 +206,9 @@ final class DescriptorTests: XCTestCase {
     func testTheHostValidatorAcceptsKitDescriptors() throws {
         let info = try DescriptorValidator.validate(try kitDescriptor(RequestAndEnd.self), plugin: "x")
         XCTAssertEqual(info, PluginInfo(name: "request-and-end", version: "0.1.0", abiMinor: PluginABI.minor,
-                                        capabilities: [.request, .streamEnd, .threadSafe]))
+                                        capabilities: [.request, .streamEnd, .threadSafe, .hostFields]))
         let everything = try DescriptorValidator.validate(try kitDescriptor(Everything.self), plugin: "x")
-        XCTAssertEqual(everything.capabilities, [.request, .response, .chunk, .logits, .streamEnd])
+        XCTAssertEqual(everything.capabilities, [.request, .response, .chunk, .logits, .streamEnd, .hostFields])
     }
 
     func testOneStaticDescriptorPerTypeAndDistinctCreateEntries() throws {
@@ -363,7 +363,8 @@ final class HookTests: XCTestCase {
     func testVerdictBuildersRoundTripThroughTheHost() throws {
         let plugin = try loadInProcess(VerdictMaker.self)
         let pass = try plugin.onRequest(try promptRequest("hello"), stream: nil)
-        XCTAssertEqual(pass.action, .pass(Rampart_V1_Pass()))
+        // ABI 1.2: a pass crosses the ABI as nothing at all (no Verdict is written).
+        XCTAssertNil(pass.action)
         XCTAssertTrue(pass.isPass)
 
         let deny = try plugin.onRequest(try promptRequest("deny"), stream: nil)

@@ -1,5 +1,5 @@
 /*
- * rampart_plugin.h — the Rampart plugin ABI, version 1.1. This header is the whole contract
+ * rampart_plugin.h — the Rampart plugin ABI, version 1.2. This header is the whole contract
  * between the Rampart host and a plugin. Pure C99, no dependencies.
  *
  * A plugin is a shared library that exports ONE symbol:
@@ -38,6 +38,9 @@
  *   1.1  RP_CAP_ALL_METHODS (on_request sees every RPC, e.g. for authentication); plugin-served
  *        methods (rp_plugin_v1.methods + on_method, in former reserved slots); host->audit.
  *        PluginRequest.body/prompt_tokens, Mutation.principal/response_metadata, PluginMethodCall.
+ *   1.2  The protobuf-free hot path: RP_CAP_HOST_FIELDS (the host may pass req_pb/summary_pb as
+ *        NULL), host->get_str/get_u64/input_pb to read the call, host->deny/add_trailer/
+ *        set_principal/set_max_tokens to answer without encoding a Verdict; Mutation.max_tokens.
  */
 #ifndef RAMPART_PLUGIN_H
 #define RAMPART_PLUGIN_H
@@ -50,7 +53,7 @@ extern "C" {
 #endif
 
 #define RP_ABI_MAJOR 1
-#define RP_ABI_MINOR 1
+#define RP_ABI_MINOR 2
 /** 'RPPL' */
 #define RP_PLUGIN_MAGIC 0x5250504Cu
 /** The exported entry symbol's name. */
@@ -85,6 +88,44 @@ typedef int32_t rp_log_level;
  *  plugin-served methods too (PluginRequest.context.method names it, .body holds its message).
  *  Authentication and authorization plugins set it. */
 #define RP_CAP_ALL_METHODS     (1ull << 33)
+/** (1.2) The plugin reads its input through the field getters (host->get_str, get_u64) or asks
+ *  for the protobuf with host->input_pb: on_request and on_stream_end may then receive
+ *  req_pb/summary_pb = NULL, len 0. When every plugin running a hook has this flag, the host
+ *  never encodes the PluginRequest or StreamSummary: the hot path carries no protobuf. */
+#define RP_CAP_HOST_FIELDS     (1ull << 34)
+
+/** (1.2) Fields of the current call, read with host->get_str / host->get_u64 during on_request,
+ *  on_response and on_stream_end. `index` selects an element of a repeated field (0 for others).
+ *  A fixed-width integer, not a C enum. */
+typedef int32_t rp_field;
+/* strings (get_str) */
+#define RP_FIELD_REQUEST_ID          1  /* the host's request id */
+#define RP_FIELD_METHOD              2  /* "/rampart.v1.Inference/Generate" */
+#define RP_FIELD_PRINCIPAL_ID        3  /* the principal an earlier plugin set; absent before */
+#define RP_FIELD_PRINCIPAL_USER      4
+#define RP_FIELD_PRINCIPAL_ORG       5
+#define RP_FIELD_PRINCIPAL_SCOPE     6  /* repeated: index 0.. */
+#define RP_FIELD_PRINCIPAL_CREDENTIAL 7 /* "api_key", "token", "peer" */
+#define RP_FIELD_METADATA_KEY        8  /* repeated, sorted by key: index 0.. */
+#define RP_FIELD_METADATA_VALUE      9  /* repeated: the value of METADATA_KEY at the same index */
+#define RP_FIELD_MODEL              10  /* GenerateRequest.model */
+#define RP_FIELD_CLIENT_REQUEST_ID  11  /* GenerateRequest.client_request_id */
+/* numbers (get_u64) */
+#define RP_FIELD_PEER_PID           32  /* absent when the peer's credentials are unknown */
+#define RP_FIELD_PEER_UID           33
+#define RP_FIELD_PEER_GID           34
+#define RP_FIELD_DEADLINE_UNIX_US   35  /* absent without a deadline */
+#define RP_FIELD_STREAM_ID          36
+#define RP_FIELD_MAX_TOKENS         37  /* GenerateRequest.params.max_tokens (inference calls) */
+#define RP_FIELD_PROMPT_TOKENS      38  /* the backend's count of the prompt (0 = unknown) */
+#define RP_FIELD_PROMPT_BYTES       39  /* UTF-8 bytes of the prompt and every message's content */
+#define RP_FIELD_IS_INFERENCE       40  /* 1 for Inference calls, 0 for other RPCs (RP_CAP_ALL_METHODS) */
+/* on_stream_end only */
+#define RP_FIELD_STATUS_CODE        48  /* the call's final gRPC status (0 = OK) */
+#define RP_FIELD_FINISH_REASON      49  /* FinishReason enum value */
+#define RP_FIELD_USAGE_PROMPT_TOKENS     50
+#define RP_FIELD_USAGE_COMPLETION_TOKENS 51
+#define RP_FIELD_DELIVERED_BYTES    52
 
 /** A host-owned growable output buffer. Opaque: write to it only with host->buf_append. */
 typedef struct rp_host_buf rp_host_buf;
@@ -142,6 +183,36 @@ typedef struct rp_host_api {
      *  for bytes that are not an AuditEvent. OWNERSHIP: event_pb is borrowed and copied.
      *  Never put secret material in an event. */
     rp_status (*audit)(rp_call *call, const uint8_t *event_pb, size_t len);
+
+    /* ---- 1.2: check struct_size >= offsetof(rp_host_api, set_max_tokens) + sizeof(void *) ---- */
+
+    /** Reads a string field of the call (RP_FIELD_*). Returns 1 and sets *data and *len when present,
+     *  0 when absent, out of range (index), not a string field, or outside a hook.
+     *  OWNERSHIP: *data is host-owned, valid until the hook returns; not NUL-terminated. */
+    int (*get_str)(rp_call *call, rp_field field, size_t index, const char **data, size_t *len);
+    /** Reads a number field of the call. Returns 1 and sets *value when present, 0 otherwise. */
+    int (*get_u64)(rp_call *call, rp_field field, uint64_t *value);
+    /** The hook's protobuf input (the PluginRequest, PluginResponse or StreamSummary the hook
+     *  would have received), encoded on demand and shared by the plugins of the call.
+     *  OWNERSHIP: *data is host-owned, valid until the hook returns. Returns RP_OK, or
+     *  RP_ERR_FAILED_PRECONDITION outside a hook. */
+    rp_status (*input_pb)(rp_call *call, const uint8_t **data, size_t *len);
+    /** on_request / on_response: refuse the call with a gRPC status (1-16; 0 = PERMISSION_DENIED)
+     *  and a message for the client; retry_after_ms > 0 adds the `retry-after-ms` trailer.
+     *  Same effect as a Deny verdict; a hook that calls it must not also write a Verdict.
+     *  OWNERSHIP: msg is borrowed and copied (at most 4096 bytes). */
+    rp_status (*deny)(rp_call *call, int32_t code, const char *msg, size_t len, uint64_t retry_after_ms);
+    /** on_request / on_response: adds a trailer entry: to the error trailers when the call is
+     *  refused (by this hook's deny), to a successful response's trailers otherwise (like
+     *  Mutation.response_metadata). OWNERSHIP: key and value are borrowed and copied. Keys are
+     *  1-128 bytes of [a-z0-9-_.]; values at most 4096 bytes of UTF-8. */
+    rp_status (*add_trailer)(rp_call *call, const char *key, size_t key_len, const char *value, size_t value_len);
+    /** on_request: sets the call's principal (a serialized Principal; like Mutation.principal).
+     *  OWNERSHIP: principal_pb is borrowed and copied. */
+    rp_status (*set_principal)(rp_call *call, const uint8_t *principal_pb, size_t len);
+    /** on_request of an inference call: sets params.max_tokens alone (like Mutation.max_tokens),
+     *  e.g. a token budget clamping the generation. max_tokens must be > 0. */
+    rp_status (*set_max_tokens)(rp_call *call, uint32_t max_tokens);
 } rp_host_api;
 
 /**
@@ -185,6 +256,8 @@ typedef struct rp_plugin_v1 {
      * Inspects a request before the backend runs.
      * OWNERSHIP: req_pb (a PluginRequest) is host-owned, valid during the call; write a Verdict
      *            into verdict_out with host->buf_append. Writing nothing means Pass.
+     *            (1.2) With RP_CAP_HOST_FIELDS req_pb may be NULL (len 0): read the fields, and
+     *            answer with host->deny/add_trailer/set_principal or a Verdict (not both).
      * THREADING: serialized per stream.
      */
     rp_status (*on_request)(void *instance, void *stream, const uint8_t *req_pb, size_t req_len,

@@ -52,9 +52,8 @@ public final class ThrottlePlugin: RampartPlugin {
             guard admission.maxTokens != nil || !admission.headers.isEmpty else { return .pass }
             return .mutate { mutation in
                 if let maxTokens = admission.maxTokens {
-                    var params = request.request.params
-                    params.maxTokens = UInt32(clamping: maxTokens)
-                    mutation.params = params
+                    // max_tokens alone (ABI 1.2): the other sampling parameters stay.
+                    mutation.maxTokens = UInt32(clamping: max(1, maxTokens))
                 }
                 mutation.responseMetadata = admission.headers.map { Rampart_V1_MetadataEntry(key: $0.0, text: $0.1) }
             }

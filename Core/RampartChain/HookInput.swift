@@ -1,0 +1,220 @@
+import Foundation
+import RampartCore
+import RampartProto
+import SwiftProtobuf
+
+/// The input of one request, response or stream-end hook call, readable two ways: as fields
+/// (ABI 1.2 `get_str`/`get_u64`, no protobuf at all) or as the encoded protobuf message
+/// (`PluginRequest`, `PluginResponse`, `StreamSummary`), encoded on first use and then shared by
+/// every plugin of the call that reads it.
+///
+/// Built by the chain for in-process calls, or decoded from the protobuf a parent process sent
+/// (isolated plugins): both give the same fields.
+public final class HookInput: @unchecked Sendable {
+    /// Which hook the input is for.
+    public enum Kind: Sendable { case request, response, streamEnd }
+
+    /// How a call ended (stream-end input only).
+    public struct Ending: Sendable, Equatable {
+        public var statusCode: Int32
+        public var finishReason: Int32
+        public var promptTokens: UInt32
+        public var completionTokens: UInt32
+        public var deliveredBytes: UInt64
+
+        public init(statusCode: Int32, finishReason: Int32, promptTokens: UInt32, completionTokens: UInt32, deliveredBytes: UInt64) {
+            self.statusCode = statusCode
+            self.finishReason = finishReason
+            self.promptTokens = promptTokens
+            self.completionTokens = completionTokens
+            self.deliveredBytes = deliveredBytes
+        }
+    }
+
+    public let kind: Kind
+    public let requestID: String
+    public let method: String
+    public let streamID: UInt32
+    public let peer: PeerCredentials?
+    public let deadlineUnixMicros: UInt64?
+    public let principal: Rampart_V1_Principal?
+    /// Call metadata, sorted by key.
+    public let metadata: [(key: String, value: String)]
+    /// Whether this is an inference call (else a Health, Admin or plugin-served method).
+    public let isInference: Bool
+    public let model: String
+    public let clientRequestID: String
+    public let maxTokens: UInt32
+    public let promptTokens: UInt32
+    /// UTF-8 bytes of the prompt and of every message's content.
+    public let promptBytes: UInt64
+    public let ending: Ending?
+
+    private let encoder: () throws -> [UInt8]
+    private var storage: UnsafeMutableRawBufferPointer?
+    private var encodedCount = 0
+    /// Why the protobuf this input was decoded from is malformed (then it has no fields).
+    public private(set) var malformed: String?
+
+    /// An input whose fields are known and whose protobuf is made by `encode` when asked for.
+    public init(kind: Kind, context: RequestContextFields, principal: Rampart_V1_Principal?,
+                metadata: [(key: String, value: String)], request: Rampart_V1_GenerateRequest?,
+                promptTokens: UInt32, ending: Ending? = nil, encode: @escaping () throws -> [UInt8]) {
+        self.kind = kind
+        self.requestID = context.requestID
+        self.method = context.method
+        self.streamID = context.streamID
+        self.peer = context.peer
+        self.deadlineUnixMicros = context.deadlineUnixMicros
+        self.principal = principal
+        self.metadata = metadata
+        self.isInference = request != nil
+        self.model = request?.model ?? ""
+        self.clientRequestID = request?.clientRequestID ?? ""
+        self.maxTokens = request?.params.maxTokens ?? 0
+        self.promptTokens = promptTokens
+        self.promptBytes = request.map(Self.promptBytes) ?? 0
+        self.ending = ending
+        self.encoder = encode
+    }
+
+    deinit { storage?.deallocate() }
+
+    /// The encoded protobuf message (made once; valid while this input lives).
+    /// - Throws: what the encoder throws (an input that cannot be encoded).
+    public func encoded() throws -> UnsafeRawBufferPointer {
+        if let storage { return UnsafeRawBufferPointer(rebasing: storage[0..<encodedCount]) }
+        let bytes = try encoder()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, bytes.count), alignment: 8)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        storage = buffer
+        encodedCount = bytes.count
+        return UnsafeRawBufferPointer(rebasing: buffer[0..<bytes.count])
+    }
+
+    /// The encoded message as an array (transports that send it elsewhere).
+    public func encodedBytes() throws -> [UInt8] {
+        [UInt8](try encoded())
+    }
+
+    /// Method paths of inference calls start with this.
+    public static let inferencePrefix = "/rampart.v1.Inference/"
+
+    static func promptBytes(_ request: Rampart_V1_GenerateRequest) -> UInt64 {
+        var total = UInt64(request.prompt.utf8.count)
+        for message in request.messages { total &+= UInt64(message.content.utf8.count) }
+        return total
+    }
+
+    // MARK: fields (ABI 1.2 RP_FIELD_*)
+
+    /// A string field; nil when absent or not a string field.
+    public func string(_ field: Int32, index: Int) -> String? {
+        switch field {
+        case 1: return index == 0 ? requestID : nil
+        case 2: return index == 0 ? method : nil
+        case 3: return index == 0 ? principal.map(\.id) : nil
+        case 4: return index == 0 ? principal.map(\.user) : nil
+        case 5: return index == 0 ? principal.map(\.org) : nil
+        case 6:
+            guard let scopes = principal?.scopes, index >= 0, index < scopes.count else { return nil }
+            return scopes[index]
+        case 7: return index == 0 ? principal.map(\.credentialKind) : nil
+        case 8: return index >= 0 && index < metadata.count ? metadata[index].key : nil
+        case 9: return index >= 0 && index < metadata.count ? metadata[index].value : nil
+        case 10: return index == 0 && isInference ? model : nil
+        case 11: return index == 0 && isInference ? clientRequestID : nil
+        default: return nil
+        }
+    }
+
+    /// A number field; nil when absent or not a number field.
+    public func number(_ field: Int32) -> UInt64? {
+        switch field {
+        case 32: return peer.map { UInt64($0.pid) }
+        case 33: return peer.map { UInt64($0.uid) }
+        case 34: return peer.map { UInt64($0.gid) }
+        case 35: return deadlineUnixMicros
+        case 36: return UInt64(streamID)
+        case 37: return isInference ? UInt64(maxTokens) : nil
+        case 38: return kind == .request ? UInt64(promptTokens) : nil
+        case 39: return isInference ? promptBytes : nil
+        case 40: return isInference ? 1 : 0
+        case 48: return ending.map { UInt64(bitPattern: Int64($0.statusCode)) }
+        case 49: return ending.map { UInt64(bitPattern: Int64($0.finishReason)) }
+        case 50: return ending.map { UInt64($0.promptTokens) }
+        case 51: return ending.map { UInt64($0.completionTokens) }
+        case 52: return ending?.deliveredBytes
+        default: return nil
+        }
+    }
+}
+
+/// The parts of a call's context a hook input carries.
+public struct RequestContextFields: Sendable {
+    public var requestID: String
+    public var method: String
+    public var streamID: UInt32
+    public var peer: PeerCredentials?
+    public var deadlineUnixMicros: UInt64?
+
+    public init(requestID: String, method: String, streamID: UInt32, peer: PeerCredentials?, deadlineUnixMicros: UInt64?) {
+        self.requestID = requestID
+        self.method = method
+        self.streamID = streamID
+        self.peer = peer
+        self.deadlineUnixMicros = deadlineUnixMicros
+    }
+
+    /// The fields of a `RequestContext` message.
+    public init(_ message: Rampart_V1_RequestContext) {
+        self.init(requestID: message.requestID, method: message.method, streamID: message.streamID,
+                  peer: message.hasPeer ? PeerCredentials(pid: message.peer.pid, uid: message.peer.uid, gid: message.peer.gid) : nil,
+                  deadlineUnixMicros: message.deadlineUnixUs == 0 ? nil : message.deadlineUnixUs)
+    }
+}
+
+extension HookInput {
+    /// Bytes that do not decode: no fields (``malformed`` says why); `encoded()` gives them back
+    /// unchanged.
+    public static func undecodable(_ kind: Kind, _ bytes: [UInt8], reason: String) -> HookInput {
+        let input = HookInput(
+            kind: kind, context: RequestContextFields(requestID: "", method: "", streamID: 0, peer: nil, deadlineUnixMicros: nil),
+            principal: nil, metadata: [], request: nil, promptTokens: 0, encode: { bytes })
+        input.malformed = reason
+        return input
+    }
+
+    /// The input a parent process sent as protobuf (isolated plugins): fields decoded from it.
+    /// - Throws: the decoding error for malformed bytes.
+    public static func decoding(_ kind: Kind, _ bytes: [UInt8]) throws -> HookInput {
+        switch kind {
+        case .request:
+            let message = try Rampart_V1_PluginRequest(serializedBytes: bytes)
+            return HookInput(
+                kind: .request, context: RequestContextFields(message.context),
+                principal: message.context.hasPrincipal ? message.context.principal : nil,
+                metadata: message.metadata.compactMap { entry in
+                    if case .text(let value)? = entry.value { (key: entry.key, value: value) } else { nil }
+                },
+                request: message.context.method.hasPrefix(Self.inferencePrefix) ? message.request : nil,
+                promptTokens: message.promptTokens, encode: { bytes })
+        case .response:
+            let message = try Rampart_V1_PluginResponse(serializedBytes: bytes)
+            return HookInput(
+                kind: .response, context: RequestContextFields(message.context),
+                principal: message.context.hasPrincipal ? message.context.principal : nil,
+                metadata: [], request: nil, promptTokens: 0, encode: { bytes })
+        case .streamEnd:
+            let message = try Rampart_V1_StreamSummary(serializedBytes: bytes)
+            return HookInput(
+                kind: .streamEnd, context: RequestContextFields(message.context),
+                principal: message.context.hasPrincipal ? message.context.principal : nil,
+                metadata: [], request: nil, promptTokens: 0,
+                ending: Ending(statusCode: message.statusCode, finishReason: Int32(message.finishReason.rawValue),
+                               promptTokens: message.usage.promptTokens, completionTokens: message.usage.completionTokens,
+                               deliveredBytes: message.deliveredBytes),
+                encode: { bytes })
+        }
+    }
+}
