@@ -51,11 +51,13 @@ final class CallState {
 
     /// A copy of `text`'s UTF-8 that stays valid until the hook returns.
     func keep(_ text: String) -> UnsafeRawBufferPointer {
-        let count = text.utf8.count
-        let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, count), alignment: 1)
-        _ = block.initializeMemory(as: UInt8.self, from: text.utf8)
-        arena.append(block)
-        return UnsafeRawBufferPointer(rebasing: block[0..<count])
+        var text = text
+        return text.withUTF8 { utf8 in
+            let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, utf8.count), alignment: 1)
+            block.copyMemory(from: UnsafeRawBufferPointer(utf8))
+            arena.append(block)
+            return UnsafeRawBufferPointer(rebasing: block[0..<utf8.count])
+        }
     }
 }
 

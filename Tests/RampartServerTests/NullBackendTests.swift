@@ -1,0 +1,30 @@
+import RampartCore
+import XCTest
+
+/// The null backend's fast piece count (8 bytes at a time) against its own piece splitter.
+final class NullBackendTests: XCTestCase {
+    /// What the slow path reports: with max_tokens 0 every piece is split out and counted.
+    private func splitCount(_ text: String) throws -> Int {
+        let request = GenerationRequest(input: .raw(text), sampling: SamplingOptions(maxTokens: 0))
+        return try NullBackend().generate(request) { _ in true }.promptTokens
+    }
+
+    func testFastCountAgreesWithTheSplitterOnEdgeCases() throws {
+        let cases = ["", " ", "a", "a b", " a", "a ", "  a  b  ", "abcdefg h", "abcdefgh ijklmnop",
+                     String(repeating: " ", count: 17), String(repeating: "x ", count: 40), "日本 語 テキスト  é",
+                     "1234567 9", "1234567  9abcdef ghi"]
+        for text in cases {
+            XCTAssertEqual(NullBackend().countPromptTokens(.raw(text)), try splitCount(text), "\"\(text)\"")
+        }
+    }
+
+    func testFastCountAgreesWithTheSplitterOnRandomText() throws {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Character] = [" ", " ", "a", "b", "é", "\t", "x"]
+        for _ in 0..<300 {
+            let length = Int.random(in: 0...70, using: &generator)
+            let text = String((0..<length).map { _ in alphabet.randomElement(using: &generator) ?? " " })
+            XCTAssertEqual(NullBackend().countPromptTokens(.raw(text)), try splitCount(text), "\"\(text)\"")
+        }
+    }
+}
