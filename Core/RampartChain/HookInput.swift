@@ -78,7 +78,28 @@ public final class HookInput: @unchecked Sendable {
         self.encoder = encode
     }
 
-    deinit { storage?.deallocate() }
+    /// UTF-8 copies of string fields handed out through the C ABI, kept while the input lives.
+    private var kept: [(key: Int, bytes: UnsafeMutableRawBufferPointer)] = []
+
+    deinit {
+        storage?.deallocate()
+        for entry in kept { entry.bytes.deallocate() }
+    }
+
+    /// A string field's UTF-8 at a stable address (valid while this input lives), copied once.
+    public func stableUTF8(_ field: Int32, index: Int) -> UnsafeRawBufferPointer? {
+        let key = Int(field) << 32 | (index & 0xFFFF_FFFF)
+        if let hit = kept.first(where: { $0.key == key }) { return UnsafeRawBufferPointer(hit.bytes) }
+        guard var text = string(field, index: index) else { return nil }
+        let copy = text.withUTF8 { utf8 in
+            let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, utf8.count), alignment: 1)
+            block.copyMemory(from: UnsafeRawBufferPointer(utf8))
+            return UnsafeMutableRawBufferPointer(rebasing: block[0..<utf8.count])
+        }
+        if kept.isEmpty { kept.reserveCapacity(8) }
+        kept.append((key, copy))
+        return UnsafeRawBufferPointer(copy)
+    }
 
     /// The encoded protobuf message (made once; valid while this input lives).
     /// - Throws: what the encoder throws (an input that cannot be encoded).

@@ -61,8 +61,7 @@ enum HostAPI {
             },
             get_str: { call, field, index, data, length in
                 guard let state = HostAPI.state(call), let input = state.input, let data, let length,
-                      index <= Int.max, let text = input.string(field, index: Int(index)) else { return 0 }
-                let kept = state.keep(text)
+                      index <= UInt(Int32.max), let kept = input.stableUTF8(field, index: Int(index)) else { return 0 }
                 data.pointee = kept.baseAddress?.assumingMemoryBound(to: CChar.self)
                 length.pointee = kept.count
                 return 1

@@ -34,8 +34,6 @@ final class CallState {
     let answerable: Bool
     var errorMessage = ""
     var answer = HostAnswer()
-    /// Host-owned copies of the strings handed out by `get_str`, freed when the hook returns.
-    private var arena: [UnsafeMutableRawBufferPointer] = []
 
     init(plugin: String, signals: SignalStore, environment: ChainEnvironment? = nil, input: HookInput? = nil,
          answerable: Bool = false, log: @escaping @Sendable (PluginLogLevel, String) -> Void) {
@@ -45,19 +43,6 @@ final class CallState {
         self.input = input
         self.answerable = answerable
         self.log = log
-    }
-
-    deinit { for block in arena { block.deallocate() } }
-
-    /// A copy of `text`'s UTF-8 that stays valid until the hook returns.
-    func keep(_ text: String) -> UnsafeRawBufferPointer {
-        var text = text
-        return text.withUTF8 { utf8 in
-            let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, utf8.count), alignment: 1)
-            block.copyMemory(from: UnsafeRawBufferPointer(utf8))
-            arena.append(block)
-            return UnsafeRawBufferPointer(rebasing: block[0..<utf8.count])
-        }
     }
 }
 

@@ -87,14 +87,27 @@ extension Throttle {
             }
             return best
         }
-        var parts: [String] = []
+        // Built in one string (this runs on every admitted request).
+        var value = ""
+        value.reserveCapacity(96)
         for kind in [LimitKind.requests, .tokens] {
             guard let index = tightest(kind) else { continue }
             let result = outcome.results[index]
-            parts.append("\(kind.rawValue)=\(result.remaining)/\(result.limit) reset-ms=\(Self.ceilMillis(result.resetAfterMicros))")
+            if !value.isEmpty { value += "; " }
+            value += kind.rawValue
+            value += "="
+            value += String(result.remaining)
+            value += "/"
+            value += String(result.limit)
+            value += " reset-ms="
+            value += String(Self.ceilMillis(result.resetAfterMicros))
         }
-        if let clampedTo { parts.append("max-tokens=\(clampedTo)") }
-        return parts.isEmpty ? [] : [("ratelimit", parts.joined(separator: "; "))]
+        if let clampedTo {
+            if !value.isEmpty { value += "; " }
+            value += "max-tokens="
+            value += String(clampedTo)
+        }
+        return value.isEmpty ? [] : [("ratelimit", value)]
     }
 
     static func ceilMillis(_ micros: Int64) -> Int64 {
