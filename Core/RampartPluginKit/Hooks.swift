@@ -242,11 +242,11 @@ enum Hooks {
         let scope = CallScope(api: box.api, call: call)
         defer { scope.close() }
         do {
-            let summary = bytes == nil && length == 0 && HostFields.available(scope)
-                ? HostFields(scope: scope).summary()
-                : try decode(Rampart_V1_StreamSummary.self, bytes, length, hook: "on_stream_end")
+            let ending = bytes == nil && length == 0 && HostFields.available(scope)
+                ? HostFields(scope: scope).ending()
+                : StreamEnding(try decode(Rampart_V1_StreamSummary.self, bytes, length, hook: "on_stream_end"))
             let context = PluginCallContext(host: PluginHost(scope: scope), streamState: box.streamState(stream))
-            try box.plugin.onStreamEnd(summary, context: context)
+            try box.plugin.onStreamEnd(ending, context: context)
             return RP_OK
         } catch {
             return scope.fail(error, hook: "on_stream_end")

@@ -96,6 +96,17 @@ struct HostFields {
         return summary
     }
 
+    /// The stream's ending from its number fields; the summary is built only if asked for.
+    func ending() -> StreamEnding {
+        StreamEnding(
+            statusCode: Int32(truncatingIfNeeded: number(RP_FIELD_STATUS_CODE) ?? 0),
+            finishReason: Rampart_V1_FinishReason(rawValue: Int(truncatingIfNeeded: number(RP_FIELD_FINISH_REASON) ?? 0)) ?? .unspecified,
+            promptTokens: UInt32(truncatingIfNeeded: number(RP_FIELD_USAGE_PROMPT_TOKENS) ?? 0),
+            completionTokens: UInt32(truncatingIfNeeded: number(RP_FIELD_USAGE_COMPLETION_TOKENS) ?? 0),
+            deliveredBytes: number(RP_FIELD_DELIVERED_BYTES) ?? 0,
+            full: { summary() })
+    }
+
     // MARK: answers
 
     /// Gives `verdict` through host calls when it is a plain pass, a deny, or a mutation that

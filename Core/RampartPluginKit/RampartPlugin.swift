@@ -77,6 +77,12 @@ public protocol RampartPlugin: AnyObject, Sendable {
     /// Learns how a call ended (hook `.streamEnd`). No verdict.
     func onStreamEnd(_ summary: Rampart_V1_StreamSummary, context: PluginCallContext) throws
 
+    /// Learns how a call ended from its numbers alone (hook `.streamEnd`), with no protobuf
+    /// built: the kit calls this one. The default builds the whole summary and calls
+    /// the `StreamSummary` variant; a plugin that needs only the
+    /// status and usage (a token budget's refund) implements this instead.
+    func onStreamEnd(_ ending: StreamEnding, context: PluginCallContext) throws
+
     /// Serves one call to a method in ``methods``: `call.body` is the serialized request
     /// message; return the serialized response message. Throw a ``PluginError`` (e.g.
     /// ``PluginError/unauthenticated(_:)``, ``PluginError/notFound(_:)``) to answer with that
@@ -124,6 +130,11 @@ extension RampartPlugin {
 
     /// Does nothing.
     public func onStreamEnd(_ summary: Rampart_V1_StreamSummary, context: PluginCallContext) throws {}
+
+    /// Builds the whole summary and calls the protobuf variant.
+    public func onStreamEnd(_ ending: StreamEnding, context: PluginCallContext) throws {
+        try onStreamEnd(try ending.summary(), context: context)
+    }
 }
 
 /// The hooks a plugin implements; they become the descriptor's `RP_CAP_HOOK_*` flags and the
@@ -155,3 +166,38 @@ public enum ChunkAction: Sendable, Equatable {
     /// Stop the stream: the client receives nothing more and an error trailer.
     case stop
 }
+
+/// How a call ended: its status and usage, read without protobuf (ABI 1.2 fields).
+/// ``summary()`` builds the whole `StreamSummary` (context, principal) when needed.
+/// Valid only during the hook call.
+public struct StreamEnding {
+    /// The call's final gRPC status (0 = OK).
+    public let statusCode: Int32
+    public let finishReason: Rampart_V1_FinishReason
+    public let promptTokens: UInt32
+    public let completionTokens: UInt32
+    /// Bytes of text delivered to the client.
+    public let deliveredBytes: UInt64
+    private let full: () throws -> Rampart_V1_StreamSummary
+
+    init(statusCode: Int32, finishReason: Rampart_V1_FinishReason, promptTokens: UInt32, completionTokens: UInt32,
+         deliveredBytes: UInt64, full: @escaping () throws -> Rampart_V1_StreamSummary) {
+        self.statusCode = statusCode
+        self.finishReason = finishReason
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.deliveredBytes = deliveredBytes
+        self.full = full
+    }
+
+    init(_ summary: Rampart_V1_StreamSummary) {
+        self.init(statusCode: summary.statusCode, finishReason: summary.finishReason, promptTokens: summary.usage.promptTokens,
+                  completionTokens: summary.usage.completionTokens, deliveredBytes: summary.deliveredBytes, full: { summary })
+    }
+
+    /// The whole `StreamSummary` of the call.
+    public func summary() throws -> Rampart_V1_StreamSummary { try full() }
+}
+
+@available(*, unavailable, message: "a StreamEnding is valid only during its call, on the calling thread")
+extension StreamEnding: Sendable {}

@@ -116,3 +116,36 @@ final class HeaderOnlyKitTests: XCTestCase {
         XCTAssertEqual(deny.message, "uid=42 key=k1 tokens=9 prompt=0 messages=0 max_tokens=77 body=0")
     }
 }
+
+/// Implements the protobuf-free stream end: numbers directly, the whole summary on demand.
+final class EndingReader: RampartPlugin {
+    static let name = "ending-reader"
+    static let version = "1.0.0"
+    static let hooks: PluginHooks = [.streamEnd]
+    init(config: [UInt8], host: PluginHost) throws {}
+
+    func onStreamEnd(_ ending: StreamEnding, context: PluginCallContext) throws {
+        let summary = try ending.summary()
+        throw PluginError.internal("status=\(ending.statusCode) completion=\(ending.completionTokens) "
+                                   + "delivered=\(ending.deliveredBytes) finish=\(ending.finishReason.rawValue) "
+                                   + "request=\(summary.context.requestID) principal=\(summary.context.principal.id)")
+    }
+}
+
+final class StreamEndingKitTests: XCTestCase {
+    func testTheKitHandsNumbersAndTheWholeSummaryOnDemand() throws {
+        let plugin = try loadInProcess(EndingReader.self)
+        var summary = Rampart_V1_StreamSummary()
+        summary.statusCode = 1
+        summary.usage.completionTokens = 12
+        summary.deliveredBytes = 40
+        summary.finishReason = .length
+        summary.context.requestID = "r-9"
+        summary.context.principal.id = "p-1"
+        XCTAssertThrowsError(try plugin.onStreamEnd(try summary.serializedBytes(), stream: nil)) { error in
+            XCTAssertEqual(error as? RampartPluginHost.PluginError, .hookFailed(
+                plugin: "kit", hook: "on_stream_end", status: 13,
+                message: "status=1 completion=12 delivered=40 finish=\(Rampart_V1_FinishReason.length.rawValue) request=r-9 principal=p-1"))
+        }
+    }
+}

@@ -60,11 +60,12 @@ public final class ThrottlePlugin: RampartPlugin {
         }
     }
 
-    public func onStreamEnd(_ summary: Rampart_V1_StreamSummary, context: PluginCallContext) throws {
+    /// Refunds what the reservation did not use: the numbers are all it needs (no summary built).
+    public func onStreamEnd(_ ending: StreamEnding, context: PluginCallContext) throws {
         if let box = context.streamState as? StreamTicket {
-            box.finish(StreamEnd(statusCode: summary.statusCode, promptTokens: Int64(summary.usage.promptTokens),
-                                 completionTokens: Int64(summary.usage.completionTokens),
-                                 deliveredBytes: Int64(clamping: summary.deliveredBytes)))
+            box.finish(StreamEnd(statusCode: ending.statusCode, promptTokens: Int64(ending.promptTokens),
+                                 completionTokens: Int64(ending.completionTokens),
+                                 deliveredBytes: Int64(clamping: ending.deliveredBytes)))
         }
         forwardEvents(context.host)
     }
