@@ -99,12 +99,17 @@ enum Hooks {
         verdictHook("on_request", instance, stream, out, call) { box, scope throws(PluginError) in
             let wantsBody = box.plugin.decodesRequestBody
             if bytes == nil, length == 0, HostFields.available(scope) {
-                // ABI 1.2: no protobuf was sent. A plugin that decides from who is calling reads
-                // the fields; one that needs the prompt asks the host for the encoded request.
-                let fields = HostFields(scope: scope)
-                return wantsBody ? try fields.protobuf(Rampart_V1_PluginRequest.self, hook: "on_request") : fields.requestHeader()
+                // ABI 1.2: no protobuf was sent. The view reads fields; the whole request is
+                // asked for (encoded by the host) only by a plugin that needs it.
+                return RequestView(fields: HostFields(scope: scope), decodesBody: wantsBody)
             }
-            guard !wantsBody else { return try decode(Rampart_V1_PluginRequest.self, bytes, length, hook: "on_request") }
+            let whole = { () throws -> Rampart_V1_PluginRequest in
+                try decode(Rampart_V1_PluginRequest.self, bytes, length, hook: "on_request")
+            }
+            guard !wantsBody else {
+                let request = try decode(Rampart_V1_PluginRequest.self, bytes, length, hook: "on_request")
+                return RequestView(message: request, decodesBody: true, whole: { request })
+            }
             // Who is calling and the sampling parameters: decode the header view, skipping the
             // prompt, the messages and the body.
             let header = try decode(Rampart_V1_PluginRequestHeader.self, bytes, length, hook: "on_request")
@@ -117,9 +122,9 @@ enum Hooks {
                 request.request.model = header.request.model
                 request.request.clientRequestID = header.request.clientRequestID
             }
-            return request
-        } body: { plugin, request, context in
-            try plugin.onRequest(request, context: context)
+            return RequestView(message: request, decodesBody: false, whole: whole)
+        } body: { plugin, view, context in
+            try plugin.onRequest(view, context: context)
         }
     }
 

@@ -60,6 +60,12 @@ public protocol RampartPlugin: AnyObject, Sendable {
     /// Inspects a request before the backend runs (hook `.request`).
     func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict
 
+    /// Inspects a request through a field-by-field view, with no protobuf message built (hook
+    /// `.request`): the kit calls this one. The default builds the `PluginRequest` (whole, or
+    /// the header view per ``decodesRequestBody``) and calls the `PluginRequest` variant; a
+    /// plugin on the hot path (authentication, limits) implements this instead.
+    func onRequest(_ view: RequestView, context: PluginCallContext) throws -> Rampart_V1_Verdict
+
     /// Inspects a complete unary response (hook `.response`).
     func onResponse(_ response: Rampart_V1_PluginResponse, context: PluginCallContext) throws -> Rampart_V1_Verdict
 
@@ -114,6 +120,11 @@ extension RampartPlugin {
     /// Passes.
     public func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict {
         .pass
+    }
+
+    /// Builds the `PluginRequest` and calls the `PluginRequest` variant.
+    public func onRequest(_ view: RequestView, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        try onRequest(try view.pluginRequest(), context: context)
     }
 
     /// Passes.

@@ -149,3 +149,39 @@ final class StreamEndingKitTests: XCTestCase {
         }
     }
 }
+
+/// Implements the field-by-field request hook.
+final class ViewReader: RampartPlugin {
+    static let name = "view-reader"
+    static let version = "1.0.0"
+    static let hooks: PluginHooks = [.request]
+    init(config: [UInt8], host: PluginHost) throws {}
+
+    func onRequest(_ view: RequestView, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        let key = view.metadata.first { $0.key == "x-api-key" }?.value ?? "-"
+        let whole = try view.request()
+        return .deny(message: "method=\(view.method) uid=\(view.peer?.uid ?? 0) principal=\(view.principal?.id ?? "-") "
+                     + "scopes=\(view.principal?.scopes ?? []) key=\(key) max=\(view.maxTokens) tokens=\(view.promptTokens) "
+                     + "bytes=\(view.promptBytes) deadline=\(view.deadlineUnixMicros) prompt=\(whole.request.prompt)")
+    }
+}
+
+final class RequestViewKitTests: XCTestCase {
+    func testTheViewReadsEveryFieldAndTheWholeRequestOnDemand() throws {
+        let plugin = try loadInProcess(ViewReader.self)
+        var input = Rampart_V1_PluginRequest()
+        input.context.method = "/rampart.v1.Inference/Generate"
+        input.context.peer.uid = 42
+        input.context.principal.id = "p-7"
+        input.context.principal.scopes = ["infer", "admin"]
+        input.context.deadlineUnixUs = 99
+        input.metadata = [Rampart_V1_MetadataEntry(key: "x-api-key", text: "k1")]
+        input.promptTokens = 9
+        input.request.prompt = "héllo"
+        input.request.params.maxTokens = 77
+        let verdict = try plugin.onRequest(try input.serializedBytes(), stream: nil)
+        guard case .deny(let deny)? = verdict.action else { return XCTFail("\(verdict)") }
+        XCTAssertEqual(deny.message, "method=/rampart.v1.Inference/Generate uid=42 principal=p-7 scopes=[\"infer\", \"admin\"] "
+                       + "key=k1 max=77 tokens=9 bytes=6 deadline=99 prompt=héllo")
+    }
+}

@@ -39,12 +39,18 @@ public final class AuthPlugin: RampartPlugin {
 
     static func now(_ host: PluginHost) -> Double { Double(host.wallClockNanoseconds) / 1e9 }
 
-    public func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict {
-        let method = request.context.method
-        let features = request.hasRequest ? requestFeatures(request.request) : []
+    /// Reads the caller through the view (no protobuf built); the whole request only when feature
+    /// scopes are configured.
+    public func onRequest(_ view: RequestView, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        var features: Set<String> = []
+        if decodesRequestBody {
+            let request = try view.request()
+            if request.hasRequest { features = requestFeatures(request.request) }
+        }
+        let peer = view.peer.map { PeerIdentity(pid: $0.pid, uid: $0.uid, gid: $0.gid) }
         let outcome = engine.authorize(
-            AuthRequest(method: method, metadata: request.metadata.map { (key: $0.key, value: MetadataValue($0)) },
-                        peer: PeerIdentity(request.context), features: features),
+            AuthRequest(method: view.method, metadata: view.metadata.map { (key: $0.key, value: MetadataValue.text($0.value)) },
+                        peer: peer, features: features),
             now: Self.now(context.host))
         emit(outcome, context.host)
         switch outcome.result {

@@ -13,8 +13,8 @@ public final class ThrottlePlugin: RampartPlugin {
     public static let isThreadSafe = true
     public static let methods = [ThrottleStatsMethod.name]
     /// Limits need who is calling, `max_tokens` and the host's prompt token count
-    /// (`promptTokens`, set by the host whenever a request hook runs): never the prompt text, so
-    /// the kit skips decoding it (the cost stays flat with prompt size).
+    /// (`promptTokens`, set by the host whenever a request hook runs): never the prompt text
+    /// (the cost stays flat with prompt size).
     public let decodesRequestBody = false
 
     let throttle: Throttle
@@ -36,8 +36,9 @@ public final class ThrottlePlugin: RampartPlugin {
         StreamTicket()
     }
 
-    public func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict {
-        let decision = throttle.admit(Self.admissionRequest(request)) { context.host.signal($0) }
+    /// Reads only what a limit needs through the view (no protobuf message is built).
+    public func onRequest(_ view: RequestView, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        let decision = throttle.admit(Self.admissionRequest(view)) { context.host.signal($0) }
         defer { forwardEvents(context.host) }
         switch decision {
         case .denied(let denial):
@@ -80,16 +81,13 @@ public final class ThrottlePlugin: RampartPlugin {
     // MARK: conversions
 
     /// The principal from the auth plugin, else the peer's uid.
-    static func admissionRequest(_ request: Rampart_V1_PluginRequest) -> AdmissionRequest {
-        let context = request.context
-        let p = context.principal
-        let uid: UInt32? = context.hasPeer ? context.peer.uid : nil
-        let principal = ThrottlePrincipal.resolve(id: p.id, user: p.user, org: p.org, scopes: p.scopes, uid: uid)
-        let r = request.request
-        var bytes = r.prompt.utf8.count
-        for message in r.messages { bytes += message.content.utf8.count }
-        return AdmissionRequest(principal: principal, promptTokens: Int64(request.promptTokens), promptBytes: Int64(bytes),
-                                maxTokens: Int64(r.params.maxTokens), deadlineUnixMicros: Int64(clamping: context.deadlineUnixUs))
+    static func admissionRequest(_ view: RequestView) -> AdmissionRequest {
+        let p = view.principal
+        let principal = ThrottlePrincipal.resolve(id: p?.id ?? "", user: p?.user ?? "", org: p?.org ?? "",
+                                                  scopes: p?.scopes ?? [], uid: view.peer?.uid)
+        return AdmissionRequest(principal: principal, promptTokens: Int64(view.promptTokens),
+                                promptBytes: Int64(clamping: view.promptBytes), maxTokens: Int64(view.maxTokens),
+                                deadlineUnixMicros: Int64(clamping: view.deadlineUnixMicros))
     }
 
     static func verdict(for denial: Denial) -> Rampart_V1_Verdict {

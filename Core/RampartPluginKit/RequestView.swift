@@ -1,0 +1,148 @@
+internal import CRampartPlugin
+import RampartProto
+
+/// A request hook's input read field by field, without building protobuf messages (ABI 1.2):
+/// who is calling, the call's metadata and the numbers a limit needs. ``request()`` gives the
+/// whole `PluginRequest` when a plugin needs the prompt or the messages.
+///
+/// Valid only during the hook call, like ``PluginCallContext``.
+public struct RequestView {
+    enum Source {
+        case fields(HostFields)
+        case message(Rampart_V1_PluginRequest)
+    }
+
+    let source: Source
+    let decodesBody: Bool
+    private let whole: () throws -> Rampart_V1_PluginRequest
+
+    init(fields: HostFields, decodesBody: Bool) {
+        self.source = .fields(fields)
+        self.decodesBody = decodesBody
+        self.whole = { try fields.protobuf(Rampart_V1_PluginRequest.self, hook: "on_request") }
+    }
+
+    init(message: Rampart_V1_PluginRequest, decodesBody: Bool, whole: @escaping () throws -> Rampart_V1_PluginRequest) {
+        self.source = .message(message)
+        self.decodesBody = decodesBody
+        self.whole = whole
+    }
+
+    /// The RPC method, `/rampart.v1.Inference/Generate` for inference calls.
+    public var method: String {
+        switch source {
+        case .fields(let f): f.string(RP_FIELD_METHOD) ?? ""
+        case .message(let m): m.context.method
+        }
+    }
+
+    /// The host's request id.
+    public var requestID: String {
+        switch source {
+        case .fields(let f): f.string(RP_FIELD_REQUEST_ID) ?? ""
+        case .message(let m): m.context.requestID
+        }
+    }
+
+    /// SO_PEERCRED of the caller; nil when the transport had none.
+    public var peer: Rampart_V1_PeerCredentials? {
+        switch source {
+        case .fields(let f):
+            guard let uid = f.number(RP_FIELD_PEER_UID) else { return nil }
+            var peer = Rampart_V1_PeerCredentials()
+            peer.uid = UInt32(truncatingIfNeeded: uid)
+            peer.gid = UInt32(truncatingIfNeeded: f.number(RP_FIELD_PEER_GID) ?? 0)
+            peer.pid = Int32(truncatingIfNeeded: f.number(RP_FIELD_PEER_PID) ?? 0)
+            return peer
+        case .message(let m): return m.context.hasPeer ? m.context.peer : nil
+        }
+    }
+
+    /// The principal an earlier plugin established; nil before.
+    public var principal: Rampart_V1_Principal? {
+        switch source {
+        case .fields(let f):
+            guard let id = f.string(RP_FIELD_PRINCIPAL_ID) else { return nil }
+            var principal = Rampart_V1_Principal()
+            principal.id = id
+            principal.user = f.string(RP_FIELD_PRINCIPAL_USER) ?? ""
+            principal.org = f.string(RP_FIELD_PRINCIPAL_ORG) ?? ""
+            principal.credentialKind = f.string(RP_FIELD_PRINCIPAL_CREDENTIAL) ?? ""
+            var index = 0
+            while let scope = f.string(RP_FIELD_PRINCIPAL_SCOPE, index) {
+                principal.scopes.append(scope)
+                index += 1
+            }
+            return principal
+        case .message(let m):
+            return m.context.hasPrincipal ? m.context.principal : nil
+        }
+    }
+
+    /// The call's text metadata, sorted by key.
+    public var metadata: [(key: String, value: String)] {
+        switch source {
+        case .fields(let f):
+            var entries: [(key: String, value: String)] = []
+            var index = 0
+            while let key = f.string(RP_FIELD_METADATA_KEY, index) {
+                entries.append((key, f.string(RP_FIELD_METADATA_VALUE, index) ?? ""))
+                index += 1
+            }
+            return entries
+        case .message(let m):
+            return m.metadata.compactMap { entry in
+                if case .text(let value)? = entry.value { (key: entry.key, value: value) } else { nil }
+            }
+        }
+    }
+
+    /// `params.max_tokens` of an inference call (0 = the server's default, or not inference).
+    public var maxTokens: UInt32 {
+        switch source {
+        case .fields(let f): UInt32(truncatingIfNeeded: f.number(RP_FIELD_MAX_TOKENS) ?? 0)
+        case .message(let m): m.request.params.maxTokens
+        }
+    }
+
+    /// The backend's count of the prompt's tokens (0 = unknown).
+    public var promptTokens: UInt32 {
+        switch source {
+        case .fields(let f): UInt32(truncatingIfNeeded: f.number(RP_FIELD_PROMPT_TOKENS) ?? 0)
+        case .message(let m): m.promptTokens
+        }
+    }
+
+    /// UTF-8 bytes of the prompt and of every message's content (inference calls; 0 when the
+    /// host did not say and the body was not decoded).
+    public var promptBytes: UInt64 {
+        switch source {
+        case .fields(let f): f.number(RP_FIELD_PROMPT_BYTES) ?? 0
+        case .message(let m):
+            m.request.messages.reduce(UInt64(m.request.prompt.utf8.count)) { $0 &+ UInt64($1.content.utf8.count) }
+        }
+    }
+
+    /// The call's deadline in Unix microseconds; 0 = none.
+    public var deadlineUnixMicros: UInt64 {
+        switch source {
+        case .fields(let f): f.number(RP_FIELD_DEADLINE_UNIX_US) ?? 0
+        case .message(let m): m.context.deadlineUnixUs
+        }
+    }
+
+    /// The whole `PluginRequest`, prompt and messages included (encoded by the host on demand).
+    public func request() throws -> Rampart_V1_PluginRequest { try whole() }
+
+    /// What ``RampartPlugin/onRequest(_:context:)`` receives: the whole request, or the header
+    /// view when the plugin's ``RampartPlugin/decodesRequestBody`` is false.
+    func pluginRequest() throws -> Rampart_V1_PluginRequest {
+        switch source {
+        case .fields(let f): decodesBody ? try whole() : f.requestHeader()
+        case .message(let m): m
+        }
+    }
+}
+
+@available(*, unavailable, message: "a RequestView is valid only during its call, on the calling thread")
+extension RequestView: Sendable {}
