@@ -43,25 +43,46 @@ struct HostFields {
         context.method = string(RP_FIELD_METHOD) ?? ""
         context.streamID = UInt32(truncatingIfNeeded: number(RP_FIELD_STREAM_ID) ?? 0)
         if let deadline = number(RP_FIELD_DEADLINE_UNIX_US) { context.deadlineUnixUs = deadline }
-        if let uid = number(RP_FIELD_PEER_UID) {
-            context.peer.uid = UInt32(truncatingIfNeeded: uid)
-            context.peer.gid = UInt32(truncatingIfNeeded: number(RP_FIELD_PEER_GID) ?? 0)
-            context.peer.pid = Int32(truncatingIfNeeded: number(RP_FIELD_PEER_PID) ?? 0)
-        }
-        if let id = string(RP_FIELD_PRINCIPAL_ID) {
-            var principal = Rampart_V1_Principal()
-            principal.id = id
-            principal.user = string(RP_FIELD_PRINCIPAL_USER) ?? ""
-            principal.org = string(RP_FIELD_PRINCIPAL_ORG) ?? ""
-            principal.credentialKind = string(RP_FIELD_PRINCIPAL_CREDENTIAL) ?? ""
-            var index = 0
-            while let scope = string(RP_FIELD_PRINCIPAL_SCOPE, index) {
-                principal.scopes.append(scope)
-                index += 1
-            }
-            context.principal = principal
-        }
+        if let peer = peer() { context.peer = peer }
+        if let principal = principal() { context.principal = principal }
         return context
+    }
+
+    /// The principal an earlier plugin set; nil before.
+    func principal() -> Rampart_V1_Principal? {
+        guard let id = string(RP_FIELD_PRINCIPAL_ID) else { return nil }
+        var principal = Rampart_V1_Principal()
+        principal.id = id
+        principal.user = string(RP_FIELD_PRINCIPAL_USER) ?? ""
+        principal.org = string(RP_FIELD_PRINCIPAL_ORG) ?? ""
+        principal.credentialKind = string(RP_FIELD_PRINCIPAL_CREDENTIAL) ?? ""
+        var index = 0
+        while let scope = string(RP_FIELD_PRINCIPAL_SCOPE, index) {
+            principal.scopes.append(scope)
+            index += 1
+        }
+        return principal
+    }
+
+    /// The peer's credentials; nil when the transport had none.
+    func peer() -> Rampart_V1_PeerCredentials? {
+        guard let uid = number(RP_FIELD_PEER_UID) else { return nil }
+        var peer = Rampart_V1_PeerCredentials()
+        peer.uid = UInt32(truncatingIfNeeded: uid)
+        peer.gid = UInt32(truncatingIfNeeded: number(RP_FIELD_PEER_GID) ?? 0)
+        peer.pid = Int32(truncatingIfNeeded: number(RP_FIELD_PEER_PID) ?? 0)
+        return peer
+    }
+
+    /// The call's text metadata, sorted by key.
+    func metadata() -> [(key: String, value: String)] {
+        var entries: [(key: String, value: String)] = []
+        var index = 0
+        while let key = string(RP_FIELD_METADATA_KEY, index) {
+            entries.append((key, string(RP_FIELD_METADATA_VALUE, index) ?? ""))
+            index += 1
+        }
+        return entries
     }
 
     /// The request as a header view: context, metadata, prompt tokens and, for inference
@@ -70,11 +91,7 @@ struct HostFields {
     func requestHeader() -> Rampart_V1_PluginRequest {
         var request = Rampart_V1_PluginRequest()
         request.context = context()
-        var index = 0
-        while let key = string(RP_FIELD_METADATA_KEY, index) {
-            request.metadata.append(Rampart_V1_MetadataEntry(key: key, text: string(RP_FIELD_METADATA_VALUE, index) ?? ""))
-            index += 1
-        }
+        request.metadata = metadata().map { Rampart_V1_MetadataEntry(key: $0.key, text: $0.value) }
         request.promptTokens = UInt32(truncatingIfNeeded: number(RP_FIELD_PROMPT_TOKENS) ?? 0)
         if number(RP_FIELD_IS_INFERENCE) == 1 {
             request.request.params.maxTokens = UInt32(truncatingIfNeeded: number(RP_FIELD_MAX_TOKENS) ?? 0)

@@ -47,13 +47,7 @@ public struct RequestView {
     /// SO_PEERCRED of the caller; nil when the transport had none.
     public var peer: Rampart_V1_PeerCredentials? {
         switch source {
-        case .fields(let f):
-            guard let uid = f.number(RP_FIELD_PEER_UID) else { return nil }
-            var peer = Rampart_V1_PeerCredentials()
-            peer.uid = UInt32(truncatingIfNeeded: uid)
-            peer.gid = UInt32(truncatingIfNeeded: f.number(RP_FIELD_PEER_GID) ?? 0)
-            peer.pid = Int32(truncatingIfNeeded: f.number(RP_FIELD_PEER_PID) ?? 0)
-            return peer
+        case .fields(let f): return f.peer()
         case .message(let m): return m.context.hasPeer ? m.context.peer : nil
         }
     }
@@ -61,19 +55,7 @@ public struct RequestView {
     /// The principal an earlier plugin established; nil before.
     public var principal: Rampart_V1_Principal? {
         switch source {
-        case .fields(let f):
-            guard let id = f.string(RP_FIELD_PRINCIPAL_ID) else { return nil }
-            var principal = Rampart_V1_Principal()
-            principal.id = id
-            principal.user = f.string(RP_FIELD_PRINCIPAL_USER) ?? ""
-            principal.org = f.string(RP_FIELD_PRINCIPAL_ORG) ?? ""
-            principal.credentialKind = f.string(RP_FIELD_PRINCIPAL_CREDENTIAL) ?? ""
-            var index = 0
-            while let scope = f.string(RP_FIELD_PRINCIPAL_SCOPE, index) {
-                principal.scopes.append(scope)
-                index += 1
-            }
-            return principal
+        case .fields(let f): return f.principal()
         case .message(let m):
             return m.context.hasPrincipal ? m.context.principal : nil
         }
@@ -82,14 +64,7 @@ public struct RequestView {
     /// The call's text metadata, sorted by key.
     public var metadata: [(key: String, value: String)] {
         switch source {
-        case .fields(let f):
-            var entries: [(key: String, value: String)] = []
-            var index = 0
-            while let key = f.string(RP_FIELD_METADATA_KEY, index) {
-                entries.append((key, f.string(RP_FIELD_METADATA_VALUE, index) ?? ""))
-                index += 1
-            }
-            return entries
+        case .fields(let f): return f.metadata()
         case .message(let m):
             return m.metadata.compactMap { entry in
                 if case .text(let value)? = entry.value { (key: entry.key, value: value) } else { nil }
