@@ -44,13 +44,16 @@ public final class StreamResponder: Sendable {
     /// Sends the last message and OK trailers in one write (unary responses).
     public func finish(with message: some SwiftProtobuf.Message, metadata: [String: String] = [:]) {
         guard !isCancelled else { return }
-        var buffer = ByteBufferAllocator().buffer(capacity: 512)
+        let bytes: ByteBuffer
         do {
-            try FrameEncoder.writeMessage(message, streamID: context.streamID, compression: compression, to: &buffer)
+            bytes = try message.serializedBytes()
         } catch {
             finish(RPCError(.internal, "could not encode the response: \(error)"))
             return
         }
+        // One allocation of the right size for the message, its header and the trailers.
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.readableBytes + 128)
+        FrameEncoder.writeSerialized(bytes, streamID: context.streamID, compression: compression, to: &buffer)
         Self.writeOKTrailers(metadata, streamID: context.streamID, to: &buffer)
         deliver(buffer, final: true)
     }
