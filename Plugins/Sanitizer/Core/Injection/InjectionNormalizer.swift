@@ -37,43 +37,61 @@ struct InjectionNormalizer: Sendable {
         return false
     }
 
-    static func views(of text: String) -> Views {
-        var ascii = true
-        for byte in text.utf8 where byte >= 0x80 {
-            ascii = false
-            break
-        }
-        if ascii {
-            // NFKC is the identity on ASCII, and ASCII lower-casing is a byte map.
-            let lowered = String(unsafeUninitializedCapacity: text.utf8.count) { buffer in
-                var index = 0
-                for byte in text.utf8 {
-                    buffer[index] = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
-                    index += 1
-                }
-                return index
+    /// ASCII lower case of an ASCII string (a byte map).
+    static func asciiLowered(_ text: String) -> String {
+        String(unsafeUninitializedCapacity: text.utf8.count) { buffer in
+            var index = 0
+            for byte in text.utf8 {
+                buffer[index] = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+                index += 1
             }
-            return Views(surface: text, normalized: lowered, tagCharacters: 0, invisibleCharacters: 0)
+            return index
         }
-        var scalars = String.UnicodeScalarView()
+    }
+
+    @inline(__always)
+    static func isASCII(_ text: String) -> Bool {
+        for byte in text.utf8 where byte >= 0x80 { return false }
+        return true
+    }
+
+    static func views(of text: String) -> Views {
+        if isASCII(text) {
+            // NFKC is the identity on ASCII, and ASCII lower-casing is a byte map.
+            return Views(surface: text, normalized: asciiLowered(text), tagCharacters: 0, invisibleCharacters: 0)
+        }
+        // Rebuild the text (as UTF-8 bytes) only if it has tag or invisible characters.
+        var source = text
         var tags = 0
         var invisible = 0
+        var removable = false
         for scalar in text.unicodeScalars {
             let value = scalar.value
-            if value >= 0xE0000 && value <= 0xE007F {
-                tags += 1
-                if value >= 0xE0020 && value <= 0xE007E, let ascii = Unicode.Scalar(value - 0xE0000) {
-                    scalars.append(ascii)
-                }
-                continue
+            if value >= 0xAD && ((value >= 0xE0000 && value <= 0xE007F) || isInvisible(value)) {
+                removable = true
+                break
             }
-            if isInvisible(value) {
-                invisible += 1
-                continue
-            }
-            scalars.append(scalar)
         }
-        let surface = String(scalars).precomposedStringWithCompatibilityMapping
-        return Views(surface: surface, normalized: surface.lowercased(), tagCharacters: tags, invisibleCharacters: invisible)
+        if removable {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(text.utf8.count)
+            for scalar in text.unicodeScalars {
+                let value = scalar.value
+                if value >= 0xE0000 && value <= 0xE007F {
+                    tags += 1
+                    if value >= 0xE0020 && value <= 0xE007E { bytes.append(UInt8(truncatingIfNeeded: value - 0xE0000)) }
+                    continue
+                }
+                if isInvisible(value) {
+                    invisible += 1
+                    continue
+                }
+                UTF8.encode(scalar) { bytes.append($0) }
+            }
+            source = String(decoding: bytes, as: UTF8.self)
+        }
+        let surface = source.precomposedStringWithCompatibilityMapping
+        let normalized = isASCII(surface) ? asciiLowered(surface) : surface.lowercased()
+        return Views(surface: surface, normalized: normalized, tagCharacters: tags, invisibleCharacters: invisible)
     }
 }

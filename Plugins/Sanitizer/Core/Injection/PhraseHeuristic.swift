@@ -24,6 +24,17 @@ struct PhraseHeuristic: Sendable {
         "request", "requests", "prompt", "prompts", "rules", "guidelines", "directions", "programming",
     ].map { Array($0.utf8) }
     static let window = 6
+    /// For a token of length L (index, capped at 16): the indices of the verbs it can start, that
+    /// is the single-word verbs `near` can accept at that length (|L − length| ≤ 1 for words of
+    /// at least 5 bytes, exact length otherwise) and the multi-word verbs whose first word has
+    /// length L. Skips the other `near` calls, which would return false (same result, less work).
+    static let verbsByLength: [[Int]] = (0...16).map { length in
+        verbs.indices.filter { v in
+            let first = verbs[v][0].count
+            if verbs[v].count > 1 || first < 5 || length < 4 { return first == length }
+            return abs(first - length) <= 1
+        }
+    }
 
     let maxAnalysedBytes: Int
 
@@ -90,7 +101,10 @@ struct PhraseHeuristic: Sendable {
         var best = 0.0
         for i in 0..<tokens.count {
             var end = -1
-            for verb in Self.verbs {
+            let length = tokens[i].count
+            guard length <= 16 else { continue }
+            for v in Self.verbsByLength[length] {
+                let verb = Self.verbs[v]
                 if verb.count == 1 {
                     if Self.near(token(i), verb[0]) {
                         end = i + 1
