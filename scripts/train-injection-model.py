@@ -56,7 +56,6 @@ FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
 MASK64 = (1 << 64) - 1
 NS_UNIGRAM = 1
-CHAR_MIN, CHAR_MAX = 4, 4         # byte n-gram lengths (3-5 cost 3x the lookups per byte for no gain in CV)
 
 # ---- normalisation ---------------------------------------------------------------------------
 INVISIBLE_RANGES = [
@@ -98,13 +97,15 @@ def normalise(text):
 # bit 40 of r is set. The values (all arithmetic mod 2^64):
 #   word unigram   u = FNV-1a-64(ns 1, word bytes); r = u * GOLD
 #   word bigram    r = ((u_prev * GOLD) ^ u) * MIX
-#   byte n-gram    over " " + " ".join(words) + " ": key = the n bytes big-endian; r = (key ^ salt_n) * GOLD,
-#                  salt_n = (0x100 + n) * 0x0101010101010101
+#   word affixes   for a word of >= 4 bytes: prefix key = " " + its first 3 bytes, suffix key = its last 3
+#                  bytes + " " (4 bytes big-endian); r = (key ^ 0x1111) * GOLD and (key ^ 0x2222) * GOLD
 #   shape token    r = FNV-1a-64(ns 5, token) * GOLD (see shape_tokens)
-# The byte n-gram hash is one multiply of a rolling window, so the runtime does O(1) work per byte.
+# The affixes are the word-boundary byte 4-grams: every byte 4-gram of the joined words gave the same
+# out-of-fold quality with twice the features (docs/SANITIZER-INJECTION.md).
 GOLD = 0x9E3779B97F4A7C15
 MIX = 0xBF58476D1CE4E5B9
 NS_SHAPE = 5
+PREFIX_SALT, SUFFIX_SALT = 0x1111, 0x2222
 
 
 def is_word_byte(b):
@@ -172,17 +173,13 @@ def feature_values(norm):
     vals = [(u * GOLD) & MASK64 for u in uh]
     vals += [((((a * GOLD) & MASK64) ^ b) * MIX) & MASK64 for a, b in zip(uh, uh[1:])]
     vals += [(fnv(NS_SHAPE, t) * GOLD) & MASK64 for t in shape_tokens(data, uh)]
-    out = [np.array(vals, dtype=np.uint64)]
-    stream = np.frombuffer(b" " + b" ".join(words) + b" ", dtype=np.uint8).astype(np.uint64)
-    for n in range(CHAR_MIN, CHAR_MAX + 1):
-        if len(stream) < n:
-            continue
-        key = np.zeros(len(stream) - n + 1, dtype=np.uint64)
-        for k in range(n):
-            key = (key << np.uint64(8)) | stream[k:len(stream) - n + 1 + k]
-        salt = np.uint64(((0x100 + n) * 0x0101010101010101) & MASK64)
-        out.append((key ^ salt) * np.uint64(GOLD))
-    return np.concatenate(out)
+    for w in words:
+        if len(w) >= 4:
+            prefix = int.from_bytes(b" " + w[:3], "big")
+            suffix = int.from_bytes(w[-3:] + b" ", "big")
+            vals.append(((prefix ^ PREFIX_SALT) * GOLD) & MASK64)
+            vals.append(((suffix ^ SUFFIX_SALT) * GOLD) & MASK64)
+    return np.array(vals, dtype=np.uint64)
 
 
 def features(norm):
@@ -546,8 +543,8 @@ def main():
         "format": "rampart-injection-model",
         "version": 1,
         "weights": {"file": "weights.f32", "dtype": "float32-le", "buckets_log2": BUCKETS_LOG2, "bias": b},
-        "features": {"hash": "rampart-hash-v2", "word_unigram_ns": NS_UNIGRAM, "shape_ns": NS_SHAPE,
-                     "char_ngram_min": CHAR_MIN, "char_ngram_max": CHAR_MAX, "shape": "v1",
+        "features": {"hash": "rampart-hash-v3", "word_unigram_ns": NS_UNIGRAM, "shape_ns": NS_SHAPE,
+                     "affix_bytes": 3, "shape": "v1",
                      "max_analysed_bytes": MAX_ANALYSED_BYTES},
         "decoding": {"max_depth": MAX_DECODE_DEPTH, "max_decoded_bytes": MAX_DECODED_BYTES,
                      "max_segments": MAX_DECODED_SEGMENTS, "min_run": MIN_ENCODED_RUN},

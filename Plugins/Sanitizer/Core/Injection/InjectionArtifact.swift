@@ -20,15 +20,13 @@ struct InjectionModelConfig: Decodable, Sendable {
         let wordUnigramNamespace: Int
         let shapeNamespace: Int
         let shape: String
-        let charNgramMin: Int
-        let charNgramMax: Int
+        let affixBytes: Int
         let maxAnalysedBytes: Int
         enum CodingKeys: String, CodingKey {
             case hash, shape
             case wordUnigramNamespace = "word_unigram_ns"
             case shapeNamespace = "shape_ns"
-            case charNgramMin = "char_ngram_min"
-            case charNgramMax = "char_ngram_max"
+            case affixBytes = "affix_bytes"
             case maxAnalysedBytes = "max_analysed_bytes"
         }
     }
@@ -203,12 +201,10 @@ struct InjectionArtifact: Sendable {
             throw fail("weights must be float32-le with 8...24 bucket bits")
         }
         let f = config.features
-        guard f.hash == "rampart-hash-v2", f.shape == "v1", f.wordUnigramNamespace == Int(HashedLinearModel.unigramNamespace),
-            f.shapeNamespace == Int(HashedLinearModel.shapeNamespace),
-            HashedLinearModel.charLengths.contains(f.charNgramMin), HashedLinearModel.charLengths.contains(f.charNgramMax),
-            f.charNgramMin <= f.charNgramMax, (1...(1 << 24)).contains(f.maxAnalysedBytes)
+        guard f.hash == "rampart-hash-v3", f.shape == "v1", f.wordUnigramNamespace == Int(HashedLinearModel.unigramNamespace),
+            f.shapeNamespace == Int(HashedLinearModel.shapeNamespace), f.affixBytes == 3, (1...(1 << 24)).contains(f.maxAnalysedBytes)
         else {
-            throw fail("unsupported feature definition (this runtime computes rampart-hash-v2 words, bigrams, 1-7 byte grams and shape v1)")
+            throw fail("unsupported feature definition (this runtime computes rampart-hash-v3 words, bigrams, 3-byte affixes and shape v1)")
         }
         let d = config.decoding
         guard (0...4).contains(d.maxDepth), (0...(1 << 20)).contains(d.maxDecodedBytes), (0...256).contains(d.maxSegments),

@@ -85,8 +85,7 @@ extension InjectionDetector {
             let config = artifact.config
             model = HashedLinearModel(
                 weights: artifact.weights, bucketsLog2: config.weights.bucketsLog2, bias: config.weights.bias,
-                maxAnalysedBytes: config.features.maxAnalysedBytes, charMinimum: config.features.charNgramMin,
-                charMaximum: config.features.charNgramMax)
+                maxAnalysedBytes: config.features.maxAnalysedBytes)
             heuristic = PhraseHeuristic(maxAnalysedBytes: config.features.maxAnalysedBytes)
             combiner = config.combiner
             decoding = config.decoding
