@@ -14,7 +14,7 @@ What it does (docs/SANITIZER-INJECTION.md has the full model card):
      evidence (rules.json, evaluated here with Python `re` in ASCII mode, which has Hyperscan's
      semantics for these patterns) including decoded base64/hex, rot13 and leetspeak views, and the
      Rebuff-style phrase similarity.
-  3. Trains L2-regularised logistic regression over 2^18 signed hashed buckets (full-batch Adam,
+  3. Trains L2-regularised logistic regression over 2^16 signed hashed buckets (full-batch Adam,
      fixed iteration count: deterministic), choosing the L2 strength by 4-fold cross-validation
      inside the train part.
   4. Fits the combiner (logistic regression over [model logit, rule evidence, phrase similarity])
@@ -45,7 +45,7 @@ ARTIFACT = os.path.join(ROOT, "Plugins", "Sanitizer", "Core", "Model", "injectio
 FIXTURE = os.path.join(ROOT, "Tests", "RampartSanitizerTests", "InjectionParityFixtures.swift")
 
 # ---- constants shared with the Swift runtime (also written to config.json) -------------------
-BUCKETS_LOG2 = 18
+BUCKETS_LOG2 = 16               # 256 KiB of weights: same out-of-fold quality as 2^18, fewer cache misses
 MAX_ANALYSED_BYTES = 65536      # model features and phrase similarity look at this prefix of the text
 RULE_EVIDENCE_CAP = 12.0
 MAX_DECODE_DEPTH = 2
@@ -55,8 +55,7 @@ MIN_ENCODED_RUN = 16
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
 MASK64 = (1 << 64) - 1
-NS_UNIGRAM, NS_BIGRAM, NS_CHARGRAM = 1, 2, 3
-CHAR_MIN, CHAR_MAX = 4, 4         # byte n-gram lengths (4-grams only: 3-5 costs 3x the lookups per byte)
+NS_UNIGRAM = 1
 
 # ---- normalisation ---------------------------------------------------------------------------
 INVISIBLE_RANGES = [
@@ -94,11 +93,19 @@ def normalise(text):
 
 
 # ---- hashed features -------------------------------------------------------------------------
-def fnv(ns, data):
-    h = ((FNV_OFFSET ^ ns) * FNV_PRIME) & MASK64
-    for b in data:
-        h = ((h ^ b) * FNV_PRIME) & MASK64
-    return h
+# Every feature is a 64-bit value r; it adds sign * w[r >> (64 - BUCKETS_LOG2)] with sign = -1 when
+# bit 40 of r is set. The values (all arithmetic mod 2^64):
+#   word unigram   u = FNV-1a-64(ns 1, word bytes); r = u * GOLD
+#   word bigram    r = ((u_prev * GOLD) ^ u) * MIX
+#   word affixes   for a word of >= 4 bytes: prefix key = " " + its first 3 bytes, suffix key = its last 3
+#                  bytes + " " (4 bytes big-endian); r = (key ^ 0x1111) * GOLD and (key ^ 0x2222) * GOLD
+#   shape token    r = FNV-1a-64(ns 5, token) * GOLD (see shape_tokens)
+# The affixes are the word-boundary byte 4-grams: every byte 4-gram of the joined words gave the same
+# out-of-fold quality with twice the features (docs/SANITIZER-INJECTION.md).
+GOLD = 0x9E3779B97F4A7C15
+MIX = 0xBF58476D1CE4E5B9
+NS_SHAPE = 5
+PREFIX_SALT, SUFFIX_SALT = 0x1111, 0x2222
 
 
 def is_word_byte(b):
@@ -106,39 +113,81 @@ def is_word_byte(b):
 
 
 WORD_RE = re.compile(rb"[0-9A-Za-z\x80-\xff]+")
+SENTENCE_RE = re.compile(rb"[.!?\n]+")
+# Text-shape signals. Imperative verbs that open a task ("write", "translate", "ignore" ...): an
+# injected task appended to data adds a second imperative sentence late in the text. Second-person
+# pronouns address the model. Length and line buckets let the model weigh the rest by size.
+IMPERATIVE_VERBS = [
+    "write", "create", "generate", "translate", "summarize", "summarise", "list", "explain", "describe", "tell", "give",
+    "make", "classify", "provide", "find", "identify", "answer", "rewrite", "compose", "print", "say", "output",
+    "repeat", "ignore", "forget", "disregard", "act", "pretend", "respond", "reply", "show", "reveal", "edit",
+    "correct", "convert", "compare", "name", "select", "categorize", "categorise", "calculate", "suggest", "design",
+    "develop", "imagine", "instead", "now", "do", "please", "stop", "start", "begin", "remember", "return", "use",
+    "add", "remove", "replace", "change", "produce", "draft", "outline", "analyze", "analyse", "evaluate", "rate",
+    "sort", "extract", "determine", "choose", "recommend", "paraphrase", "rephrase"]
+SECOND_PERSON = ["you", "your", "yours", "yourself"]
 
 
-def feature_hashes(norm):
+def fnv(ns, data):
+    h = ((FNV_OFFSET ^ ns) * FNV_PRIME) & MASK64
+    for b in data:
+        h = ((h ^ b) * FNV_PRIME) & MASK64
+    return h
+
+
+IMPERATIVE_HASHES = {fnv(NS_UNIGRAM, w.encode()) for w in IMPERATIVE_VERBS}
+SECOND_PERSON_HASHES = {fnv(NS_UNIGRAM, w.encode()) for w in SECOND_PERSON}
+
+
+def log2_bucket(n, cap):
+    return min(cap, (n + 1).bit_length() - 1)
+
+
+def shape_tokens(data, word_hashes):
+    """len:B (log2 of bytes + 1, <= 12), lines:B (log2 of newlines + 1, <= 5), imp:N (sentences that open
+    with an imperative verb, <= 4), imp_late (>= 2 such sentences and one starts past 40 % of the text),
+    you:B (50 * second-person words / words, <= 5). A sentence starts after a run of . ! ? or newline (and
+    at 0); its first word is the word that begins right after the leading whitespace."""
+    n = len(data)
+    toks = [b"len:%d" % log2_bucket(n, 12), b"lines:%d" % log2_bucket(data.count(b"\n"), 5)]
+    starts = []
+    pos = 0
+    for m in SENTENCE_RE.finditer(data + b"."):
+        seg = data[pos:m.start()].lstrip(b" \t\n\r\x0b\x0c")
+        w = WORD_RE.match(seg)
+        if w and fnv(NS_UNIGRAM, w.group(0)) in IMPERATIVE_HASHES:
+            starts.append(pos)
+        pos = m.end()
+    toks.append(b"imp:%d" % min(4, len(starts)))
+    if len(starts) >= 2 and any(10 * p > 4 * n for p in starts):
+        toks.append(b"imp_late")
+    you = sum(1 for h in word_hashes if h in SECOND_PERSON_HASHES)
+    toks.append(b"you:%d" % min(5, 50 * you // max(1, len(word_hashes))))
+    return toks
+
+
+def feature_values(norm):
     data = norm.encode("utf-8")[:MAX_ANALYSED_BYTES]
     words = WORD_RE.findall(data)
-    hs = [fnv(NS_UNIGRAM, w) for w in words]
-    hs += [fnv(NS_BIGRAM, a + b" " + b) for a, b in zip(words, words[1:])]
-    hashes = np.array(hs, dtype=np.uint64)
-    chars = b" " + b" ".join(words) + b" "
-    arr = np.frombuffer(chars, dtype=np.uint8).astype(np.uint64)
-    n = len(arr)
-    grams = []
-    if n >= CHAR_MIN:
-        prime = np.uint64(FNV_PRIME)
-        h = np.full(n, ((FNV_OFFSET ^ NS_CHARGRAM) * FNV_PRIME) & MASK64, dtype=np.uint64)
-        for k in range(CHAR_MAX):
-            m = n - k
-            if m <= 0:
-                break
-            h = (h[:m] ^ arr[k:]) * prime
-            if k + 1 >= CHAR_MIN:
-                grams.append(h.copy())
-    if grams:
-        hashes = np.concatenate([hashes] + grams)
-    return hashes
+    uh = [fnv(NS_UNIGRAM, w) for w in words]
+    vals = [(u * GOLD) & MASK64 for u in uh]
+    vals += [((((a * GOLD) & MASK64) ^ b) * MIX) & MASK64 for a, b in zip(uh, uh[1:])]
+    vals += [(fnv(NS_SHAPE, t) * GOLD) & MASK64 for t in shape_tokens(data, uh)]
+    for w in words:
+        if len(w) >= 4:
+            prefix = int.from_bytes(b" " + w[:3], "big")
+            suffix = int.from_bytes(w[-3:] + b" ", "big")
+            vals.append(((prefix ^ PREFIX_SALT) * GOLD) & MASK64)
+            vals.append(((suffix ^ SUFFIX_SALT) * GOLD) & MASK64)
+    return np.array(vals, dtype=np.uint64)
 
 
 def features(norm):
     """(bucket indices, signs, count): x = sum(sign * e_bucket) / sqrt(count)."""
-    h = feature_hashes(norm)
-    idx = (h & np.uint64((1 << BUCKETS_LOG2) - 1)).astype(np.int64)
-    sign = np.where((h >> np.uint64(63)) == 1, -1.0, 1.0)
-    return idx, sign, len(h)
+    r = feature_values(norm)
+    idx = (r >> np.uint64(64 - BUCKETS_LOG2)).astype(np.int64)
+    sign = np.where(((r >> np.uint64(40)) & np.uint64(1)) == 1, -1.0, 1.0)
+    return idx, sign, len(r)
 
 
 # ---- rules -----------------------------------------------------------------------------------
@@ -461,7 +510,7 @@ def main():
                      % args.folds for r in train])
 
     best = None
-    for lam in (3e-5, 1e-4):
+    for lam in (1e-5, 3e-5):
         oof = np.zeros(len(train))
         for k in range(args.folds):
             tr = fold != k
@@ -494,8 +543,8 @@ def main():
         "format": "rampart-injection-model",
         "version": 1,
         "weights": {"file": "weights.f32", "dtype": "float32-le", "buckets_log2": BUCKETS_LOG2, "bias": b},
-        "features": {"hash": "fnv1a64", "word_unigram_ns": NS_UNIGRAM, "word_bigram_ns": NS_BIGRAM,
-                     "char_ngram_ns": NS_CHARGRAM, "char_ngram_min": CHAR_MIN, "char_ngram_max": CHAR_MAX,
+        "features": {"hash": "rampart-hash-v3", "word_unigram_ns": NS_UNIGRAM, "shape_ns": NS_SHAPE,
+                     "affix_bytes": 3, "shape": "v1",
                      "max_analysed_bytes": MAX_ANALYSED_BYTES},
         "decoding": {"max_depth": MAX_DECODE_DEPTH, "max_decoded_bytes": MAX_DECODED_BYTES,
                      "max_segments": MAX_DECODED_SEGMENTS, "min_run": MIN_ENCODED_RUN},

@@ -27,7 +27,7 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// Flags for the anchor groups (alternations of escaped literals).
     static let anchorFlags = UInt32(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH)
     static let maximumRules = 64
-    /// Anchor groups over all rules (bits of a 4 × 64-bit set).
+    /// Anchor groups over all rules, counting their rot13 images (bits of a 4 × 64-bit set).
     static let maximumAnchorGroups = 256
     static let maximumPooledScratches = 64
 
@@ -37,6 +37,9 @@ final class HyperscanRuleSet: @unchecked Sendable {
     private let always: OpaquePointer?
     /// Per anchored rule: its database and its anchor groups' ids.
     private let anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)]
+    /// Per anchored rule: the ids of the rot13 images of its anchor groups (same database). A
+    /// rule can match the rot13 view of a text only if these all occur in the text itself.
+    private let rotatedGroups: [Range<Int>]
     private let prototype: OpaquePointer
     /// A Hyperscan scratch, owned by exactly one scan at a time (or by the pool).
     private struct Scratch: @unchecked Sendable {
@@ -109,6 +112,14 @@ final class HyperscanRuleSet: @unchecked Sendable {
             }
             groupRanges.append(start..<anchorPatterns.count)
         }
+        // The rot13 image of every group, after all the groups.
+        let originalGroups = anchorPatterns.count
+        for (i, groups) in requires.enumerated() {
+            for group in groups {
+                anchorPatterns.append(Self.anchorPattern(group.map(Self.rot13)))
+                anchorNames.append(names[i] + " (requires, rot13)")
+            }
+        }
         guard anchorPatterns.count <= Self.maximumAnchorGroups else {
             throw .malformedArtifact(file: "rules.json", reason: "more than \(Self.maximumAnchorGroups) 'requires' groups")
         }
@@ -135,6 +146,7 @@ final class HyperscanRuleSet: @unchecked Sendable {
                 anchored.append((i, db, groupRanges[i]))
             }
             self.anchored = anchored
+            rotatedGroups = anchored.map { ($0.groups.lowerBound + originalGroups)..<($0.groups.upperBound + originalGroups) }
         } catch {
             release()
             throw error
@@ -157,6 +169,17 @@ final class HyperscanRuleSet: @unchecked Sendable {
         for entry in anchored { hs_free_database(entry.database) }
     }
 
+    /// rot13 of the ASCII letters of `literal`.
+    static func rot13(_ literal: String) -> String {
+        String(decoding: literal.utf8.map { b -> UInt8 in
+            switch b {
+            case 0x41...0x5A: (b - 0x41 + 13) % 26 + 0x41
+            case 0x61...0x7A: (b - 0x61 + 13) % 26 + 0x61
+            default: b
+            }
+        }, as: UTF8.self)
+    }
+
     private func takeScratch() -> OpaquePointer? {
         if let pooled = pool.withLock({ $0.popLast() }) { return pooled.pointer }
         var clone: OpaquePointer?
@@ -176,12 +199,19 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// The set of rules (bit i = rule i) that match somewhere in `bytes` (valid UTF-8).
     /// Returns nil only if Hyperscan fails (no scratch memory); callers treat that as an error.
     func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
+        scanGated(bytes)?.rules
+    }
+
+    /// ``scan(_:)``, and whether some rule could match the rot13 view of `bytes` (all the rot13
+    /// images of its anchor groups occur in `bytes`). When false, scanning the rot13 view would
+    /// find no rule: the rot13 rescan can be skipped with the same result.
+    func scanGated(_ bytes: UnsafeBufferPointer<UInt8>) -> (rules: UInt64, rot13Possible: Bool)? {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return (0, false) }
         guard let scratch = takeScratch() else { return nil }
         defer { returnScratch(scratch) }
         let length = UInt32(truncatingIfNeeded: bytes.count)
-        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data -> UInt64? in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 5) { words -> UInt64? in
+        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data -> (rules: UInt64, rot13Possible: Bool)? in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 5) { words -> (rules: UInt64, rot13Possible: Bool)? in
                 // words[0..<4]: anchor groups seen; words[4]: rules matched.
                 guard let state = words.baseAddress else { return nil }
                 state.initialize(repeating: 0, count: 5)
@@ -217,7 +247,11 @@ final class HyperscanRuleSet: @unchecked Sendable {
                     }, matched)
                     guard status == HS_SUCCESS || status == HS_SCAN_TERMINATED else { return nil }
                 }
-                return matched.pointee
+                var rot13Possible = anchors == nil
+                for groups in rotatedGroups where !rot13Possible {
+                    rot13Possible = groups.allSatisfy { state[$0 >> 6] & (UInt64(1) << UInt64($0 & 63)) != 0 }
+                }
+                return (matched.pointee, rot13Possible || always != nil)
             }
         }
     }

@@ -18,18 +18,15 @@ struct InjectionModelConfig: Decodable, Sendable {
     struct Features: Decodable, Sendable {
         let hash: String
         let wordUnigramNamespace: Int
-        let wordBigramNamespace: Int
-        let charNgramNamespace: Int
-        let charNgramMin: Int
-        let charNgramMax: Int
+        let shapeNamespace: Int
+        let shape: String
+        let affixBytes: Int
         let maxAnalysedBytes: Int
         enum CodingKeys: String, CodingKey {
-            case hash
+            case hash, shape
             case wordUnigramNamespace = "word_unigram_ns"
-            case wordBigramNamespace = "word_bigram_ns"
-            case charNgramNamespace = "char_ngram_ns"
-            case charNgramMin = "char_ngram_min"
-            case charNgramMax = "char_ngram_max"
+            case shapeNamespace = "shape_ns"
+            case affixBytes = "affix_bytes"
             case maxAnalysedBytes = "max_analysed_bytes"
         }
     }
@@ -204,13 +201,10 @@ struct InjectionArtifact: Sendable {
             throw fail("weights must be float32-le with 8...24 bucket bits")
         }
         let f = config.features
-        guard f.hash == "fnv1a64", f.wordUnigramNamespace == Int(HashedLinearModel.unigramNamespace),
-            f.wordBigramNamespace == Int(HashedLinearModel.bigramNamespace),
-            f.charNgramNamespace == Int(HashedLinearModel.charNamespace), f.charNgramMin >= 1, f.charNgramMin <= f.charNgramMax,
-            f.charNgramMax <= 8,
-            (1...(1 << 24)).contains(f.maxAnalysedBytes)
+        guard f.hash == "rampart-hash-v3", f.shape == "v1", f.wordUnigramNamespace == Int(HashedLinearModel.unigramNamespace),
+            f.shapeNamespace == Int(HashedLinearModel.shapeNamespace), f.affixBytes == 3, (1...(1 << 24)).contains(f.maxAnalysedBytes)
         else {
-            throw fail("unsupported feature definition (this runtime computes fnv1a64 words, bigrams and 1-8 byte grams)")
+            throw fail("unsupported feature definition (this runtime computes rampart-hash-v3 words, bigrams, 3-byte affixes and shape v1)")
         }
         let d = config.decoding
         guard (0...4).contains(d.maxDepth), (0...(1 << 20)).contains(d.maxDecodedBytes), (0...256).contains(d.maxSegments),

@@ -85,8 +85,7 @@ extension InjectionDetector {
             let config = artifact.config
             model = HashedLinearModel(
                 weights: artifact.weights, bucketsLog2: config.weights.bucketsLog2, bias: config.weights.bias,
-                maxAnalysedBytes: config.features.maxAnalysedBytes, charMinimum: config.features.charNgramMin,
-                charMaximum: config.features.charNgramMax)
+                maxAnalysedBytes: config.features.maxAnalysedBytes)
             heuristic = PhraseHeuristic(maxAnalysedBytes: config.features.maxAnalysedBytes)
             combiner = config.combiner
             decoding = config.decoding
@@ -103,12 +102,14 @@ extension InjectionDetector {
             var original: UInt64 = 0
             var extra: UInt64 = 0
 
+            var rot13Possible = false
             func run(_ bytes: UnsafeBufferPointer<UInt8>, view: InjectionView, depth: Int) -> UInt64 {
                 scanned += bytes.count
-                guard let bits = matcher.scan(bytes) else {
+                guard let (bits, rot13) = matcher.scanGated(bytes) else {
                     failed = true
                     return 0
                 }
+                if view == .original { rot13Possible = rot13 }
                 var remaining = bits
                 while remaining != 0 {
                     let i = remaining.trailingZeroBitCount
@@ -132,8 +133,12 @@ extension InjectionDetector {
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(utf8.count, 1)) { buffer in
                     guard let base = buffer.baseAddress else { return }
                     let view = UnsafeBufferPointer(start: base, count: utf8.count)
-                    PayloadDecoder.rot13(utf8, into: buffer)
-                    extra |= run(view, view: .rot13, depth: 0)
+                    // The rot13 rescan only when the anchor scan of the text found, for some
+                    // rule, the rot13 images of all its required literals (else it finds nothing).
+                    if rot13Possible {
+                        PayloadDecoder.rot13(utf8, into: buffer)
+                        extra |= run(view, view: .rot13, depth: 0)
+                    }
                     if PayloadDecoder.leetspeak(utf8, into: buffer) {
                         extra |= run(view, view: .leetspeak, depth: 0)
                     }

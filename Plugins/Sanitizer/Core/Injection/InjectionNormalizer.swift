@@ -37,43 +37,103 @@ struct InjectionNormalizer: Sendable {
         return false
     }
 
-    static func views(of text: String) -> Views {
-        var ascii = true
-        for byte in text.utf8 where byte >= 0x80 {
-            ascii = false
-            break
-        }
-        if ascii {
-            // NFKC is the identity on ASCII, and ASCII lower-casing is a byte map.
-            let lowered = String(unsafeUninitializedCapacity: text.utf8.count) { buffer in
-                var index = 0
-                for byte in text.utf8 {
-                    buffer[index] = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
-                    index += 1
-                }
-                return index
+    /// The text with its ASCII letters lower-cased (a byte map; other bytes are copied).
+    static func asciiLowered(_ text: String) -> String {
+        String(unsafeUninitializedCapacity: text.utf8.count) { buffer in
+            var index = 0
+            for byte in text.utf8 {
+                buffer[index] = (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte
+                index += 1
             }
-            return Views(surface: text, normalized: lowered, tagCharacters: 0, invisibleCharacters: 0)
+            return index
         }
-        var scalars = String.UnicodeScalarView()
+    }
+
+    /// Scalars that NFKC and lower-casing leave unchanged in any context: assigned, canonical
+    /// combining class 0, no compatibility or canonical decomposition, never the second half of a
+    /// canonical composition, no lower-case mapping (derived with Python `unicodedata` over
+    /// common blocks: Latin-1, Greek and Cyrillic lower case, punctuation, currency, arrows and
+    /// symbols, CJK punctuation, kana, CJK ideographs, emoji; InjectionNormalizerTests re-checks
+    /// every scalar against Foundation). A text made of ASCII and these needs neither step.
+    static let stableRanges: [ClosedRange<UInt32>] = [
+        0xA1...0xA7, 0xA9...0xA9, 0xAB...0xAC, 0xAE...0xAE, 0xB0...0xB1, 0xB6...0xB7, 0xBB...0xBB, 0xBF...0xBF,
+        0xD7...0xD7, 0xDF...0xFF, 0x3AC...0x3CE, 0x430...0x45F, 0x2010...0x2010, 0x2012...0x2016, 0x2018...0x2023,
+        0x2027...0x2029, 0x2030...0x2032, 0x2035...0x2035, 0x2038...0x203B, 0x203D...0x203D, 0x203F...0x2046,
+        0x204A...0x2056, 0x2058...0x205E, 0x20A0...0x20A7, 0x20A9...0x20C0, 0x2190...0x222B, 0x222E...0x222E,
+        0x2231...0x2328, 0x232B...0x2426, 0x2440...0x244A, 0x24EB...0x27BF, 0x3001...0x3029, 0x3030...0x3035,
+        0x3037...0x3037, 0x303B...0x303F, 0x3041...0x3096, 0x309D...0x309E, 0x30A0...0x30FE, 0x4E00...0x9FFF,
+        0x1F300...0x1F64F, 0x1F680...0x1F6FF, 0x1F900...0x1F9FF,
+    ]
+
+    /// True if `value` lies in ``stableRanges`` (binary search).
+    @inline(__always)
+    static func isStable(_ value: UInt32) -> Bool {
+        var low = 0
+        var high = stableRanges.count
+        while low < high {
+            let mid = (low + high) >> 1
+            let range = stableRanges[mid]
+            if value < range.lowerBound {
+                high = mid
+            } else if value > range.upperBound {
+                low = mid + 1
+            } else {
+                return true
+            }
+        }
+        return false
+    }
+
+    @inline(__always)
+    static func isASCII(_ text: String) -> Bool {
+        for byte in text.utf8 where byte >= 0x80 { return false }
+        return true
+    }
+
+    static func views(of text: String) -> Views {
+        if isASCII(text) {
+            // NFKC is the identity on ASCII, and ASCII lower-casing is a byte map.
+            return Views(surface: text, normalized: asciiLowered(text), tagCharacters: 0, invisibleCharacters: 0)
+        }
+        // Rebuild the text (as UTF-8 bytes) only if it has tag or invisible characters.
+        var source = text
         var tags = 0
         var invisible = 0
+        var removable = false
+        var stable = true
         for scalar in text.unicodeScalars {
             let value = scalar.value
-            if value >= 0xE0000 && value <= 0xE007F {
-                tags += 1
-                if value >= 0xE0020 && value <= 0xE007E, let ascii = Unicode.Scalar(value - 0xE0000) {
-                    scalars.append(ascii)
-                }
-                continue
+            guard value >= 0x80 else { continue }
+            if (value >= 0xE0000 && value <= 0xE007F) || isInvisible(value) {
+                removable = true
+                break
             }
-            if isInvisible(value) {
-                invisible += 1
-                continue
-            }
-            scalars.append(scalar)
+            if stable && !isStable(value) { stable = false }
         }
-        let surface = String(scalars).precomposedStringWithCompatibilityMapping
-        return Views(surface: surface, normalized: surface.lowercased(), tagCharacters: tags, invisibleCharacters: invisible)
+        if !removable && stable {
+            // NFKC and lower case are the identity on the non-ASCII scalars: map the ASCII bytes.
+            return Views(surface: text, normalized: asciiLowered(text), tagCharacters: 0, invisibleCharacters: 0)
+        }
+        if removable {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(text.utf8.count)
+            for scalar in text.unicodeScalars {
+                let value = scalar.value
+                if value >= 0xE0000 && value <= 0xE007F {
+                    tags += 1
+                    if value >= 0xE0020 && value <= 0xE007E { bytes.append(UInt8(truncatingIfNeeded: value - 0xE0000)) }
+                    continue
+                }
+                if isInvisible(value) {
+                    invisible += 1
+                    continue
+                }
+                UTF8.encode(scalar) { bytes.append($0) }
+            }
+            source = String(decoding: bytes, as: UTF8.self)
+        }
+        let surface = source.precomposedStringWithCompatibilityMapping
+        let normalized = isASCII(surface) ? asciiLowered(surface) : surface.lowercased()
+        return Views(surface: surface, normalized: normalized, tagCharacters: tags, invisibleCharacters: invisible)
     }
 }

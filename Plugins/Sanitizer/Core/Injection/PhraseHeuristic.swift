@@ -24,6 +24,17 @@ struct PhraseHeuristic: Sendable {
         "request", "requests", "prompt", "prompts", "rules", "guidelines", "directions", "programming",
     ].map { Array($0.utf8) }
     static let window = 6
+    /// For a token of length L (index, capped at 16): the indices of the verbs it can start, that
+    /// is the single-word verbs `near` can accept at that length (|L − length| ≤ 1 for words of
+    /// at least 5 bytes, exact length otherwise) and the multi-word verbs whose first word has
+    /// length L. Skips the other `near` calls, which would return false (same result, less work).
+    static let verbsByLength: [[Int]] = (0...16).map { length in
+        verbs.indices.filter { v in
+            let first = verbs[v][0].count
+            if verbs[v].count > 1 || first < 5 || length < 4 { return first == length }
+            return abs(first - length) <= 1
+        }
+    }
 
     let maxAnalysedBytes: Int
 
@@ -70,54 +81,66 @@ struct PhraseHeuristic: Sendable {
     }
 
     func score(bytes: UnsafeBufferPointer<UInt8>) -> Double {
-        // Token ranges.
-        var tokens: [Range<Int>] = []
-        var index = 0
+        // Tokens are read from the bytes as needed (no token array): the text once, plus the few
+        // tokens after a verb phrase.
         let n = bytes.count
         @inline(__always) func isToken(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
-        while index < n {
-            guard isToken(bytes[index]) else {
-                index += 1
-                continue
-            }
+        /// The first token starting at or after byte `position`, or nil.
+        @inline(__always) func nextToken(_ position: Int) -> Range<Int>? {
+            var index = position
+            while index < n && !isToken(bytes[index]) { index += 1 }
+            guard index < n else { return nil }
             let start = index
             while index < n && isToken(bytes[index]) { index += 1 }
-            tokens.append(start..<index)
+            return start..<index
         }
-        @inline(__always) func token(_ i: Int) -> UnsafeBufferPointer<UInt8> {
-            UnsafeBufferPointer(rebasing: bytes[tokens[i]])
+        @inline(__always) func token(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+            UnsafeBufferPointer(rebasing: bytes[range])
         }
         var best = 0.0
-        for i in 0..<tokens.count {
+        var cursor = 0
+        while let current = nextToken(cursor) {
+            cursor = current.upperBound
+            let length = current.count
+            guard length <= 16 else { continue }
+            // The byte offset after the verb phrase that starts here, or -1.
             var end = -1
-            for verb in Self.verbs {
+            for v in Self.verbsByLength[length] {
+                let verb = Self.verbs[v]
                 if verb.count == 1 {
-                    if Self.near(token(i), verb[0]) {
-                        end = i + 1
+                    if Self.near(token(current), verb[0]) {
+                        end = current.upperBound
                         break
                     }
-                } else if i + verb.count <= tokens.count {
-                    var all = true
-                    for (k, word) in verb.enumerated() where !token(i + k).elementsEqual(word) {
-                        all = false
-                        break
+                } else {
+                    var all = token(current).elementsEqual(verb[0])
+                    var position = current.upperBound
+                    var k = 1
+                    while all && k < verb.count {
+                        guard let next = nextToken(position) else {
+                            all = false
+                            break
+                        }
+                        all = token(next).elementsEqual(verb[k])
+                        position = next.upperBound
+                        k += 1
                     }
                     if all {
-                        end = i + verb.count
+                        end = position
                         break
                     }
                 }
             }
             if end < 0 { continue }
-            let upper = min(tokens.count, end + Self.window)
             var adjective = false
             var object = false
-            if end < upper {
-                for j in end..<upper {
-                    let t = token(j)
-                    if !adjective { adjective = Self.adjectives.contains { Self.near(t, $0) } }
-                    if !object { object = Self.objects.contains { Self.near(t, $0) } }
-                }
+            var position = end
+            for _ in 0..<Self.window {
+                guard let next = nextToken(position) else { break }
+                position = next.upperBound
+                let t = token(next)
+                if !adjective { adjective = Self.adjectives.contains { Self.near(t, $0) } }
+                if !object { object = Self.objects.contains { Self.near(t, $0) } }
             }
             best = max(best, Double(2 + (adjective ? 1 : 0) + (object ? 2 : 0)) / 5.0)
             if best == 1.0 { break }
