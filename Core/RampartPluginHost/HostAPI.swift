@@ -13,6 +13,7 @@ enum HostAPI {
             struct_size: UInt32(MemoryLayout<rp_host_api>.size),
             abi_major: UInt16(RP_ABI_MAJOR), abi_minor: UInt16(RP_ABI_MINOR),
             log: { call, level, message, length in
+                // size_t lengths above Int.max arrive negative: refused, never turned into a buffer.
                 guard let state = HostAPI.state(call), let message, length > 0 else { return }
                 let text = String(decoding: UnsafeRawBufferPointer(start: message, count: min(length, 16_384)), as: UTF8.self)
                 state.log(PluginLogLevel(rawValue: level) ?? .info, text)
@@ -27,18 +28,18 @@ enum HostAPI {
                 return RP_OK
             },
             set_error: { call, message, length in
-                guard let state = HostAPI.state(call), let message else { return }
+                guard let state = HostAPI.state(call), let message, length >= 0 else { return }
                 state.errorMessage = String(decoding: UnsafeRawBufferPointer(start: message, count: min(length, 4096)), as: UTF8.self)
             },
             signal_get: { call, key, keyLength, value in
-                guard let state = HostAPI.state(call), let key, let value, keyLength <= 1024 else { return 0 }
+                guard let state = HostAPI.state(call), let key, let value, (0...1024).contains(keyLength) else { return 0 }
                 let name = String(decoding: UnsafeRawBufferPointer(start: key, count: keyLength), as: UTF8.self)
                 guard let current = state.signals.get(name) else { return 0 }
                 value.pointee = current
                 return 1
             },
             signal_set: { call, key, keyLength, value, ttl in
-                guard let state = HostAPI.state(call), let key, keyLength <= 1024 else { return }
+                guard let state = HostAPI.state(call), let key, (0...1024).contains(keyLength) else { return }
                 let name = String(decoding: UnsafeRawBufferPointer(start: key, count: keyLength), as: UTF8.self)
                 state.signals.set(name, value, ttlMillis: ttl)
             },
@@ -82,14 +83,17 @@ enum HostAPI {
             },
             deny: { call, code, message, length, retryAfter in
                 guard let state = HostAPI.state(call), state.answerable else { return RP_ERR_FAILED_PRECONDITION }
-                guard (0...16).contains(code), message != nil || length == 0, length <= 4096 else { return RP_ERR_INVALID_ARGUMENT }
+                guard (0...16).contains(code), message != nil || length == 0, (0...4096).contains(length) else {
+                    return RP_ERR_INVALID_ARGUMENT
+                }
                 let text = message.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
                 state.answer.deny = (code == 0 ? 7 : code, text, retryAfter)
                 return RP_OK
             },
             add_trailer: { call, key, keyLength, value, valueLength in
                 guard let state = HostAPI.state(call), state.answerable else { return RP_ERR_FAILED_PRECONDITION }
-                guard let key, value != nil || valueLength == 0, valueLength <= 4096, state.answer.trailers.count < 64 else {
+                guard let key, (1...128).contains(keyLength), value != nil || valueLength == 0, (0...4096).contains(valueLength),
+                      state.answer.trailers.count < 64 else {
                     return RP_ERR_INVALID_ARGUMENT
                 }
                 let keyBytes = UnsafeRawBufferPointer(start: key, count: keyLength)

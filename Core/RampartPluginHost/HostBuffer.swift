@@ -11,7 +11,7 @@ final class HostBuffer {
 
     /// Appends unless the limit would be exceeded.
     func append(_ data: UnsafePointer<UInt8>, count: Int) -> Bool {
-        guard count >= 0, bytes.count + count <= limit else { return false }
+        guard count >= 0, count <= limit - bytes.count else { return false }
         bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: count))
         return true
     }

@@ -96,6 +96,14 @@ final class HostFieldsTests: XCTestCase {
         XCTAssertEqual(seen["x-null-out"], "0")
     }
 
+    func testLengthsAboveSSizeMaxAreRefusedNotRead() throws {
+        let seen = try run(try chain(), ["x-action": "huge"]).responseMetadata
+        for key in ["x-deny", "x-trailer-key", "x-trailer-value", "x-principal", "x-append", "x-append-max"] {
+            XCTAssertEqual(seen[key], "3", key)  // RP_ERR_INVALID_ARGUMENT
+        }
+        XCTAssertEqual(seen["x-signal-get"], "0")
+    }
+
     func testInputProtobufIsEncodedOnDemand() throws {
         let seen = try run(try chain(), ["x-action": "pb"], prompt: String(repeating: "p", count: 300)).responseMetadata
         let length = try XCTUnwrap(seen["x-pb-len"].flatMap(Int.init))

@@ -81,6 +81,20 @@ static rp_status on_request(void *inst, void *stream, const uint8_t *req, size_t
         uint64_t v = 0;
         trailer_u64(call, "x-ending-in-request", (uint64_t)host->get_u64(call, RP_FIELD_STATUS_CODE, &v));
         trailer_u64(call, "x-null-out", (uint64_t)host->get_str(call, RP_FIELD_METHOD, 0, NULL, NULL));
+    } else if (strcmp(action, "huge") == 0) {
+        /* size_t lengths above SSIZE_MAX: refused, never read (they arrive negative in Swift). */
+        const size_t huge = (size_t)-1;
+        double v = 0;
+        host->log(call, RP_LOG_INFO, "x", huge);
+        host->set_error(call, "x", huge);
+        host->signal_set(call, "k", huge, 1.0, 0);
+        trailer_u64(call, "x-signal-get", (uint64_t)host->signal_get(call, "k", huge, &v));
+        trailer_u64(call, "x-deny", (uint64_t)host->deny(call, 7, "x", huge, 0));
+        trailer_u64(call, "x-trailer-key", (uint64_t)host->add_trailer(call, "k", huge, "v", 1));
+        trailer_u64(call, "x-trailer-value", (uint64_t)host->add_trailer(call, "k", 1, "v", huge));
+        trailer_u64(call, "x-principal", (uint64_t)host->set_principal(call, (const uint8_t *)"\x0a\x01p", huge));
+        trailer_u64(call, "x-append", (uint64_t)host->buf_append(out, (const uint8_t *)"x", huge));
+        trailer_u64(call, "x-append-max", (uint64_t)host->buf_append(out, (const uint8_t *)"x", huge / 2));
     } else if (strcmp(action, "clamp") == 0) {
         trailer_u64(call, "x-zero", (uint64_t)host->set_max_tokens(call, 0));
         host->set_max_tokens(call, 5);
