@@ -9,7 +9,7 @@ public final class SensitiveDataScanner: Sendable {
     public let maxCandidates: Int
 
     /// A scanner over `rules` (default: every PII and secret rule).
-    public init(rules: [SensitiveRule] = PIIRules.all + SecretRules.all, maxCandidates: Int = 50_000) throws(PatternError) {
+    public init(rules: [SensitiveRule] = PIIRules.all + SecretRules.all, maxCandidates: Int = 200_000) throws(PatternError) {
         self.rules = rules
         self.maxCandidates = maxCandidates
         database = try PatternDatabase(rules.enumerated().map { index, rule in
@@ -36,40 +36,46 @@ public final class SensitiveDataScanner: Sendable {
     /// Findings in UTF-8 `bytes`.
     public func scan(bytes: [UInt8]) throws(PatternError) -> [SensitiveFinding] {
         guard !bytes.isEmpty else { return [] }
-        // Longest end per (rule, start): Hyperscan reports every end of every match.
-        // The four longest ends per (rule, start): Hyperscan reports every end of every match.
-        var candidates: [UInt64: [Int]] = [:]
+        guard bytes.count < 1 << 40 else { throw PatternError(expressionIndex: -1, message: "input too large") }
+        // Every (rule, start, end) Hyperscan reports, packed as rule << 40 | start and the end;
+        // one flat array (no per-candidate allocation), grouped by sorting afterwards.
+        var matches: [(key: UInt64, end: Int)] = []
         var overflow = false
+        let limit = maxCandidates * 4
         let result: Result<Void, PatternError> = bytes.withUnsafeBytes { raw in
             do throws(PatternError) {
-            try database.scan(raw) { id, from, to in
-                let key = UInt64(id) << 40 | UInt64(from)
-                if var ends = candidates[key] {
-                    ends.append(to)
-                    if ends.count > 4 { ends.removeFirst() }  // ends arrive in increasing order
-                    candidates[key] = ends
-                } else {
-                    if candidates.count >= maxCandidates { overflow = true; return false }
-                    candidates[key] = [to]
+                try database.scan(raw) { id, from, to in
+                    if matches.count >= limit { overflow = true; return false }
+                    matches.append((UInt64(id) << 40 | UInt64(from), to))
+                    return true
                 }
-                return true
-            }
-            return .success(())
+                return .success(())
             } catch {
                 return .failure(error)
             }
         }
         try result.get()
-        if overflow { throw PatternError(expressionIndex: -1, message: "more than \(maxCandidates) candidates") }
-        var found: [(finding: SensitiveFinding, priority: Int)] = []
-        for (key, ends) in candidates {
+        if overflow { throw PatternError(expressionIndex: -1, message: "more than \(limit) candidate matches") }
+        matches.sort { $0.key != $1.key ? $0.key < $1.key : $0.end > $1.end }
+        var found: [(finding: SensitiveFinding, priority: Int, rule: Int)] = []
+        var candidates = 0
+        var i = 0
+        while i < matches.count {
+            let key = matches[i].key
+            var groupEnd = i + 1
+            while groupEnd < matches.count, matches[groupEnd].key == key { groupEnd += 1 }
+            defer { i = groupEnd }
+            candidates += 1
+            if candidates > maxCandidates { throw PatternError(expressionIndex: -1, message: "more than \(maxCandidates) candidates") }
             let index = Int(key >> 40), start = Int(key & 0xFF_FFFF_FFFF)
             guard index < rules.count else { continue }
             let rule = rules[index]
-            // The longest candidate first, then shorter ones.
-            for end in ends.reversed() where start < end && end <= bytes.count {
+            // The four longest ends of this (rule, start), longest first.
+            for j in i..<min(groupEnd, i + 4) {
+                let end = matches[j].end
+                guard start < end, end <= bytes.count else { continue }
                 if let range = rule.validate(bytes, start..<end), range.lowerBound >= 0, range.upperBound <= bytes.count, !range.isEmpty {
-                    found.append((SensitiveFinding(type: rule.type, category: rule.category, range: range), rule.priority))
+                    found.append((SensitiveFinding(type: rule.type, category: rule.category, range: range), rule.priority, index))
                     break
                 }
             }
@@ -77,12 +83,13 @@ public final class SensitiveDataScanner: Sendable {
         found.sort { a, b in
             if a.priority != b.priority { return a.priority > b.priority }
             if a.finding.range.count != b.finding.range.count { return a.finding.range.count > b.finding.range.count }
-            return a.finding.range.lowerBound < b.finding.range.lowerBound
+            if a.finding.range.lowerBound != b.finding.range.lowerBound { return a.finding.range.lowerBound < b.finding.range.lowerBound }
+            return a.rule < b.rule
         }
         // Overlap check on a byte occupancy map: linear in the findings' total length.
         var accepted: [SensitiveFinding] = []
         var taken = [Bool](repeating: false, count: found.isEmpty ? 0 : bytes.count)
-        for (finding, _) in found where !taken[finding.range].contains(true) {
+        for (finding, _, _) in found where !taken[finding.range].contains(true) {
             for i in finding.range { taken[i] = true }
             accepted.append(finding)
         }
