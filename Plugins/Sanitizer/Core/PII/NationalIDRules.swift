@@ -159,7 +159,7 @@ public enum NationalIDRules {
         return range
     }
 
-    static let itVAT = SensitiveRule("IT_VAT_CODE", .pii, #"\b[0-9]{11}\b"#, priority: 2) { text, range in
+    static let itVAT = SensitiveRule("IT_VAT_CODE", .pii, #"\b[0-9]{11}\b"#, priority: 3) { text, range in
         CheckDigits.itVAT(Text.digitValues(text, range)) ? range : nil
     }
 

@@ -312,7 +312,7 @@ public enum SecretRules {
         guard let prefix = gitlabLengths.keys.first(where: { token.hasPrefix($0) }), let lengths = gitlabLengths[prefix],
               lengths.contains(token.utf8.count - prefix.utf8.count) else { return nil }
         // Not a placeholder run (XXXX…).
-        return Set(text[range.lowerBound..<end]).count >= 8 ? range.lowerBound..<end : nil
+        return Set(text[(range.lowerBound + prefix.utf8.count)..<end]).count >= 6 ? range.lowerBound..<end : nil
     }
 
     /// A quoted literal's body (`range`, quotes excluded) if it is not a placeholder, reference or
