@@ -88,13 +88,15 @@ final class SanitizerRegionalPIITests: XCTestCase {
             ("pasaporte QRT482913", "ES_PASSPORT"), ("passport no. K4829173", "IN_PASSPORT"),
             ("my passport number is 583920174", "US_PASSPORT"), ("my bank account number is 7730192846", "US_BANK_NUMBER"),
             ("driver's license: W4829-3817-22", "US_DRIVER_LICENSE"), ("DEA AW4739201", "MEDICAL_LICENSE"),
+            ("면허 13-19-482716-30", "KR_DRIVER_LICENSE"), ("운전면허 241948271630", "KR_DRIVER_LICENSE"),
         ])
         try assertNotFound([
             ("M7R2KX042", "DE_ID_CARD"), ("H4F9N2315", "DE_PASSPORT"), ("KS7392018", "DE_FUEHRERSCHEIN"),
             ("WALKE713128JT7QX", "UK_DRIVING_LICENCE"), ("WALKE703428JT7QX", "UK_DRIVING_LICENCE"),
             ("QRT482913", "ES_PASSPORT"), ("K4829173", "IN_PASSPORT"), ("583920174", "US_PASSPORT"),
             ("order 7730192846", "US_BANK_NUMBER"), ("driver's license: pending", "US_DRIVER_LICENSE"),
-            ("DEA AW4739202", "MEDICAL_LICENSE"),
+            ("DEA AW4739202", "MEDICAL_LICENSE"), ("31-19-482716-30", "KR_DRIVER_LICENSE"), ("241948271630", "KR_DRIVER_LICENSE"),
+            ("13-19-482716 30", "KR_DRIVER_LICENSE"),
         ])
     }
 

@@ -5,7 +5,7 @@ public enum DocumentRules {
     /// Every rule of this file.
     public static let all: [SensitiveRule] = [
         deIDCard, dePassport, deDriverLicence, ukDrivingLicence, esPassport, inPassport, usPassport, usBankNumber,
-        usDriverLicense, medicalLicense,
+        usDriverLicense, krDriverLicense, medicalLicense,
     ]
 
     static let passportWords = ["passport", "pasaporte", "passeport", "reisepass", "pass-nr", "passnummer", "pass nr"]
@@ -105,6 +105,20 @@ public enum DocumentRules {
             return i..<end
         }
         return nil
+    }
+
+    /// Korean driver licence: region code (11–26, 28), issue year, six-digit serial, two check
+    /// digits, printed 2-2-6-2 with hyphens or spaces; bare twelve digits only when named.
+    static let krDriverLicense = SensitiveRule(
+        "KR_DRIVER_LICENSE", .pii, #"\b[12][0-9][ \-]?[0-9]{2}[ \-]?[0-9]{6}[ \-]?[0-9]{2}\b"#, priority: 3
+    ) { text, range in
+        let d = Text.digitValues(text, range)
+        let region = d[0] * 10 + d[1]
+        guard d.count == 12, (11...26).contains(region) || region == 28, Text.isolated(text, range),
+              Text.consistentSeparators(text, range) else { return nil }
+        let grouped = range.count == 15
+        guard grouped || Text.hasContextAround(text, range, ["driver", "licen", "운전면허"], window: 40) else { return nil }
+        return range
     }
 
     /// DEA registration numbers (US prescriber licence): registrant type, a letter or 9, seven
