@@ -25,6 +25,12 @@ struct EvalPII: ParsableCommand {
     @Flag(name: .long, help: "Skip the speed measurement.")
     var noSpeed = false
 
+    @Flag(name: .long, help: "Time each rule's expression alone on the 1 MB PII-dense text (slowest first).")
+    var profileRules = false
+
+    @Flag(name: .long, help: "Print each missed positive and each false positive (to the terminal only).")
+    var showErrors = false
+
     func run() throws {
         guard FileManager.default.fileExists(atPath: data) else {
             print("eval pii: \(data) not found; skipping (the development data is not part of the repository)")
@@ -53,10 +59,17 @@ struct EvalPII: ParsableCommand {
                 if !found.isEmpty { anyFire += 1 }
                 guard let target = object["negative_for"] as? String else { continue }
                 tallies[target, default: Tally()].negatives += 1
-                if found.contains(target) { tallies[target, default: Tally()].falsePositives += 1 }
+                if found.contains(target) {
+                    tallies[target, default: Tally()].falsePositives += 1
+                    if showErrors { print("FP   \(target): \(Self.excerpt(text))") }
+                }
             } else {
                 tallies[label, default: Tally()].positives += 1
-                if found.contains(label) { tallies[label, default: Tally()].found += 1 }
+                if found.contains(label) {
+                    tallies[label, default: Tally()].found += 1
+                } else if showErrors {
+                    print("MISS \(label)\(known.contains(label) ? "" : " (not covered)"): \(Self.excerpt(text)) found=\(found.sorted())")
+                }
             }
         }
         let elapsed = Date().timeIntervalSince(start)
@@ -90,6 +103,12 @@ struct EvalPII: ParsableCommand {
         print("any finding on a negative line: \(pct(anyFire, negatives)) % of \(negatives)")
         print(String(format: "scan: %.1f MB in %.3f s", Double(bytesScanned) / 1e6, elapsed))
         if !noSpeed { try speed() }
+    }
+
+    /// The first 160 characters of `text` on one line.
+    static func excerpt(_ text: String) -> String {
+        let flat = text.replacingOccurrences(of: "\n", with: "⏎")
+        return flat.count > 160 ? String(flat.prefix(160)) + "…" : flat
     }
 
     /// The whole request path on 1 KB prompts, and the scanner's rate on 1 MB of mixed text.
@@ -126,9 +145,61 @@ struct EvalPII: ParsableCommand {
                      Double(big.utf8.count * rounds) / 1e6 / seconds))
         let scanner = try SensitiveDataScanner()
         let bytes = Array(big.utf8)
+        if profileRules { try profileRules(bytes) }
         let t1 = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<rounds { _ = try scanner.scan(bytes: bytes) }
         let scanSeconds = Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
         print(String(format: "PII/secret scanner alone: %.1f MB/s", Double(bytes.count * rounds) / 1e6 / scanSeconds))
+    }
+
+    /// Each rule's own Hyperscan scan rate on the 1 MB PII-dense text (slowest first): where the
+    /// scanner's time goes.
+    func profileRules(_ text: [UInt8]) throws {
+        // Rules added one at a time to one database: the marginal cost of each (in its order).
+        let all = PIIRules.all + SecretRules.all
+        func time(_ rules: ArraySlice<SensitiveRule>) throws -> Double {
+            let database = try PatternDatabase(rules.enumerated().map { index, rule in
+                PatternSpec(rule.expression, id: UInt32(index), caseless: rule.caseless)
+            })
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try text.withUnsafeBytes { raw in try database.scan(raw) { _, _, _ in true } }
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            return best
+        }
+        // Leave one group of rules out: what each group costs inside the shared database.
+        let whole = try time(all[...])
+        print(String(format: "all rules: %.1f ms per MB", whole))
+        var costs: [(String, Double)] = []
+        let size = 6
+        for first in stride(from: 0, to: all.count, by: size) {
+            let last = min(all.count, first + size)
+            let rest = Array(all[0..<first]) + Array(all[last...])
+            let ms = try time(rest[...])
+            costs.append(("\(first)-\(last - 1) " + Set(all[first..<last].map(\.type)).sorted().joined(separator: ","), whole - ms))
+        }
+        for (name, ms) in costs.sorted(by: { $0.1 > $1.1 }).prefix(12) { print(String(format: "%+7.2f ms  %@", ms, name)) }
+        // All rules in one database, with and without leftmost start-of-match tracking.
+        for som in [true, false] {
+            let all = PIIRules.all + SecretRules.all
+            let database = try PatternDatabase(all.enumerated().map { index, rule in
+                PatternSpec(rule.expression, id: UInt32(index), caseless: rule.caseless, leftmostStart: som)
+            })
+            var count = 0
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<5 {
+                try text.withUnsafeBytes { raw in
+                    try database.scan(raw) { _, _, _ in
+                        count += 1
+                        return true
+                    }
+                }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            print(String(format: "%8.1f MB/s  all rules, one database, start of match %@ (%d matches)", Double(text.count * 5) / 1e6 / seconds,
+                         som ? "tracked" : "not tracked", count / 5))
+        }
     }
 }

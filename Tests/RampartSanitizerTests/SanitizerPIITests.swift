@@ -19,7 +19,7 @@ final class SanitizerPIITests: XCTestCase {
             ("IBAN GB82 WEST 1234 5698 7654 32 thanks", "IBAN_CODE"), ("DE89370400440532013000", "IBAN_CODE"),
             ("ssn 536-22-1234", "US_SSN"), ("NINO AB 12 34 56 C", "UK_NINO"), ("DNI 12345678Z", "ES_NIF"),
             ("NIE X1234567L", "ES_NIE"), ("CF RSSMRA85T10A562S", "IT_FISCAL_CODE"), ("mail bob.smith+x@mail.example.co.uk", "EMAIL_ADDRESS"),
-            ("call +44 20 7946 0958", "PHONE_NUMBER"), ("call (415) 555-0132", "PHONE_NUMBER"), ("host 192.168.10.1", "IP_ADDRESS"),
+            ("call +44 20 7946 0958", "PHONE_NUMBER"), ("call (415) 555-0132", "PHONE_NUMBER"), ("host 81.2.69.160", "IP_ADDRESS"),
             ("v6 2001:db8:85a3::8a2e:370:7334", "IP_ADDRESS"), ("mac 00:1B:44:11:3A:B7", "MAC_ADDRESS"),
             ("pesel 44051401359", "PL_PESEL"), ("aadhaar 2341 2341 2346", "IN_AADHAAR"),
             ("hetu 131052-308T", "FI_PERSONAL_IDENTITY_CODE"), ("NRIC S1234567D", "SG_NRIC_FIN"),

@@ -2,8 +2,12 @@
 /// carry the precision (check digits where the identifier has one, context words where it has
 /// none). Types follow Presidio's names so that evaluations line up.
 public enum PIIRules {
-    /// Every PII rule.
-    public static let all: [SensitiveRule] = [
+    /// Every PII rule: the ones below and those of ``NationalIDRules``, ``DocumentRules``,
+    /// ``VehicleRules`` and ``ContactRules``.
+    public static let all: [SensitiveRule] = core + NationalIDRules.all + DocumentRules.all + VehicleRules.all + ContactRules.all
+
+    /// The rules defined in this file.
+    static let core: [SensitiveRule] = [
         email, phoneInternational, phoneNANP, phoneLocal, creditCard, iban, usSSN, usITIN, ukNINO, ukNHS, esNIF, esNIE,
         itFiscalCode, ipv4, ipv6, macAddress, caSIN, plPESEL, fiPIC, trNationalID, inAadhaar, inPAN, sePersonnummer,
         zaID, abaRouting, usNPI, sgNRIC, krRRN, deTaxID, bitcoin,
@@ -12,29 +16,71 @@ public enum PIIRules {
     /// Anchored on `@`; the local part and the domain are grown in Swift (bounded: 64 + 253
     /// bytes), which keeps the Hyperscan pattern small.
     static let email = SensitiveRule("EMAIL_ADDRESS", .pii, #"[A-Za-z0-9._%+\-]@[A-Za-z0-9]"#, priority: 5) { text, range in
-        let at = range.lowerBound + 1
+        emailAddress(text, at: range.lowerBound + 1)
+    }
+
+    /// The address around the `@` at `at`: local part (at most 64 bytes) and domain (at most 253,
+    /// two or more labels of at most 63, an alphabetic-bearing top label). No allocation.
+    static func emailAddress(_ text: [UInt8], at: Int) -> Range<Int>? {
         guard at < text.count, text[at] == UInt8(ascii: "@") else { return nil }
-        let localChars: (UInt8) -> Bool = { Text.isAlnum($0) || [0x2E, 0x5F, 0x25, 0x2B, 0x2D].contains($0) }
-        let start = Text.extendLeft(text, to: at, limit: 64, localChars)
+        let start = Text.extendLeft(text, to: at, limit: 64) { b in
+            Text.isAlnum(b) || b == 0x2E || b == 0x5F || b == 0x25 || b == 0x2B || b == 0x2D
+        }
         var end = Text.extendRight(text, from: at + 1, limit: 253) { Text.isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
         while end > at + 1, text[end - 1] == 0x2E || text[end - 1] == 0x2D { end -= 1 }
-        guard start < at, end > at + 1 else { return nil }
-        let local = text[start..<at], domain = text[(at + 1)..<end]
-        guard let lf = local.first, let ll = local.last, lf != 0x2E, ll != 0x2E else { return nil }
-        let labels = domain.split(separator: 0x2E, omittingEmptySubsequences: false)
-        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.first != 0x2D && $0.last != 0x2D }) else { return nil }
-        guard let tld = labels.last, tld.count >= 2,
-              tld.allSatisfy({ Text.isAlnum($0) || $0 == 0x2D }), tld.contains(where: { !Text.isDigit($0) }) else { return nil }
+        guard start < at, end > at + 1, text[start] != 0x2E, text[at - 1] != 0x2E else { return nil }
+        // Walk the domain's labels.
+        var labels = 0, labelStart = at + 1, topHasLetter = false
+        var i = at + 1
+        while i <= end {
+            if i == end || text[i] == 0x2E {
+                let length = i - labelStart
+                guard length > 0, length <= 63, text[labelStart] != 0x2D, text[i - 1] != 0x2D else { return nil }
+                labels += 1
+                topHasLetter = false
+                for j in labelStart..<i where !Text.isDigit(text[j]) { topHasLetter = true; break }
+                if i == end { guard length >= 2 else { return nil } }
+                labelStart = i + 1
+            }
+            i += 1
+        }
+        guard labels >= 2, topHasLetter else { return nil }
         return start..<end
     }
 
-    /// +CC then 6–14 more digits in groups.
+    /// +CC then 6–14 more digits in groups. Anchored on `+` and the first digits; the groups are
+    /// grown in Swift (one candidate per number instead of one per possible end).
     static let phoneInternational = SensitiveRule(
-        "PHONE_NUMBER", .pii, #"\+[1-9][0-9]{0,2}[ .\-]?(\(0?[0-9]{1,4}\)|[0-9]{1,4})([ .\-]?[0-9]{2,5}){1,4}"#, priority: 2
+        "PHONE_NUMBER", .pii, #"\+[1-9][0-9]{0,2}[ .\-]?\(?[0-9]"#, priority: 2
     ) { text, range in
-        let d = Checksums.digits(text[range])
-        guard (8...15).contains(d.count), Text.isolated(text, range), Set(d).count > 2 else { return nil }
-        return range
+        if range.lowerBound > 0, Text.isAlnum(text[range.lowerBound - 1]) || text[range.lowerBound - 1] == 0x2B { return nil }
+        // Digits, single separators between groups and one parenthesised area code.
+        var end = range.lowerBound + 1, digits = 0, distinct: UInt16 = 0, lastDigitEnd = end, parens = 0
+        while end < text.count, end - range.lowerBound < 24 {
+            let b = text[end]
+            if Text.isDigit(b) {
+                digits += 1
+                distinct |= 1 << UInt16(b - 0x30)
+                end += 1
+                lastDigitEnd = end
+                continue
+            }
+            let separator = b == 0x20 || b == 0x2E || b == 0x2D
+            let paren = b == 0x28 || b == 0x29
+            guard separator || paren, end + 1 < text.count else { break }
+            if paren {
+                parens += 1
+                guard parens <= 2 else { break }
+            } else if !Text.isDigit(text[end + 1]) && text[end + 1] != 0x28 {
+                break
+            }
+            end += 1
+        }
+        let candidate = range.lowerBound..<lastDigitEnd
+        var open = 0, close = 0
+        for i in candidate { if text[i] == 0x28 { open += 1 } else if text[i] == 0x29 { close += 1 } }
+        guard (8...15).contains(digits), distinct.nonzeroBitCount > 2, open == close, Text.isolated(text, candidate) else { return nil }
+        return candidate
     }
 
     /// North American numbers: (415) 555-0132, 415-555-0132, 415.555.0132.
@@ -64,8 +110,8 @@ public enum PIIRules {
             let sub = start..<range.upperBound
             let d = Checksums.digits(text[sub])
             guard (13...19).contains(d.count) else { continue }
-            if Text.consistentSeparators(text, sub), Text.isolated(text, sub), Checksums.luhn(d), let first = d.first,
-               [1, 2, 3, 4, 5, 6].contains(first), Set(d).count >= 2 { return sub }
+            if Text.consistentSeparators(text, sub), Text.isolated(text, sub), Checksums.luhn(d), CardIssuers.plausible(d),
+               Set(d).count >= 2 { return sub }
         }
         return nil
     }
@@ -83,13 +129,14 @@ public enum PIIRules {
     ]
 
     static let iban = SensitiveRule(
-        "IBAN_CODE", .pii, #"\b[A-Z]{2}[0-9]{2}( ?[A-Z0-9]){11,30}\b"#, priority: 4
+        "IBAN_CODE", .pii, #"\b[A-Z]{2}[0-9]{2}([ \-]?[A-Z0-9]){11,30}\b"#, priority: 4
     ) { text, range in
+        guard Text.consistentSeparators(text, range) else { return nil }
         let compact = Text.compact(text, range)
         let country = String(decoding: compact.prefix(2), as: UTF8.self)
         guard let length = ibanLengths[country], compact.count == length, Checksums.ibanMod97(compact) else { return nil }
         // Grouped form: groups of four.
-        let groups = text[range].split(separator: 0x20)
+        let groups = text[range].split(whereSeparator: { $0 == 0x20 || $0 == 0x2D })
         if groups.count > 1, !groups.dropLast().allSatisfy({ $0.count == 4 }) { return nil }
         return range
     }
@@ -107,8 +154,8 @@ public enum PIIRules {
             // Bare nine digits (or space-separated) are common: require context.
             guard Text.hasContext(text, range, ["ssn", "social security", "social sec", "ss#", "ss #"], window: 48) || separated else { return nil }
         }
-        // Separators must sit at 3 and 5 (078-05-1123), not elsewhere.
-        if separated {
+        // Separators must sit at 3 and 5 (078-05-1123), not elsewhere, unless the number is named.
+        if separated, !Text.hasContext(text, range, ["ssn", "social security"], window: 48) {
             let seps = text[range].enumerated().filter { !Text.isDigit($0.element) }.map(\.offset)
             guard seps == [3, 6] else { return nil }
         }
@@ -118,7 +165,12 @@ public enum PIIRules {
     static let usITIN = SensitiveRule(
         "US_ITIN", .pii, #"\b9[0-9]{2}[ \-]?(5[0-9]|6[0-5]|7[0-9]|8[0-8]|9[0-24-9])[ \-]?[0-9]{4}\b"#, priority: 3
     ) { text, range in
-        Text.isolated(text, range) && Text.consistentSeparators(text, range) ? range : nil
+        guard Text.isolated(text, range), Text.consistentSeparators(text, range) else { return nil }
+        let seps = text[range].enumerated().filter { !Text.isDigit($0.element) }.map(\.offset)
+        let named = Text.hasContext(text, range, ["itin", "taxpayer", "tax id", "tin"], window: 48)
+        // Printed 9XX-XX-XXXX; other groupings and bare digits only when named.
+        guard seps == [3, 6] || named else { return nil }
+        return range
     }
 
     static let ukNINO = SensitiveRule(
@@ -133,12 +185,13 @@ public enum PIIRules {
     static let ukNHS = SensitiveRule(
         "UK_NHS", .pii, #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}\b"#, priority: 2
     ) { text, range in
-        let d = Checksums.digits(text[range])
-        guard d.count == 10, Text.consistentSeparators(text, range), Text.isolated(text, range), Set(d).count > 1 else { return nil }
-        let sum = Checksums.weighted(d, [10, 9, 8, 7, 6, 5, 4, 3, 2])
+        let d = Text.digitValues(text, range)
+        guard d.count == 10 else { return nil }
+        var sum = 0
+        for i in 0..<9 { sum += d[i] * (10 - i) }
         var check = 11 - sum % 11
         if check == 11 { check = 0 }
-        guard check != 10, check == d[9] else { return nil }
+        guard check != 10, check == d[9], Text.consistentSeparators(text, range), Text.isolated(text, range), Set(d).count > 1 else { return nil }
         // Ten digits also look like phone numbers: demand context unless grouped 3-3-4 with spaces.
         guard Text.hasContext(text, range, ["nhs", "health", "patient"], window: 64) else { return nil }
         return range
@@ -156,7 +209,7 @@ public enum PIIRules {
     }
 
     static let esNIE = SensitiveRule(
-        "ES_NIE", .pii, #"\b[XYZ]-?[0-9]{7}-?[A-Z]\b"#, priority: 3
+        "ES_NIE", .pii, #"\b[XYZ]-?[0-9]{7}-?[A-Z]\b"#, caseless: true, priority: 3
     ) { text, range in
         let c = Text.compact(text, range)
         guard let first = c.first, let letter = c.last else { return nil }
@@ -189,6 +242,7 @@ public enum PIIRules {
             let v = p.reduce(0) { $0 * 10 + Int($1 - 0x30) }
             return v <= 255 && (p.count == 1 || p.first != 0x30)
         }) else { return nil }
+        guard let address = IPAddress.parseIPv4(String(decoding: text[range], as: UTF8.self)), identifiesHost(address) else { return nil }
         return range
     }
 
@@ -196,10 +250,23 @@ public enum PIIRules {
         "IP_ADDRESS", .pii, #"([0-9A-Fa-f]{1,4}|:)(:[0-9A-Fa-f]{0,4}){2,7}(\.[0-9]{1,3}){0,3}"#, priority: 2
     ) { text, range in
         if range.lowerBound > 0, Text.isAlnum(text[range.lowerBound - 1]) || text[range.lowerBound - 1] == 0x3A { return nil }
-        if range.upperBound < text.count, Text.isAlnum(text[range.upperBound]) || text[range.upperBound] == 0x3A
-            || text[range.upperBound] == 0x2E { return nil }
-        guard IPAddress.parseIPv6(String(decoding: text[range], as: UTF8.self)) != nil else { return nil }
+        if range.upperBound < text.count, Text.isAlnum(text[range.upperBound]) || text[range.upperBound] == 0x3A { return nil }
+        // A dot after the address ends a sentence unless a digit follows (then it is a longer token).
+        if range.upperBound + 1 < text.count, text[range.upperBound] == 0x2E, Text.isAlnum(text[range.upperBound + 1]) { return nil }
+        guard let address = IPAddress.parseIPv6(String(decoding: text[range], as: UTF8.self)), identifiesHost(address) else { return nil }
         return range
+    }
+
+    /// Whether an address can point at a person's machine: public unicast (documentation ranges
+    /// included, as they stand in for real addresses), not private, loopback, link-local,
+    /// unspecified, carrier-NAT, multicast or broadcast addresses, which identify no one.
+    static func identifiesHost(_ address: IPAddress) -> Bool {
+        if case .v4(let a) = address, a == 0xFFFF_FFFF { return false }
+        if case .v6(let p) = address, let v4 = address.embeddedIPv4, v4 == 0xFFFF_FFFF, p[5] == 0xFFFF { return false }
+        guard let special = address.specialRange else { return true }
+        let nonIdentifying = ["this-network", "private", "loopback", "link-local", "unique-local", "site-local", "unspecified",
+                              "multicast", "shared CGNAT"]
+        return !nonIdentifying.contains { special.hasPrefix($0) }
     }
 
     static let macAddress = SensitiveRule(
@@ -207,6 +274,9 @@ public enum PIIRules {
     ) { text, range in
         guard Text.consistentSeparators(text, range) else { return nil }
         if range.upperBound < text.count, text[range.upperBound] == 0x3A || text[range.upperBound] == 0x2D { return nil }
+        // The null and broadcast addresses belong to no device.
+        let hex = Text.compact(text, range)
+        if hex.allSatisfy({ $0 == 0x30 }) || hex.allSatisfy({ $0 == 0x46 }) { return nil }
         return range
     }
 
@@ -230,14 +300,19 @@ public enum PIIRules {
     }
 
     static let fiPIC = SensitiveRule(
-        "FI_PERSONAL_IDENTITY_CODE", .pii, #"\b[0-9]{6}[+\-A-FU-Y][0-9]{3}[0-9A-FHJ-NPR-Y]\b"#, caseless: true, priority: 3
+        "FI_PERSONAL_IDENTITY_CODE", .pii, #"[0-9]{6}[+\-A-FU-Y][0-9]{3}[0-9A-FHJ-NPR-Y]\b"#, caseless: true, priority: 3
     ) { text, range in
+        // Run-on text ("code is030594…") is fine; a longer number is not.
+        if range.lowerBound > 0, Text.isDigit(text[range.lowerBound - 1]) { return nil }
         let b = Array(text[range]).map(Text.upper)
         guard b.count == 11 else { return nil }
         let number = Checksums.digits(b[0..<6] + b[7..<10]).reduce(0) { $0 * 10 + $1 }
         let table = Array("0123456789ABCDEFHJKLMNPRSTUVWXY".utf8)
         let day = Int(b[0] - 0x30) * 10 + Int(b[1] - 0x30), month = Int(b[2] - 0x30) * 10 + Int(b[3] - 0x30)
-        guard (1...31).contains(day), (1...12).contains(month), table[number % 31] == b[10] else { return nil }
+        // Century from the separator: + 1800s, - Y X W V U 1900s, A–F 2000s.
+        let century = b[6] == 0x2B ? 1800 : (0x41...0x46).contains(b[6]) ? 2000 : 1900
+        let year = century + Int(b[4] - 0x30) * 10 + Int(b[5] - 0x30)
+        guard CalendarDate.isValid(year: year, month: month, day: day), table[number % 31] == b[10] else { return nil }
         return range
     }
 
@@ -250,24 +325,39 @@ public enum PIIRules {
         return tenth == d[9] && eleventh == d[10] ? range : nil
     }
 
-    static let inAadhaar = SensitiveRule("IN_AADHAAR", .pii, #"\b[2-9][0-9]{3}[ \-]?[0-9]{4}[ \-]?[0-9]{4}\b"#, priority: 3) { text, range in
+    static let inAadhaar = SensitiveRule("IN_AADHAAR", .pii, #"\b[2-9][0-9]{3}[ :\-]?[0-9]{4}[ :\-]?[0-9]{4}\b"#, priority: 3) { text, range in
         let d = Checksums.digits(text[range])
         guard d.count == 12, Text.isolated(text, range), Text.consistentSeparators(text, range), Checksums.verhoeff(d),
               Set(d).count > 2 else { return nil }
         return range
     }
 
-    static let inPAN = SensitiveRule("IN_PAN", .pii, #"\b[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]\b"#, priority: 2) { _, range in range }
+    /// PAN: the fourth letter is the holder type (P person, C company, H HUF, F firm, A AOP,
+    /// T trust, B BOI, L local authority, J juridical person, G government); other letters only
+    /// when the number is named.
+    static let inPAN = SensitiveRule("IN_PAN", .pii, #"\b[A-Z]{5}[0-9]{4}[A-Z]\b"#, priority: 2) { text, range in
+        let holder = text[range.lowerBound + 3]
+        if Array("ABCFGHJLPT".utf8).contains(holder) { return range }
+        return Text.hasContext(text, range, ["pan", "permanent account"], window: 40) ? range : nil
+    }
 
     static let sePersonnummer = SensitiveRule(
-        "SE_PERSONNUMMER", .pii, #"\b([0-9]{2})?[0-9]{6}[\-+]?[0-9]{4}\b"#, priority: 2
+        "SE_PERSONNUMMER", .pii, #"([0-9]{2})?[0-9]{6}[\-+]?[0-9]{4}\b"#, priority: 2
     ) { text, range in
+        if range.lowerBound > 0, Text.isDigit(text[range.lowerBound - 1]) { return nil }
         var d = Checksums.digits(text[range])
         guard d.count == 10 || d.count == 12 else { return nil }
-        if d.count == 12 { d.removeFirst(2) }
+        var century: Int?
+        if d.count == 12 {
+            century = d[0] * 10 + d[1]
+            d.removeFirst(2)
+        }
         let month = d[2] * 10 + d[3], day = d[4] * 10 + d[5]
         guard (1...12).contains(month), (1...31).contains(day % 60), Checksums.luhn(d) else { return nil }
-        // Ten bare digits are too common: require the separator or context.
+        // With the century (18, 19, 20) and a real calendar date the number stands on its own;
+        // ten bare digits are too common: then the separator or context is required.
+        if let century, (18...20).contains(century),
+           CalendarDate.isValid(year: century * 100 + d[0] * 10 + d[1], month: month, day: day % 60) { return range }
         guard text[range].contains(0x2D) || text[range].contains(0x2B)
               || Text.hasContext(text, range, ["personnummer", "person number", "swedish"], window: 64) else { return nil }
         return range
@@ -277,7 +367,7 @@ public enum PIIRules {
         let d = Checksums.digits(text[range])
         guard d.count == 13 else { return nil }
         let month = d[2] * 10 + d[3], day = d[4] * 10 + d[5]
-        guard (1...12).contains(month), (1...31).contains(day), d[10] <= 1, Checksums.luhn(d) else { return nil }
+        guard (1...12).contains(month), (1...31).contains(day), d[10] <= 2, Checksums.luhn(d) else { return nil }
         return range
     }
 
@@ -315,13 +405,16 @@ public enum PIIRules {
         return table[sum % 11] == c[8] ? range : nil
     }
 
-    static let krRRN = SensitiveRule("KR_RRN", .pii, #"\b[0-9]{6}-?[1-8][0-9]{6}\b"#, priority: 3) { text, range in
+    static let krRRN = SensitiveRule("KR_RRN", .pii, #"\b[0-9]{6}-?[1-4][0-9]{6}\b"#, priority: 3) { text, range in
         let d = Checksums.digits(text[range])
         guard d.count == 13 else { return nil }
         let month = d[2] * 10 + d[3], day = d[4] * 10 + d[5]
         guard (1...12).contains(month), (1...31).contains(day) else { return nil }
+        // Numbers issued since October 2020 have no check digit: the hyphenated form with a valid
+        // date stands; bare 13 digits need the old check digit or the name nearby.
+        if text[range].contains(0x2D) { return range }
         let check = (11 - Checksums.weighted(d, [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]) % 11) % 10
-        return check == d[12] ? range : nil
+        return check == d[12] || Text.hasContext(text, range, ["rrn", "resident registration", "주민"], window: 48) ? range : nil
     }
 
     static let deTaxID = SensitiveRule("DE_TAX_ID", .pii, #"\b[1-9][0-9]{10}\b|\b[1-9][0-9] [0-9]{3} [0-9]{3} [0-9]{3}\b"#, priority: 2) { text, range in

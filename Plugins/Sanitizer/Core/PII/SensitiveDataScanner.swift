@@ -9,7 +9,7 @@ public final class SensitiveDataScanner: Sendable {
     public let maxCandidates: Int
 
     /// A scanner over `rules` (default: every PII and secret rule).
-    public init(rules: [SensitiveRule] = PIIRules.all + SecretRules.all, maxCandidates: Int = 50_000) throws(PatternError) {
+    public init(rules: [SensitiveRule] = PIIRules.all + SecretRules.all, maxCandidates: Int = 200_000) throws(PatternError) {
         self.rules = rules
         self.maxCandidates = maxCandidates
         database = try PatternDatabase(rules.enumerated().map { index, rule in
@@ -33,58 +33,80 @@ public final class SensitiveDataScanner: Sendable {
         try scan(bytes: Array(text.utf8))
     }
 
+    /// Largest input a scan accepts (offsets and lengths are packed into 24 bits).
+    public static let maxInputBytes = (1 << 24) - 1
+
     /// Findings in UTF-8 `bytes`.
     public func scan(bytes: [UInt8]) throws(PatternError) -> [SensitiveFinding] {
         guard !bytes.isEmpty else { return [] }
-        // Longest end per (rule, start): Hyperscan reports every end of every match.
-        // The four longest ends per (rule, start): Hyperscan reports every end of every match.
-        var candidates: [UInt64: [Int]] = [:]
+        guard bytes.count <= Self.maxInputBytes, rules.count <= 255 else {
+            throw PatternError(expressionIndex: -1, message: "input larger than \(Self.maxInputBytes) bytes")
+        }
+        // Every (rule, start, end) Hyperscan reports, packed into one UInt64 as
+        // rule << 56 | start << 24 | (2^24 − 1 − length): sorting the plain integers groups the
+        // matches by rule and start, longest first, with no per-match allocation or closure.
+        var matches: [UInt64] = []
+        matches.reserveCapacity(4096)
         var overflow = false
+        let limit = maxCandidates * 4
         let result: Result<Void, PatternError> = bytes.withUnsafeBytes { raw in
             do throws(PatternError) {
-            try database.scan(raw) { id, from, to in
-                let key = UInt64(id) << 40 | UInt64(from)
-                if var ends = candidates[key] {
-                    ends.append(to)
-                    if ends.count > 4 { ends.removeFirst() }  // ends arrive in increasing order
-                    candidates[key] = ends
-                } else {
-                    if candidates.count >= maxCandidates { overflow = true; return false }
-                    candidates[key] = [to]
+                try database.scan(raw) { id, from, to in
+                    if matches.count >= limit { overflow = true; return false }
+                    let length = UInt64(max(0, to - from))
+                    matches.append(UInt64(id) << 56 | UInt64(from) << 24 | (0xFF_FFFF - length))
+                    return true
                 }
-                return true
-            }
-            return .success(())
+                return .success(())
             } catch {
                 return .failure(error)
             }
         }
         try result.get()
-        if overflow { throw PatternError(expressionIndex: -1, message: "more than \(maxCandidates) candidates") }
-        var found: [(finding: SensitiveFinding, priority: Int)] = []
-        for (key, ends) in candidates {
-            let index = Int(key >> 40), start = Int(key & 0xFF_FFFF_FFFF)
+        if overflow { throw PatternError(expressionIndex: -1, message: "more than \(limit) candidate matches") }
+        matches.sort()
+        // Confirmed findings, packed for the overlap order (higher priority, then longer, then
+        // earlier, then lower rule index): (15 − priority) << 60 | (2^24 − 1 − length) << 36 |
+        // start << 12 | rule << 4.
+        var found: [UInt64] = []
+        var candidates = 0
+        var i = 0
+        while i < matches.count {
+            let key = matches[i] >> 24
+            var groupEnd = i + 1
+            while groupEnd < matches.count, matches[groupEnd] >> 24 == key { groupEnd += 1 }
+            defer { i = groupEnd }
+            candidates += 1
+            if candidates > maxCandidates { throw PatternError(expressionIndex: -1, message: "more than \(maxCandidates) candidates") }
+            let index = Int(key >> 32), start = Int(key & 0xFFFF_FFFF)
             guard index < rules.count else { continue }
             let rule = rules[index]
-            // The longest candidate first, then shorter ones.
-            for end in ends.reversed() where start < end && end <= bytes.count {
+            // The four longest ends of this (rule, start), longest first.
+            for j in i..<min(groupEnd, i + 4) {
+                let end = start + Int(0xFF_FFFF - (matches[j] & 0xFF_FFFF))
+                guard start < end, end <= bytes.count else { continue }
                 if let range = rule.validate(bytes, start..<end), range.lowerBound >= 0, range.upperBound <= bytes.count, !range.isEmpty {
-                    found.append((SensitiveFinding(type: rule.type, category: rule.category, range: range), rule.priority))
+                    let priority = UInt64(max(0, min(15, rule.priority)))
+                    found.append((15 - priority) << 60 | (0xFF_FFFF - UInt64(range.count)) << 36 | UInt64(range.lowerBound) << 12
+                                 | UInt64(index) << 4)
                     break
                 }
             }
         }
-        found.sort { a, b in
-            if a.priority != b.priority { return a.priority > b.priority }
-            if a.finding.range.count != b.finding.range.count { return a.finding.range.count > b.finding.range.count }
-            return a.finding.range.lowerBound < b.finding.range.lowerBound
-        }
+        guard !found.isEmpty else { return [] }
+        found.sort()
         // Overlap check on a byte occupancy map: linear in the findings' total length.
         var accepted: [SensitiveFinding] = []
-        var taken = [Bool](repeating: false, count: found.isEmpty ? 0 : bytes.count)
-        for (finding, _) in found where !taken[finding.range].contains(true) {
-            for i in finding.range { taken[i] = true }
-            accepted.append(finding)
+        var taken = [Bool](repeating: false, count: bytes.count)
+        for packed in found {
+            let start = Int(packed >> 12 & 0xFF_FFFF), length = Int(0xFF_FFFF - (packed >> 36 & 0xFF_FFFF))
+            let range = start..<(start + length)
+            var free = true
+            for j in range where taken[j] { free = false; break }
+            guard free else { continue }
+            for j in range { taken[j] = true }
+            let rule = rules[Int(packed >> 4 & 0xFF)]
+            accepted.append(SensitiveFinding(type: rule.type, category: rule.category, range: range))
         }
         return accepted.sorted { $0.range.lowerBound < $1.range.lowerBound }
     }

@@ -65,6 +65,28 @@ enum Text {
         return words.contains { before.contains($0) }
     }
 
+    /// Whether one of `words` (lower case) appears within `window` bytes before or after the range.
+    static func hasContextAround(_ text: [UInt8], _ range: Range<Int>, _ words: [String], window: Int = 64) -> Bool {
+        if hasContext(text, range, words, window: window) { return true }
+        let end = min(text.count, range.upperBound + window)
+        let after = String(decoding: text[range.upperBound..<end], as: UTF8.self).lowercased()
+        return words.contains { after.contains($0) }
+    }
+
+    /// The digits of the range as integers (other bytes skipped).
+    static func digitValues(_ text: [UInt8], _ range: Range<Int>) -> [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(range.count)
+        for i in range where isDigit(text[i]) { out.append(Int(text[i] - 0x30)) }
+        return out
+    }
+
+    /// Whether every non-alphanumeric byte in the range is a space or a hyphen, consistently.
+    static func groupedBy(_ text: [UInt8], _ range: Range<Int>, _ separators: Set<UInt8>) -> Bool {
+        let seps = Set(text[range].filter { !isAlnum($0) })
+        return seps.count == 1 && seps.isSubset(of: separators)
+    }
+
     /// Whether the byte before and after the range is not a letter/digit (and, for digit
     /// runs, not a separator followed by a digit: "1-2" continues a number).
     static func isolated(_ text: [UInt8], _ range: Range<Int>) -> Bool {
@@ -99,7 +121,10 @@ enum Text {
 
     /// Whether all separators (non alphanumerics) in the range are the same byte.
     static func consistentSeparators(_ text: [UInt8], _ range: Range<Int>) -> Bool {
-        let seps = Set(text[range].filter { !isAlnum($0) })
-        return seps.count <= 1
+        var separator: UInt8 = 0
+        for i in range where !isAlnum(text[i]) {
+            if separator == 0 { separator = text[i] } else if separator != text[i] { return false }
+        }
+        return true
     }
 }

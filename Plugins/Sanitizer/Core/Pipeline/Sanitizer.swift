@@ -19,7 +19,9 @@ public final class Sanitizer: Sendable {
     public init(config: SanitizerConfig = SanitizerConfig(), injection: (any InjectionScoring)? = nil) throws(PatternError) {
         self.config = config
         self.injection = injection
-        all = try SensitiveDataScanner()
+        // Opt-in types (URL, postcodes) only when pii.types names them.
+        let optIn = ContactRules.optInTypes.subtracting(config.piiTypes ?? [])
+        all = try SensitiveDataScanner(rules: (PIIRules.all + SecretRules.all).filter { !optIn.contains($0.type) })
         markers = try RoleMarkers()
         parser = JSONParser(limits: JSONLimits(maxBytes: max(config.maxToolSchemaBytes, config.maxToolArgumentsBytes),
                                                maxDepth: config.maxJSONDepth))

@@ -18,9 +18,19 @@ public enum SecretRules {
         keyed("AZURE_CLIENT_SECRET", #"(azure|client)_?secret"#, value: #"[A-Za-z0-9_~.\-]{34,40}"#, minEntropy: 3.5),
         prefixed("DIGITALOCEAN_TOKEN", #"\bdo[opr]_v1_[a-f0-9]{64}\b"#),
         prefixed("IBM_CLOUD_IAM_KEY_PREFIXED", #"\bApiKey-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}\b"#),
-        keyed("IBM_CLOUD_IAM_KEY", #"(ibm[_\-]?(cloud)?[_\-]?(iam|api)|iam[_\-]?api)[_\-]?key"#, value: #"[A-Za-z0-9_\-]{44}"#, exactLength: true),
-        keyed("IBM_COS_HMAC_CREDENTIALS", #"secret[_\-]?access[_\-]?key"#, value: #"[a-f0-9]{48}"#, exactLength: true),
-        keyed("SOFTLAYER_API_KEY", #"(softlayer|sl)[_\-]?api[_\-]?key"#, value: #"[a-z0-9]{64}"#, exactLength: true),
+        // IBM credentials: the key names IBM's tools use, each with its exact value length.
+        keyed("IBM_CLOUD_IAM_KEY", #"((ibm|cloud|iam)[_\-]?(cloud|iam)?[_\-]?)?(api[_\-]?key|key|pwd|password|pass|token)"#,
+              value: #"[A-Za-z0-9_\-]{44}"#, exactLength: true),
+        keyed("IBM_COS_HMAC_CREDENTIALS", #"((ibm)?[_\-]?cos[_\-]?(hmac)?[_\-]?)?secret[_\-]?(access[_\-]?)?key"#, value: #"[a-f0-9]{48}"#,
+              exactLength: true),
+        keyed("SOFTLAYER_API_KEY", #"(softlayer|sl)[_\-]?(api)?[_\-]?(key|pwd|password|pass|token)"#, value: #"[a-z0-9]{64}"#,
+              exactLength: true),
+        SensitiveRule("SOFTLAYER_API_KEY", .secret, #"https?://api\.softlayer\.com/soap/v3(\.1)?/[a-z0-9]{64}\b"#, caseless: true,
+                      priority: 9) { _, range in
+            (range.upperBound - 64)..<range.upperBound
+        },
+        keyed("CLOUDANT_CREDENTIALS", #"(cloudant|cl|clou)[_\-]?(api)?[_\-]?(key|pwd|pw|password|pass|token)"#,
+              value: #"([0-9a-f]{64}|[a-z]{24})"#, exactLength: true),
         SensitiveRule("CLOUDANT_CREDENTIALS", .secret, #"[A-Za-z0-9]@[A-Za-z0-9_\-]{1,64}\.cloudant\.com"#, priority: 9) { text, range in
             // Anchored on "@host.cloudant.com"; the password before it is found in Swift.
             let at = range.lowerBound + 1
@@ -33,7 +43,10 @@ public enum SecretRules {
         // Source control and CI
         prefixed("GITHUB_TOKEN", #"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b"#),
         prefixed("GITHUB_FINE_GRAINED_TOKEN", #"\bgithub_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}\b"#),
-        prefixed("GITLAB_TOKEN", #"\b(glpat|gldt|glrt|glptt|glft|glsoat|glimt|glagent|glcbt|gloas)-[A-Za-z0-9_\-]{20,64}\b|\bGR1348941[A-Za-z0-9_\-]{20,64}\b"#),
+        // GitLab token prefixes with their documented body lengths (the body is grown in Swift).
+        prefixed("GITLAB_TOKEN", #"\b(glpat|gldt|glrt|glft|glsoat|glimt|glptt|glagent|gloas|glcbt)-[A-Za-z0-9_\-]{20}|\bGR1348941[A-Za-z0-9_\-]{20}"#) { text, range in
+            gitlabToken(text, range)
+        },
         prefixed("BITBUCKET_APP_PASSWORD", #"\bATBB[A-Za-z0-9_=.\-]{32}\b"#),
         prefixed("NPM_TOKEN", #"\bnpm_[A-Za-z0-9]{36}\b"#),
         SensitiveRule("NPM_TOKEN", .secret, #"//[a-z0-9.\-]{1,100}/:_authToken= ?[A-Za-z0-9_\-]{8,64}"#, priority: 9) { text, range in
@@ -43,7 +56,8 @@ public enum SecretRules {
             while start < value.count, value[start] == 0x20 { start += 1 }
             return (range.lowerBound + start)..<range.upperBound
         },
-        prefixed("PYPI_TOKEN", #"\bpypi-AgE[A-Za-z0-9_\-]{50,}"#),
+        // PyPI macaroons: the base64 of the location (pypi.org or test.pypi.org), then at least 70 more.
+        prefixed("PYPI_TOKEN", #"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{70,}|\bpypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_\-]{70,}"#),
         prefixed("ARTIFACTORY_TOKEN", #"\bAKC[a-zA-Z0-9]{10,}|\bAP[0-9ABCDEF][a-zA-Z0-9]{8,}"#) { text, range in
             // Artifactory's AP tokens are long; short ones need the word nearby.
             range.count >= 60 || Text.hasContext(text, range, ["artifactory", "jfrog", "x-jfrog", "arti"], window: 64)
@@ -108,8 +122,8 @@ public enum SecretRules {
             let parts = text[range.lowerBound..<end].split(separator: 0x2E, omittingEmptySubsequences: false)
             guard (2...3).contains(parts.count), parts[1].starts(with: Array("eyJ".utf8)), parts[1].count >= 5 else { return nil }
             let full = range.lowerBound..<end
-            guard parts.count >= 2, let header = Base64URL.decode(Array(parts[0])),
-                  header.first == UInt8(ascii: "{"), header.contains(UInt8(ascii: "\"")) else { return nil }
+            // Header and payload must both decode to JSON objects (a JWS always has them).
+            guard isJSONObject(parts[0]), isJSONObject(parts[1]) else { return nil }
             return full
         },
         SensitiveRule("PRIVATE_KEY", .secret, #"-----BEGIN[ A-Z0-9]{0,30} PRIVATE KEY( BLOCK)?-----"#, priority: 10) { text, range in
@@ -131,6 +145,10 @@ public enum SecretRules {
         },
         SensitiveRule("PASSWORD_OR_SECRET_ASSIGNMENT", .secret, assignmentKeys, caseless: true, priority: 3) { text, range in
             assignment(text, keyword: range)
+        },
+        SensitiveRule("PASSWORD_OR_SECRET_ASSIGNMENT", .secret,
+                      #"["']\s{0,4}(===|!==|==|!=)\s{0,4}[A-Za-z0-9_.]{0,30}"# + assignmentKeys, caseless: true, priority: 3) { text, range in
+            reversedComparison(text, range)
         },
         SensitiveRule("HIGH_ENTROPY_SECRET", .secret, #"["'][A-Za-z0-9+/=_\-]{32,256}["']"#, priority: 1) { text, range in
             let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
@@ -171,6 +189,24 @@ public enum SecretRules {
     static func assignment(_ text: [UInt8], keyword: Range<Int>) -> Range<Int>? {
         // The rest of the identifier, an optional closing quote, spaces, the operator, spaces.
         var i = Text.extendRight(text, from: keyword.upperBound, limit: 40, Text.isToken)
+        // C arrays: `char secret[25] = "…"`, `secret[] = "…"`.
+        if i < text.count, text[i] == 0x5B {
+            let close = Text.extendRight(text, from: i + 1, limit: 8, Text.isDigit)
+            guard close < text.count, text[close] == 0x5D else { return nil }
+            i = close + 1
+        }
+        // Constructors and assign calls with a literal: `string secret("…")`, `secret.assign("…")`.
+        let assign = Array(".assign(".utf8)
+        var call = -1
+        if i < text.count, text[i] == 0x28 { call = i + 1 }
+        if i + assign.count <= text.count, text[i..<(i + assign.count)].elementsEqual(assign) { call = i + assign.count }
+        if call >= 0 {
+            guard call < text.count, text[call] == 0x22 || text[call] == 0x27 else { return nil }
+            let quote = text[call]
+            let end = Text.extendRight(text, from: call + 1, limit: 200) { $0 != quote && $0 != 0x0A }
+            guard end < text.count, text[end] == quote else { return nil }
+            return plausibleLiteral(text, (call + 1)..<end)
+        }
         if i < text.count, text[i] == 0x22 || text[i] == 0x27 { i += 1 }
         let opStart = i
         i = Text.extendRight(text, from: i, limit: 4) { $0 == 0x20 || $0 == 0x09 }
@@ -190,6 +226,8 @@ public enum SecretRules {
         i += op.count
         i = Text.extendRight(text, from: i, limit: 4) { $0 == 0x20 || $0 == 0x09 }
         guard i < text.count else { return nil }
+        // Objective-C string literals: @"…".
+        if text[i] == 0x40, i + 1 < text.count, text[i + 1] == 0x22 { i += 1 }
         var end: Int
         if text[i] == 0x22 || text[i] == 0x27 {
             let quote = text[i]
@@ -218,6 +256,7 @@ public enum SecretRules {
         var start = op
         while start < value.count, [0x3D, 0x3A, 0x20, 0x09, 0x3E, 0x21].contains(value[start]) { start += 1 }
         guard start < value.count else { return nil }
+        if value[start] == 0x40, start + 1 < value.count, value[start + 1] == 0x22 { start += 1 }
         var end = value.count
         let quoted = value[start] == 0x22 || value[start] == 0x27
         if quoted {
@@ -249,6 +288,54 @@ public enum SecretRules {
         }
         if body.allSatisfy({ $0 == body.first }) { return nil }
         return (range.lowerBound + start)..<(range.lowerBound + end)
+    }
+
+    static let jwtParser = JSONParser(limits: JSONLimits(maxBytes: 8192, maxDepth: 16, maxValues: 1000, maxStringBytes: 8192))
+
+    /// Whether a base64url segment decodes to a JSON object.
+    static func isJSONObject(_ segment: ArraySlice<UInt8>) -> Bool {
+        guard let decoded = Base64URL.decode(Array(segment)), decoded.first == UInt8(ascii: "{"),
+              case .object = try? jwtParser.parse(decoded) else { return false }
+        return true
+    }
+
+    /// Body lengths per GitLab token prefix.
+    static let gitlabLengths: [String: ClosedRange<Int>] = [
+        "glpat-": 20...50, "gldt-": 20...50, "glrt-": 20...50, "glft-": 20...50, "glsoat-": 20...50, "GR1348941": 20...50,
+        "glimt-": 25...25, "glptt-": 40...40, "glagent-": 50...1024, "gloas-": 64...64, "glcbt-": 20...26,
+    ]
+
+    static func gitlabToken(_ text: [UInt8], _ range: Range<Int>) -> Range<Int>? {
+        let end = Text.extendRight(text, from: range.lowerBound, limit: 1100, Text.isToken)
+        if end < text.count, Text.isToken(text[end]) { return nil }
+        let token = String(decoding: text[range.lowerBound..<end], as: UTF8.self)
+        guard let prefix = gitlabLengths.keys.first(where: { token.hasPrefix($0) }), let lengths = gitlabLengths[prefix],
+              lengths.contains(token.utf8.count - prefix.utf8.count) else { return nil }
+        // Not a placeholder run (XXXX…).
+        return Set(text[(range.lowerBound + prefix.utf8.count)..<end]).count >= 6 ? range.lowerBound..<end : nil
+    }
+
+    /// A quoted literal's body (`range`, quotes excluded) if it is not a placeholder, reference or
+    /// repeated character.
+    static func plausibleLiteral(_ text: [UInt8], _ range: Range<Int>) -> Range<Int>? {
+        guard range.count >= 3 else { return nil }
+        let body = text[range]
+        let lowered = String(decoding: body, as: UTF8.self).lowercased()
+        if placeholders.contains(lowered) || lowered.hasPrefix("${") || lowered.hasPrefix("{{") || lowered.hasPrefix("%") { return nil }
+        if let first = body.first, body.allSatisfy({ $0 == first }) { return nil }
+        return range
+    }
+
+    /// A literal compared with a secret-named variable, literal first:
+    /// `if ("…" == password)`. Anchored on the operator and the name; the literal is found to
+    /// the left in Swift (same line, at most 200 bytes).
+    static func reversedComparison(_ text: [UInt8], _ range: Range<Int>) -> Range<Int>? {
+        let closing = range.lowerBound
+        let quote = text[closing]
+        let open = Text.extendLeft(text, to: closing, limit: 200) { $0 != quote && $0 != 0x0A }
+        guard open > 0, text[open - 1] == quote else { return nil }
+        // The name must end there (password, not passwordHint…: any identifier holding the word).
+        return plausibleLiteral(text, open..<closing)
     }
 
     /// The `user:password` part of a URL with credentials (the password only).

@@ -1,0 +1,76 @@
+/// Country-specific phone numbers (plausible by country code, trunk prefix, area code and
+/// length), phone numbers named by a context word, URLs and German postcodes.
+public enum ContactRules {
+    /// Every rule of this file.
+    public static let all: [SensitiveRule] = [phMobile, trPhone, trPhoneGrouped, phoneWithContext, url, dePostcode]
+
+    /// Types that are personal data only in some deployments (every link and postcode would
+    /// otherwise be redacted): the sanitizer reports them only when `pii.types` names them.
+    public static let optInTypes: Set<String> = ["URL", "DE_PLZ"]
+
+    /// Philippine mobile numbers: +63 or trunk 0, then 9XX and seven digits.
+    static let phMobile = SensitiveRule(
+        "PH_MOBILE_NUMBER", .pii, #"(\+63|\b0)[ \-]?\(?9[0-9]{2}\)?[ \-]?[0-9]{3}[ \-]?[0-9]{4}\b"#, priority: 3
+    ) { text, range in
+        let d = Text.digitValues(text, range)
+        let national = text[range.lowerBound] == 0x2B ? d.count - 2 : d.count - 1
+        guard national == 10, Text.isolated(text, range) else { return nil }
+        return range
+    }
+
+    /// Turkish numbers: +90 or trunk 0, area code 2XX–5XX (5XX mobile), seven digits.
+    static let trPhone = SensitiveRule(
+        "TR_PHONE_NUMBER", .pii, #"(\+90|\b0)[ \-]?\(?[2-5][0-9]{2}\)?[ \-.]?[0-9]{3}[ \-.]?[0-9]{2}[ \-.]?[0-9]{2}\b"#, priority: 3
+    ) { text, range in
+        let d = Text.digitValues(text, range)
+        let national = text[range.lowerBound] == 0x2B ? d.count - 2 : d.count - 1
+        guard national == 10, Text.isolated(text, range) else { return nil }
+        return range
+    }
+
+    /// Turkish numbers without the trunk prefix in the Turkish 3-3-2-2 grouping.
+    static let trPhoneGrouped = SensitiveRule(
+        "TR_PHONE_NUMBER", .pii, #"\b[2-5][0-9]{2}[ \-.][0-9]{3}[ \-.][0-9]{2}[ \-.][0-9]{2}\b"#, priority: 2
+    ) { text, range in
+        Text.isolated(text, range) && Text.consistentSeparators(text, range) ? range : nil
+    }
+
+    /// Ten-digit numbers written without the usual separators, named as a phone number.
+    static let phoneWithContext = SensitiveRule(
+        "PHONE_NUMBER", .pii, #"\b[0-9]{3}[ \-]?[0-9]{7}\b"#, priority: 1
+    ) { text, range in
+        guard Text.isolated(text, range), Set(Text.digitValues(text, range)).count > 2 else { return nil }
+        let words = ["phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "contact"]
+        return Text.hasContext(text, range, words, window: 32) ? range : nil
+    }
+
+    /// http(s)/ftp URLs and `www.` hosts with a real-looking domain (two or more labels, an
+    /// alphabetic top-level label); the path is grown in Swift.
+    static let url = SensitiveRule("URL", .pii, #"\b(https?|ftp)://[A-Za-z0-9]|\bwww\.[A-Za-z0-9]"#, caseless: true, priority: 0) { text, range in
+        var hostStart = range.upperBound - 1
+        let isWWW = Text.upper(text[range.lowerBound]) == UInt8(ascii: "W")
+        if isWWW { hostStart = range.lowerBound }
+        let hostEnd = Text.extendRight(text, from: hostStart, limit: 253) { Text.isAlnum($0) || $0 == 0x2D || $0 == 0x2E }
+        var host = text[hostStart..<hostEnd]
+        while let last = host.last, last == 0x2E { host = host.dropLast() }
+        let labels = host.split(separator: 0x2E, omittingEmptySubsequences: false)
+        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 }), let tld = labels.last,
+              tld.count >= 2, tld.allSatisfy({ Text.isAlnum($0) && !Text.isDigit($0) }) else { return nil }
+        if isWWW, labels.count < 3 { return nil }
+        // Path, query and fragment: URL characters up to whitespace or a closing delimiter.
+        var end = Text.extendRight(text, from: host.endIndex, limit: 2048) { b in
+            b > 0x20 && b < 0x7F && b != 0x22 && b != 0x27 && b != 0x3C && b != 0x3E && b != 0x60
+        }
+        while end > host.endIndex, [0x2E, 0x2C, 0x3B, 0x3A, 0x29, 0x21, 0x3F].contains(text[end - 1]) { end -= 1 }
+        return range.lowerBound..<end
+    }
+
+    /// German postcodes (01001–99998), named as such or written D-12345.
+    static let dePostcode = SensitiveRule("DE_PLZ", .pii, #"\b[0-9]{5}\b"#, priority: 1) { text, range in
+        let value = Text.digitValues(text, range).reduce(0) { $0 * 10 + $1 }
+        guard (1001...99998).contains(value), Text.isolated(text, range) else { return nil }
+        let prefixed = range.lowerBound >= 2 && text[range.lowerBound - 1] == 0x2D && Text.upper(text[range.lowerBound - 2]) == 0x44
+        guard prefixed || Text.hasContext(text, range, ["plz", "postleitzahl", "postcode"], window: 24) else { return nil }
+        return range
+    }
+}

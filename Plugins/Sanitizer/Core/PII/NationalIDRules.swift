@@ -1,0 +1,181 @@
+/// National identity, tax and health-insurance numbers beyond the first set in ``PIIRules``.
+///
+/// Policy: an identifier with a strong check (letters and digits in a fixed layout plus a check
+/// character, or a long check like mod 89) is reported on its own; a bare run of digits with only
+/// one mod-10/mod-11 check digit is everywhere in ordinary text (order numbers, amounts), so it is
+/// reported only in its printed grouping or with a context word naming it.
+public enum NationalIDRules {
+    /// Every rule of this file.
+    public static let all: [SensitiveRule] = [
+        auABN, auACN, auTFN, auMedicare, deHealthInsurance, deSocialSecurity, deLANR, deBSNR, deVAT, deTaxNumber,
+        deHandelsregister, krFRN, krBRN, thTNIN, seOrganisationsnummer, sgUEN, inGSTIN, inVoter, itVAT, usMBI,
+    ]
+
+    /// A digits-only rule: `check` on the digits, then either the printed grouping (`grouped`) or
+    /// one of `context` near the value.
+    static func digitRule(_ type: String, _ expression: String, priority: Int = 2, count: ClosedRange<Int>,
+                          context: [String], groupedOK: @escaping @Sendable ([UInt8], Range<Int>) -> Bool = { _, _ in false },
+                          check: @escaping @Sendable ([Int]) -> Bool) -> SensitiveRule {
+        SensitiveRule(type, .pii, expression, priority: priority) { text, range in
+            let d = Text.digitValues(text, range)
+            guard count.contains(d.count), Text.isolated(text, range), Set(d).count > 1, check(d) else { return nil }
+            guard groupedOK(text, range) || Text.hasContextAround(text, range, context, window: 48) else { return nil }
+            return range
+        }
+    }
+
+    static let auABN = digitRule(
+        "AU_ABN", #"\b[0-9]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}\b"#, priority: 3, count: 11...11,
+        context: ["abn", "australian business"],
+        // Mod 89 is strong; the printed form is 2-3-3-3 with spaces.
+        groupedOK: { text, range in range.count == 11 || range.count == 14 && Text.groupedBy(text, range, [0x20]) },
+        check: CheckDigits.auABN)
+
+    static let auACN = digitRule(
+        "AU_ACN", #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{3}\b"#, priority: 3, count: 9...9, context: ["acn", "company number"],
+        check: CheckDigits.auACN)
+
+    static let auTFN = digitRule(
+        "AU_TFN", #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{3}\b"#, priority: 3, count: 9...9, context: ["tfn", "tax file"],
+        check: CheckDigits.auTFN)
+
+    static let auMedicare = digitRule(
+        "AU_MEDICARE", #"\b[2-6][0-9]{3} ?[0-9]{5} ?[0-9]\b"#, priority: 3, count: 10...10, context: ["medicare"],
+        groupedOK: { text, range in range.count == 12 && Text.groupedBy(text, range, [0x20]) },
+        check: CheckDigits.auMedicare)
+
+    /// Krankenversichertennummer: letter + nine digits with a check digit (its layout is rare).
+    static let deHealthInsurance = SensitiveRule("DE_HEALTH_INSURANCE", .pii, #"\b[A-Z][0-9]{9}\b"#, priority: 2) { text, range in
+        let c = Array(text[range])
+        guard CheckDigits.deKVNR(c), Set(c.dropFirst()).count > 1 else { return nil }
+        return range
+    }
+
+    static let deSocialSecurity = SensitiveRule(
+        "DE_SOCIAL_SECURITY", .pii, #"\b[0-9]{2} ?[0-9]{6} ?[A-Z] ?[0-9]{3}\b"#, caseless: true, priority: 3
+    ) { text, range in
+        CheckDigits.deRVNR(Text.compact(text, range)) ? range : nil
+    }
+
+    static let deLANR = digitRule(
+        "DE_LANR", #"\b[0-9]{9}\b"#, priority: 3, count: 9...9, context: ["lanr", "arztnummer", "arzt-nr"],
+        check: CheckDigits.deLANR)
+
+    /// Betriebsstättennummer: nine digits with no check digit: context only.
+    static let deBSNR = digitRule(
+        "DE_BSNR", #"\b[0-9]{9}\b"#, priority: 3, count: 9...9, context: ["bsnr", "betriebsstätte"],
+        check: { d in d.contains { $0 != 0 } })
+
+    /// USt-IdNr.: DE + nine digits, ISO 7064 MOD 11,10.
+    static let deVAT = SensitiveRule("DE_VAT_ID", .pii, #"\bDE ?([0-9]{9}|[0-9]{3} [0-9]{3} [0-9]{3})\b"#, caseless: true, priority: 3) { text, range in
+        guard VehicleRules.consistentCase(text, range.lowerBound..<(range.lowerBound + 2)) else { return nil }
+        let d = Text.digitValues(text, range)
+        guard d.count == 9, d[0] != 0, Checksums.iso7064Mod11_10(d) else { return nil }
+        return range
+    }
+
+    /// Steuernummer: the regional forms with slashes (2–3/3–4/4–5 digits) stand on their own; the
+    /// 13-digit nationwide form (Land code 01–16 first) needs a context word.
+    static let deTaxNumber = SensitiveRule(
+        "DE_TAX_NUMBER", .pii, #"\b[0-9]{2,3}/[0-9]{3,4}/[0-9]{4,5}\b|\b[0-9]{13}\b"#, priority: 2
+    ) { text, range in
+        let d = Text.digitValues(text, range)
+        if text[range].contains(0x2F) {
+            guard (10...11).contains(d.count), Text.isolated(text, range), Set(d).count > 1 else { return nil }
+            return range
+        }
+        let land = d[0] * 10 + d[1]
+        guard d.count == 13, (1...16).contains(land),
+              Text.hasContextAround(text, range, ["steuernummer", "steuer-nr", "st.-nr", "stnr", "tax number"], window: 48) else { return nil }
+        return range
+    }
+
+    /// Handelsregister numbers: HRA/HRB then up to six digits.
+    static let deHandelsregister = SensitiveRule("DE_HANDELSREGISTER", .pii, #"\bHR[AB] ?[1-9][0-9]{0,5}\b"#, priority: 2) { text, range in
+        if range.upperBound < text.count, Text.isDigit(text[range.upperBound]) { return nil }
+        return range
+    }
+
+    /// Korean foreign registration number: birth date, then 5–8 (foreigner's sex/century digit).
+    static let krFRN = SensitiveRule("KR_FRN", .pii, #"\b[0-9]{6}-?[5-8][0-9]{6}\b"#, priority: 3) { text, range in
+        let d = Text.digitValues(text, range)
+        guard d.count == 13, CheckDigits.plausibleDate(day: d[4] * 10 + d[5], month: d[2] * 10 + d[3]) else { return nil }
+        // The hyphenated form is how it is written; bare 13 digits need the name nearby.
+        guard text[range].contains(0x2D)
+              || Text.hasContextAround(text, range, ["frn", "foreign", "외국인", "registration"], window: 48) else { return nil }
+        return range
+    }
+
+    static let krBRN = digitRule(
+        "KR_BRN", #"\b[0-9]{3}-?[0-9]{2}-?[0-9]{5}\b"#, priority: 2, count: 10...10,
+        context: ["brn", "business registration", "사업자"],
+        groupedOK: { text, range in range.count == 12 && Text.groupedBy(text, range, [0x2D]) },
+        check: CheckDigits.krBRN)
+
+    /// Thai national id: 13 digits (first 1–8), mod 11; also printed 1-2345-67890-12-3.
+    static let thTNIN = SensitiveRule(
+        "TH_TNIN", .pii, #"\b[1-8][0-9]{12}\b|\b[1-8]-[0-9]{4}-[0-9]{5}-[0-9]{2}-[0-9]\b"#, priority: 3
+    ) { text, range in
+        let d = Text.digitValues(text, range)
+        guard d.count == 13, Text.isolated(text, range), Set(d).count > 2, CheckDigits.thTNIN(d),
+              CheckDigits.thaiProvince(d[1] * 10 + d[2]) else { return nil }
+        return range
+    }
+
+    /// Swedish organisationsnummer: ten digits, the third ≥ 2 (not a birth month), Luhn.
+    static let seOrganisationsnummer = SensitiveRule(
+        "SE_ORGANISATIONSNUMMER", .pii, #"\b(16)?[0-9]{6}-?[0-9]{4}\b"#, priority: 3
+    ) { text, range in
+        var d = Text.digitValues(text, range)
+        if d.count == 12 { d.removeFirst(2) }
+        guard d.count == 10, d[2] >= 2, Checksums.luhn(d), Set(d).count > 2 else { return nil }
+        guard text[range].contains(0x2D)
+              || Text.hasContextAround(text, range, ["organisationsnummer", "orgnr", "org.nr", "orgnummer", "company", "företag"],
+                                       window: 48) else { return nil }
+        return range
+    }
+
+    static let sgUEN = SensitiveRule(
+        "SG_UEN", .pii, #"\b[0-9]{8}[A-Z]\b|\b(19|20)[0-9]{7}[A-Z]\b|\b[TSR][0-9]{2}[A-Z]{2}[0-9]{4}[A-Z]\b"#, priority: 3
+    ) { text, range in
+        CheckDigits.sgUEN(Array(text[range])) ? range : nil
+    }
+
+    /// GSTIN: state code 01–37, a PAN, the entity number, `Z`, a check character.
+    static let inGSTIN = SensitiveRule(
+        "IN_GSTIN", .pii, #"\b[0-3][0-9][A-Z]{5}[0-9]{4}[A-Z][1-9A-Z]Z[0-9A-Z]\b"#, priority: 4
+    ) { text, range in
+        let state = Int(text[range.lowerBound] - 0x30) * 10 + Int(text[range.lowerBound + 1] - 0x30)
+        return (1...37).contains(state) ? range : nil
+    }
+
+    /// Indian voter id (EPIC): three letters, seven digits.
+    static let inVoter = SensitiveRule("IN_VOTER", .pii, #"\b[A-Z]{3}[0-9]{7}\b"#, caseless: true, priority: 2) { text, range in
+        let c = Array(text[range])
+        // Mixed-case letters are words, not ids.
+        let letters = c.prefix(3)
+        guard letters.allSatisfy(Text.isUpper) || letters.allSatisfy({ !Text.isUpper($0) }),
+              Set(c.suffix(7)).count > 1 else { return nil }
+        return range
+    }
+
+    static let itVAT = SensitiveRule("IT_VAT_CODE", .pii, #"\b[0-9]{11}\b"#, priority: 3) { text, range in
+        CheckDigits.itVAT(Text.digitValues(text, range)) ? range : nil
+    }
+
+    /// Medicare Beneficiary Identifier: 11 characters in a fixed digit/letter layout (letters
+    /// never S, L, O, I, B, Z), often printed 4-3-4.
+    static let usMBI = SensitiveRule(
+        "US_MBI", .pii,
+        #"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9][0-9]-?[AC-HJKMNP-RT-Y]{2}[0-9]{2}\b"#,
+        caseless: true, priority: 3
+    ) { text, range in
+        let c = Array(text[range])
+        let hyphens = c.filter { $0 == 0x2D }.count
+        guard hyphens == 0 || hyphens == 2 else { return nil }
+        // Mixed case is not how an identifier is printed.
+        let letters = c.filter { Text.isAlnum($0) && !Text.isDigit($0) }
+        guard letters.allSatisfy(Text.isUpper) || letters.allSatisfy({ !Text.isUpper($0) }) else { return nil }
+        return range
+    }
+}
