@@ -20,9 +20,11 @@ cat > $W/throttle.json <<'J'
 J
 : > $W/sanitizer.json
 IT=${IT:-100000}
-echo "== auth alone (cached token)"; $B/rampart bench chain --plugin $W/auth --counts 0 1 --isolated-iterations 0 --iterations $IT --plugin-config "$(cat $W/auth.json)" --metadata "authorization=Bearer $TOKEN"
-echo "== throttle alone"; $B/rampart bench chain --plugin $W/throttle --counts 0 1 --isolated-iterations 0 --iterations $IT --plugin-config "$(cat $W/throttle.json)"
-echo "== sanitizer alone"; $B/rampart bench chain --plugin $W/sanitizer --counts 0 1 --isolated-iterations 0 --iterations $IT
-echo "== noop C plugin"; $B/rampart bench chain --counts 0 1 --isolated-iterations 0 --iterations $IT
-echo "== stack auth -> throttle -> sanitizer"; $B/rampart bench chain --counts 0 --isolated-iterations 0 --iterations $IT \
+# Real English text, not a run of one letter: the sanitizer's detectors cost what they cost on prose.
+P="--prompt-file Benchmarks/prompts/support-1k.txt"
+echo "== auth alone (cached token)"; $B/rampart bench chain --plugin $W/auth --counts 0 1 --isolated-iterations 0 --iterations $IT $P --plugin-config "$(cat $W/auth.json)" --metadata "authorization=Bearer $TOKEN"
+echo "== throttle alone"; $B/rampart bench chain --plugin $W/throttle --counts 0 1 --isolated-iterations 0 --iterations $IT $P --plugin-config "$(cat $W/throttle.json)"
+echo "== sanitizer alone"; $B/rampart bench chain --plugin $W/sanitizer --counts 0 1 --isolated-iterations 0 --iterations $IT $P
+echo "== noop C plugin"; $B/rampart bench chain --counts 0 1 --isolated-iterations 0 --iterations $IT $P
+echo "== stack auth -> throttle -> sanitizer"; $B/rampart bench chain --counts 0 --isolated-iterations 0 --iterations $IT $P \
   --stack $W/auth=$W/auth.json --stack $W/throttle=$W/throttle.json --stack $W/sanitizer=$W/sanitizer.json --metadata "authorization=Bearer $TOKEN"

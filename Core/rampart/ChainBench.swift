@@ -21,7 +21,9 @@ struct ChainBench: ParsableCommand {
     @Option(name: .long, help: "Plugin directory (plugin.json + library).") var plugin = "examples/noop-plugin"
     @Option(name: .long, parsing: .upToNextOption, help: "Chain lengths.") var counts: [Int] = [0, 1, 5]
     @Option(name: .long, help: "Iterations per chain length.") var iterations = 200_000
-    @Option(name: .long, help: "Prompt bytes.") var promptBytes = 1024
+    @Option(name: .long, help: "Prompt bytes (a run of one letter; see --prompt-file for real text).") var promptBytes = 1024
+    @Option(name: .long, help: "Use this file's text as the prompt instead (e.g. Benchmarks/prompts/support-1k.txt): content-aware plugins (the sanitizer) cost what they cost on real text.")
+    var promptFile: String?
     @Option(name: .long, help: "Iterations per row for process-isolated plugins (0 skips them).") var isolatedIterations = 20_000
     @Option(name: .long, help: "Config bytes handed to each plugin's create() (e.g. the auth plugin's JSON).") var pluginConfig = ""
     @Option(name: .long, help: "Request metadata key=value sent with every request (repeatable), e.g. authorization=Bearer …")
@@ -38,11 +40,18 @@ struct ChainBench: ParsableCommand {
         let library = try loader.load(directory: plugin, library: manifest.library, name: manifest.name)
         let signals = SignalStore()
         var template = Rampart_V1_GenerateRequest()
-        template.prompt = String(repeating: "a", count: promptBytes)
+        if let promptFile {
+            guard let text = FileManager.default.contents(atPath: promptFile).flatMap({ String(validating: $0, as: UTF8.self) }) else {
+                throw CLIError("cannot read UTF-8 text from \(promptFile)")
+            }
+            template.prompt = text
+        } else {
+            template.prompt = String(repeating: "a", count: promptBytes)
+        }
         template.params.maxTokens = 64
         let context = CallContext(requestID: "r-bench", method: "/rampart.v1.Inference/Generate", streamID: 1,
                                   peer: PeerCredentials(pid: 1, uid: 0, gid: 0))
-        print("plugin \(library.info.name) \(library.info.version), \(promptBytes)-byte prompt, \(iterations) iterations per row (unsigned load: measurement only)")
+        print("plugin \(library.info.name) \(library.info.version), \(template.prompt.utf8.count)-byte prompt\(promptFile.map { " (\($0))" } ?? ""), \(iterations) iterations per row (unsigned load: measurement only)")
         print("isolation  plugins   p50 µs   p99 µs   added p50 µs/plugin   added p99 µs/plugin")
         var baseline: (Double, Double)?
         let builder = ChainBuilder(loader: loader, signals: signals, holdBackBytes: 256) { _, _, _ in }
