@@ -90,9 +90,47 @@ struct InjectionNormalizer: Sendable {
         return true
     }
 
+    /// The lower-cased copy of `text` (ASCII letters mapped, other bytes copied) and whether
+    /// every byte was ASCII, in one pass over the contiguous UTF-8.
+    static func lowered(_ text: String) -> (lowered: String, ascii: Bool) {
+        var text = text
+        return text.withUTF8 { source -> (String, Bool) in
+            var high: UInt8 = 0
+            let lowered = String(unsafeUninitializedCapacity: source.count) { buffer in
+                guard let out = buffer.baseAddress, let input = source.baseAddress else { return 0 }
+                for i in 0..<source.count {
+                    let byte = input[i]
+                    high |= byte
+                    out[i] = (byte &- 0x41) < 26 ? byte | 0x20 : byte
+                }
+                return source.count
+            }
+            return (lowered, high < 0x80)
+        }
+    }
+
+    /// The views of `text`. Fast path (same result as ``generalViews(of:)``, tested): text made
+    /// of ASCII and ``stableRanges`` scalars is its own surface, and its normalised text is the
+    /// ASCII lower-casing, computed in one pass over the bytes.
     static func views(of text: String) -> Views {
-        if isASCII(text) {
+        let (lowered, ascii) = lowered(text)
+        if ascii {
             // NFKC is the identity on ASCII, and ASCII lower-casing is a byte map.
+            return Views(surface: text, normalized: lowered, tagCharacters: 0, invisibleCharacters: 0)
+        }
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            guard value >= 0x80 else { continue }
+            if !isStable(value) { return generalViews(of: text) }
+        }
+        // NFKC and lower case are the identity on the non-ASCII scalars: map the ASCII bytes.
+        return Views(surface: text, normalized: lowered, tagCharacters: 0, invisibleCharacters: 0)
+    }
+
+    /// The views of `text`, by the general path (the fast paths of ``views(of:)`` give the same
+    /// result on their inputs).
+    static func generalViews(of text: String) -> Views {
+        if isASCII(text) {
             return Views(surface: text, normalized: asciiLowered(text), tagCharacters: 0, invisibleCharacters: 0)
         }
         // Rebuild the text (as UTF-8 bytes) only if it has tag or invisible characters.

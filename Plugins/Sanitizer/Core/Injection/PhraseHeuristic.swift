@@ -36,6 +36,31 @@ struct PhraseHeuristic: Sendable {
         }
     }
 
+    /// ``verbsByLength`` as bit sets (bit v = verb v), read without reference counting.
+    static let lengthMasks: [UInt32] = verbsByLength.map { $0.reduce(UInt32(0)) { $0 | UInt32(1) << UInt32($1) } }
+    /// Per token length: the verbs of ``lengthMasks`` that `near` may accept with one typo (the
+    /// single-word verbs of at least 5 bytes, for tokens of at least 4 bytes).
+    static let typoMasks: [UInt32] = (0...16).map { length in
+        verbsByLength[length].reduce(UInt32(0)) { mask, v in
+            verbs[v].count == 1 && verbs[v][0].count >= 5 && length >= 4 ? mask | UInt32(1) << UInt32(v) : mask
+        }
+    }
+    /// Per verb: the first two bytes of its first word (every first word has at least two).
+    static let heads: [UInt16] = verbs.map { UInt16($0[0][0]) | UInt16($0[0][1]) << 8 }
+
+    /// A necessary condition for the token starting with `t0 t1` to start verb phrase `v`
+    /// (checked before the full comparison, so it never changes a result): the exact match
+    /// needs both bytes equal; one edit (substitution, insertion, deletion or transposition)
+    /// leaves `t0 == w0`, or moves/replaces the first byte so that `t0 == w1`, `t1 == w1` or
+    /// `t1 == w0`.
+    @inline(__always)
+    static func mayStart(_ t0: UInt8, _ t1: UInt8, head: UInt16, typo: Bool) -> Bool {
+        let w0 = UInt8(truncatingIfNeeded: head)
+        let w1 = UInt8(truncatingIfNeeded: head >> 8)
+        if typo { return t0 == w0 || t0 == w1 || t1 == w1 || t1 == w0 }
+        return t0 == w0 && t1 == w1
+    }
+
     let maxAnalysedBytes: Int
 
     /// `t` equals `w`, or `w` has at least 5 bytes, `t` at least 4, and they are one edit apart
@@ -81,10 +106,23 @@ struct PhraseHeuristic: Sendable {
     }
 
     func score(bytes: UnsafeBufferPointer<UInt8>) -> Double {
+        Self.lengthMasks.withUnsafeBufferPointer { lengthMasks in
+            Self.typoMasks.withUnsafeBufferPointer { typoMasks in
+                Self.heads.withUnsafeBufferPointer { heads in
+                    score(bytes: bytes, lengthMasks: lengthMasks, typoMasks: typoMasks, heads: heads)
+                }
+            }
+        }
+    }
+
+    private func score(
+        bytes: UnsafeBufferPointer<UInt8>, lengthMasks: UnsafeBufferPointer<UInt32>, typoMasks: UnsafeBufferPointer<UInt32>,
+        heads: UnsafeBufferPointer<UInt16>
+    ) -> Double {
         // Tokens are read from the bytes as needed (no token array): the text once, plus the few
         // tokens after a verb phrase.
         let n = bytes.count
-        @inline(__always) func isToken(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+        @inline(__always) func isToken(_ b: UInt8) -> Bool { (b &- 0x61) < 26 || (b &- 0x30) < 10 }
         /// The first token starting at or after byte `position`, or nil.
         @inline(__always) func nextToken(_ position: Int) -> Range<Int>? {
             var index = position
@@ -103,9 +141,18 @@ struct PhraseHeuristic: Sendable {
             cursor = current.upperBound
             let length = current.count
             guard length <= 16 else { continue }
+            var candidates = lengthMasks[length]
+            guard candidates != 0 else { continue }
+            // Every verb's first word has at least two bytes, so the token has two.
+            let t0 = bytes[current.lowerBound]
+            let t1 = bytes[current.lowerBound + 1]
+            let typo = typoMasks[length]
             // The byte offset after the verb phrase that starts here, or -1.
             var end = -1
-            for v in Self.verbsByLength[length] {
+            while candidates != 0 {
+                let v = candidates.trailingZeroBitCount
+                candidates &= candidates - 1
+                guard Self.mayStart(t0, t1, head: heads[v], typo: typo & (UInt32(1) << UInt32(v)) != 0) else { continue }
                 let verb = Self.verbs[v]
                 if verb.count == 1 {
                     if Self.near(token(current), verb[0]) {
