@@ -233,3 +233,57 @@ final class InjectionFastPathTests: XCTestCase {
         XCTAssertEqual(heuristic.score(normalized: "the ignorant reader"), 0.0)
     }
 }
+
+/// The byte-level fast paths of the normaliser, the decoder and the model.
+final class InjectionByteFastPathTests: XCTestCase {
+    func testWordByteMaskEqualsDefinition() {
+        for byte in 0...255 {
+            let b = UInt8(byte)
+            let expected = b >= 0x80 || (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A)
+            XCTAssertEqual(HashedLinearModel.isWordByte(b), expected, "byte \(byte)")
+        }
+    }
+
+    /// The word-at-a-time lowering equals the byte map on every byte value, at every offset
+    /// within a word and with every tail length.
+    func testWordAtATimeLoweringEqualsByteMap() {
+        var bytes: [UInt8] = (0...255).map { UInt8($0) }
+        bytes += Array("The Quick BROWN fox @[`{ Z A z a".utf8)
+        for start in 0..<9 {
+            for tail in 0..<9 {
+                let slice = Array(bytes[start..<(bytes.count - tail)])
+                var out = [UInt8](repeating: 0, count: slice.count)
+                let high = slice.withUnsafeBytes { input in
+                    out.withUnsafeMutableBytes { output in
+                        InjectionNormalizer.lowerASCII(input.baseAddress!, into: output.baseAddress!, count: slice.count)
+                    }
+                }
+                XCTAssertEqual(out, slice.map { ($0 >= 0x41 && $0 <= 0x5A) ? $0 | 0x20 : $0 })
+                XCTAssertEqual(high & 0x8080_8080_8080_8080 != 0, slice.contains { $0 >= 0x80 })
+            }
+        }
+    }
+
+    /// The windowed candidate search finds the runs of the byte-by-byte one, on random texts
+    /// over an alphabet of run bytes, separators and `=`, for every minimum length.
+    func testWindowedCandidatesEqualByteByByte() {
+        let alphabet = Array("aZ09+/_-= .\n=\u{E9}".utf8)
+        var state: UInt64 = 3
+        for round in 0..<3000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let length = Int(state >> 54) % 120
+            var text: [UInt8] = []
+            for _ in 0..<length {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                // Mostly run bytes, so long runs occur.
+                let r = Int(state >> 33)
+                text.append(r % 5 == 0 ? alphabet[(r / 5) % alphabet.count] : alphabet[(r / 5) % 8])
+            }
+            for minimumRun in [0, 1, 2, 3, 5, 8, 16, 17] {
+                let fast = text.withUnsafeBufferPointer { PayloadDecoder.candidates($0, minimumRun: minimumRun) }
+                let slow = text.withUnsafeBufferPointer { PayloadDecoder.candidatesByteByByte($0, minimumRun: minimumRun) }
+                XCTAssertEqual(fast, slow, "round \(round), minimum \(minimumRun)")
+            }
+        }
+    }
+}

@@ -31,17 +31,47 @@ enum PayloadDecoder {
     }
 
     /// Candidate segments of `bytes`, in order, as (start, end-without-padding) offsets.
+    ///
+    /// Fast path (same result as ``candidatesByteByByte(_:minimumRun:)``, tested): a run of at
+    /// least `minimumRun` bytes that starts at `index` (the byte before it is not a run byte)
+    /// fills the window `index ..< index + minimumRun`; the window is read from its end, and a
+    /// non-run byte at `j` moves the next possible start to `j + 1`. Ordinary text, whose words
+    /// are shorter than the window, is skipped several bytes per read.
     static func candidates(_ bytes: UnsafeBufferPointer<UInt8>, minimumRun: Int) -> [Range<Int>] {
+        guard minimumRun >= 1 else { return candidatesByteByByte(bytes, minimumRun: minimumRun) }
+        var result: [Range<Int>] = []
+        let n = bytes.count
+        // Invariant: `index` is 0 or follows a byte that is not a run byte.
+        var index = 0
+        while index + minimumRun <= n {
+            var j = index + minimumRun - 1
+            while j >= index && isRunByteMasked(bytes[j]) { j -= 1 }
+            if j >= index {
+                index = j + 1
+                continue
+            }
+            var end = index + minimumRun
+            while end < n && isRunByteMasked(bytes[end]) { end += 1 }
+            result.append(index..<end)
+            // The byte at `end` (if any) is not a run byte: the next start is after it.
+            index = end + 1
+        }
+        return result
+    }
+
+    /// ``candidates(_:minimumRun:)`` byte by byte: the maximal runs, each followed by up to two
+    /// `=` of padding, kept when at least `minimumRun` bytes long.
+    static func candidatesByteByByte(_ bytes: UnsafeBufferPointer<UInt8>, minimumRun: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
         var index = 0
         let n = bytes.count
         while index < n {
-            guard isRunByteMasked(bytes[index]) else {
+            guard isRunByte(bytes[index]) else {
                 index += 1
                 continue
             }
             let start = index
-            while index < n && isRunByteMasked(bytes[index]) { index += 1 }
+            while index < n && isRunByte(bytes[index]) { index += 1 }
             let end = index
             var padding = 0
             while padding < 2 && index < n && bytes[index] == 0x3D {
