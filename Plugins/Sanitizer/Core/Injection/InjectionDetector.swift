@@ -140,10 +140,24 @@ extension InjectionDetector {
             // The normalised text, then its rot13 and leetspeak views, built byte by byte in one
             // scratch buffer (no String per view).
             var similarity = 0.0
+            var modelResult = (logit: 0.0, features: 0)
             var normalized = views.normalized
             normalized.withUTF8 { utf8 in
                 original = run(utf8, view: .original, depth: 0)
-                similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
+                // The model and the similarity read the same prefix. On ASCII text (lower case:
+                // normalised) the model's words are the similarity's tokens: the model records
+                // them and the similarity reads them instead of tokenising again.
+                let prefix = UnsafeBufferPointer(rebasing: utf8.prefix(model.maxAnalysedBytes))
+                if fastPaths && views.asciiNormalized && heuristic.maxAnalysedBytes == model.maxAnalysedBytes {
+                    withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: prefix.count / 2 + 1) { spans in
+                        let (result, words) = model.logit(bytes: prefix, words: spans.baseAddress)
+                        modelResult = result
+                        similarity = heuristic.score(bytes: prefix, tokens: UnsafeBufferPointer(rebasing: spans.prefix(words)))
+                    }
+                } else {
+                    modelResult = model.logit(bytes: prefix)
+                    similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
+                }
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(utf8.count, 1)) { buffer in
                     guard let base = buffer.baseAddress else { return }
                     let view = UnsafeBufferPointer(start: base, count: utf8.count)
@@ -213,7 +227,7 @@ extension InjectionDetector {
                 matches.append(RuleMatch(ruleID: synthetic.id, category: synthetic.category, weight: synthetic.weight, view: first.view, depth: first.depth))
             }
             evidence = min(combiner.ruleEvidenceCap, evidence)
-            let (logit, features) = model.logit(normalized: views.normalized)
+            let (logit, features) = modelResult
             let z = combiner.model * logit + combiner.rules * evidence + combiner.heuristic * similarity + combiner.bias
             var score = 1.0 / (1.0 + Foundation.exp(-z))
             if failed {

@@ -22,6 +22,8 @@ struct InjectionNormalizer: Sendable {
         var tagCharacters: Int
         /// Invisible characters removed.
         var invisibleCharacters: Int
+        /// True only if `normalized` is all ASCII (false when not known).
+        var asciiNormalized = false
     }
 
     static let invisibleRanges: [ClosedRange<UInt32>] = [
@@ -138,7 +140,7 @@ struct InjectionNormalizer: Sendable {
         let (lowered, ascii) = lowered(text)
         if ascii {
             // NFKC is the identity on ASCII, and ASCII lower-casing is a byte map.
-            return Views(surface: text, normalized: lowered, tagCharacters: 0, invisibleCharacters: 0)
+            return Views(surface: text, normalized: lowered, tagCharacters: 0, invisibleCharacters: 0, asciiNormalized: true)
         }
         for scalar in text.unicodeScalars {
             let value = scalar.value
@@ -153,7 +155,7 @@ struct InjectionNormalizer: Sendable {
     /// result on their inputs).
     static func generalViews(of text: String) -> Views {
         if isASCII(text) {
-            return Views(surface: text, normalized: asciiLowered(text), tagCharacters: 0, invisibleCharacters: 0)
+            return Views(surface: text, normalized: asciiLowered(text), tagCharacters: 0, invisibleCharacters: 0, asciiNormalized: true)
         }
         // Rebuild the text (as UTF-8 bytes) only if it has tag or invisible characters.
         var source = text

@@ -106,18 +106,25 @@ struct PhraseHeuristic: Sendable {
     }
 
     func score(bytes: UnsafeBufferPointer<UInt8>) -> Double {
+        score(bytes: bytes, tokens: nil)
+    }
+
+    /// ``score(bytes:)``. `tokens`, when given, are the tokens of `bytes` in order (the model's
+    /// words of a text with no byte `>= 0x80` and no upper-case ASCII are exactly these tokens):
+    /// the main loop then reads them instead of finding them in the bytes again.
+    func score(bytes: UnsafeBufferPointer<UInt8>, tokens: UnsafeBufferPointer<Range<Int>>?) -> Double {
         Self.lengthMasks.withUnsafeBufferPointer { lengthMasks in
             Self.typoMasks.withUnsafeBufferPointer { typoMasks in
                 Self.heads.withUnsafeBufferPointer { heads in
-                    score(bytes: bytes, lengthMasks: lengthMasks, typoMasks: typoMasks, heads: heads)
+                    score(bytes: bytes, tokens: tokens, lengthMasks: lengthMasks, typoMasks: typoMasks, heads: heads)
                 }
             }
         }
     }
 
     private func score(
-        bytes: UnsafeBufferPointer<UInt8>, lengthMasks: UnsafeBufferPointer<UInt32>, typoMasks: UnsafeBufferPointer<UInt32>,
-        heads: UnsafeBufferPointer<UInt16>
+        bytes: UnsafeBufferPointer<UInt8>, tokens: UnsafeBufferPointer<Range<Int>>?, lengthMasks: UnsafeBufferPointer<UInt32>,
+        typoMasks: UnsafeBufferPointer<UInt32>, heads: UnsafeBufferPointer<UInt16>
     ) -> Double {
         // Tokens are read from the bytes as needed (no token array): the text once, plus the few
         // tokens after a verb phrase.
@@ -137,8 +144,18 @@ struct PhraseHeuristic: Sendable {
         }
         var best = 0.0
         var cursor = 0
-        while let current = nextToken(cursor) {
-            cursor = current.upperBound
+        var tokenIndex = 0
+        while true {
+            let current: Range<Int>
+            if let tokens {
+                guard tokenIndex < tokens.count else { break }
+                current = tokens[tokenIndex]
+                tokenIndex += 1
+            } else {
+                guard let next = nextToken(cursor) else { break }
+                current = next
+                cursor = current.upperBound
+            }
             let length = current.count
             guard length <= 16 else { continue }
             var candidates = lengthMasks[length]
