@@ -181,7 +181,8 @@ final class InjectionFastPathTests: XCTestCase {
     }
 
     /// `mayStart` is a necessary condition: it holds for every token that starts a verb phrase,
-    /// here every one-edit variant (over the token alphabet) of every verb's first word.
+    /// here every one-edit variant (over the token alphabet) of every verb's first word. And it
+    /// filters: most ordinary words of a verb's length are rejected.
     func testPhraseFilterNeverRejectsAVerb() {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
         for (v, verb) in PhraseHeuristic.verbs.enumerated() {
@@ -216,10 +217,29 @@ final class InjectionFastPathTests: XCTestCase {
                 }
                 guard accepted else { continue }
                 let typo = PhraseHeuristic.typoMasks[token.count] & (UInt32(1) << UInt32(v)) != 0
-                XCTAssertTrue(PhraseHeuristic.mayStart(token[0], token[1], head: PhraseHeuristic.heads[v], typo: typo),
+                let may = token.withUnsafeBufferPointer {
+                    PhraseHeuristic.mayStart($0, head: PhraseHeuristic.heads[v], tail: PhraseHeuristic.tails[v], typo: typo)
+                }
+                XCTAssertTrue(may,
                     "\(String(decoding: token, as: UTF8.self)) for \(String(decoding: word, as: UTF8.self))")
             }
         }
+        var rejected = 0
+        let ordinary = ["because", "weather", "picture", "numbers", "kitchen", "garden", "system", "people", "through"]
+        for word in ordinary {
+            let token = Array(word.utf8)
+            var mask = PhraseHeuristic.lengthMasks[token.count]
+            while mask != 0 {
+                let v = mask.trailingZeroBitCount
+                mask &= mask - 1
+                let typo = PhraseHeuristic.typoMasks[token.count] & (UInt32(1) << UInt32(v)) != 0
+                let may = token.withUnsafeBufferPointer {
+                    PhraseHeuristic.mayStart($0, head: PhraseHeuristic.heads[v], tail: PhraseHeuristic.tails[v], typo: typo)
+                }
+                if !may { rejected += 1 }
+            }
+        }
+        XCTAssertGreaterThan(rejected, 10)
     }
 
     func testPhraseScoresOfTypos() {

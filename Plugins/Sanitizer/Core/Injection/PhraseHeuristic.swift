@@ -47,18 +47,31 @@ struct PhraseHeuristic: Sendable {
     }
     /// Per verb: the first two bytes of its first word (every first word has at least two).
     static let heads: [UInt16] = verbs.map { UInt16($0[0][0]) | UInt16($0[0][1]) << 8 }
+    /// Per verb: the last two bytes of its first word.
+    static let tails: [UInt16] = verbs.map { UInt16($0[0][$0[0].count - 2]) | UInt16($0[0][$0[0].count - 1]) << 8 }
 
-    /// A necessary condition for the token starting with `t0 t1` to start verb phrase `v`
-    /// (checked before the full comparison, so it never changes a result): the exact match
-    /// needs both bytes equal; one edit (substitution, insertion, deletion or transposition)
-    /// leaves `t0 == w0`, or moves/replaces the first byte so that `t0 == w1`, `t1 == w1` or
-    /// `t1 == w0`.
+    /// A necessary condition for two bytes `t0 t1` at one end of a token to match the two bytes
+    /// `pair` at the same end of a word (checked before the full comparison, so it never changes
+    /// a result): the exact match needs both equal; one edit (substitution, insertion, deletion
+    /// or transposition) leaves `t0 == w0`, or moves/replaces that end byte so that `t0 == w1`,
+    /// `t1 == w1` or `t1 == w0`.
     @inline(__always)
-    static func mayStart(_ t0: UInt8, _ t1: UInt8, head: UInt16, typo: Bool) -> Bool {
-        let w0 = UInt8(truncatingIfNeeded: head)
-        let w1 = UInt8(truncatingIfNeeded: head >> 8)
+    static func mayMatch(_ t0: UInt8, _ t1: UInt8, pair: UInt16, typo: Bool) -> Bool {
+        let w0 = UInt8(truncatingIfNeeded: pair)
+        let w1 = UInt8(truncatingIfNeeded: pair >> 8)
         if typo { return t0 == w0 || t0 == w1 || t1 == w1 || t1 == w0 }
         return t0 == w0 && t1 == w1
+    }
+
+    /// A necessary condition for the token `t` (at least two bytes) to start verb phrase `v`:
+    /// ``mayMatch(_:_:pair:typo:)`` at its start and, for a one-typo comparison, at its end too
+    /// (an edit reversed is an edit, so the same argument holds read backwards).
+    @inline(__always)
+    static func mayStart(_ t: UnsafeBufferPointer<UInt8>, head: UInt16, tail: UInt16, typo: Bool) -> Bool {
+        guard mayMatch(t[0], t[1], pair: head, typo: typo) else { return false }
+        guard typo else { return true }
+        let last = t.count - 1
+        return mayMatch(t[last - 1], t[last], pair: (tail >> 8) | (tail << 8), typo: true)
     }
 
     let maxAnalysedBytes: Int
@@ -116,7 +129,9 @@ struct PhraseHeuristic: Sendable {
         Self.lengthMasks.withUnsafeBufferPointer { lengthMasks in
             Self.typoMasks.withUnsafeBufferPointer { typoMasks in
                 Self.heads.withUnsafeBufferPointer { heads in
-                    score(bytes: bytes, tokens: tokens, lengthMasks: lengthMasks, typoMasks: typoMasks, heads: heads)
+                    Self.tails.withUnsafeBufferPointer { tails in
+                        score(bytes: bytes, tokens: tokens, lengthMasks: lengthMasks, typoMasks: typoMasks, heads: heads, tails: tails)
+                    }
                 }
             }
         }
@@ -124,7 +139,7 @@ struct PhraseHeuristic: Sendable {
 
     private func score(
         bytes: UnsafeBufferPointer<UInt8>, tokens: UnsafeBufferPointer<Range<Int>>?, lengthMasks: UnsafeBufferPointer<UInt32>,
-        typoMasks: UnsafeBufferPointer<UInt32>, heads: UnsafeBufferPointer<UInt16>
+        typoMasks: UnsafeBufferPointer<UInt32>, heads: UnsafeBufferPointer<UInt16>, tails: UnsafeBufferPointer<UInt16>
     ) -> Double {
         // Tokens are read from the bytes as needed (no token array): the text once, plus the few
         // tokens after a verb phrase.
@@ -161,15 +176,15 @@ struct PhraseHeuristic: Sendable {
             var candidates = lengthMasks[length]
             guard candidates != 0 else { continue }
             // Every verb's first word has at least two bytes, so the token has two.
-            let t0 = bytes[current.lowerBound]
-            let t1 = bytes[current.lowerBound + 1]
+            let tokenBytes = token(current)
             let typo = typoMasks[length]
             // The byte offset after the verb phrase that starts here, or -1.
             var end = -1
             while candidates != 0 {
                 let v = candidates.trailingZeroBitCount
                 candidates &= candidates - 1
-                guard Self.mayStart(t0, t1, head: heads[v], typo: typo & (UInt32(1) << UInt32(v)) != 0) else { continue }
+                guard Self.mayStart(tokenBytes, head: heads[v], tail: tails[v], typo: typo & (UInt32(1) << UInt32(v)) != 0)
+                else { continue }
                 let verb = Self.verbs[v]
                 if verb.count == 1 {
                     if Self.near(token(current), verb[0]) {
