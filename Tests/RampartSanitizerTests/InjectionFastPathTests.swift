@@ -284,6 +284,26 @@ final class InjectionByteFastPathTests: XCTestCase {
         }
     }
 
+    /// The leetspeak prefilter says "maybe" whenever the view differs from the text: every byte
+    /// value at every offset of a word and in the tail.
+    func testLeetspeakPrefilterNeverMissesAChange() {
+        for byte in 0...255 {
+            for length in 1...19 {
+                for position in 0..<length {
+                    var text = [UInt8](repeating: 0x61, count: length)
+                    text[position] = UInt8(byte)
+                    text.withUnsafeBufferPointer { input in
+                        var out = [UInt8](repeating: 0, count: length)
+                        let changed = out.withUnsafeMutableBufferPointer { PayloadDecoder.leetspeak(input, into: $0) }
+                        if changed { XCTAssertTrue(PayloadDecoder.mayHaveLeetspeak(input), "byte \(byte) at \(position) of \(length)") }
+                    }
+                }
+            }
+        }
+        let plain = Array(String(repeating: "plain words, no digits here! ", count: 10).utf8)
+        XCTAssertFalse(plain.withUnsafeBufferPointer { PayloadDecoder.mayHaveLeetspeak($0) })
+    }
+
     /// The windowed candidate search finds the runs of the byte-by-byte one, on random texts
     /// over an alphabet of run bytes, separators and `=`, for every minimum length.
     func testWindowedCandidatesEqualByteByByte() {

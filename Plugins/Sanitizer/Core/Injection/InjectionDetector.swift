@@ -177,7 +177,7 @@ extension InjectionDetector {
                             failed = true
                         }
                     }
-                    if PayloadDecoder.leetspeak(utf8, into: buffer) {
+                    if (!fastPaths || PayloadDecoder.mayHaveLeetspeak(utf8)) && PayloadDecoder.leetspeak(utf8, into: buffer) {
                         extra |= run(view, view: .leetspeak, depth: 0)
                     }
                 }

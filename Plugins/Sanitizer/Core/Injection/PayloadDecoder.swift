@@ -183,6 +183,32 @@ enum PayloadDecoder {
         }
     }
 
+    /// False only if `bytes` has none of the leetspeak characters `0 1 3 4 5 7 @ $` (the view
+    /// would equal the text), eight bytes at a time: per word, a byte in 0x30–0x37 (bit 7 of
+    /// `h + 0x50` and not of `h + 0x48`, `h` the low 7 bits, ASCII bytes only), or a zero byte
+    /// in `x ^ 0x40…` or `x ^ 0x24…`. True may be a false alarm (`2`, `6`).
+    static func mayHaveLeetspeak(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        var i = 0
+        while i + 8 <= bytes.count {
+            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let h = x & 0x7F7F_7F7F_7F7F_7F7F
+            let digit = (h &+ 0x5050_5050_5050_5050) & ~(h &+ 0x4848_4848_4848_4848) & ~x & highs
+            if digit != 0 || hasZeroByte(x ^ (0x40 &* ones)) || hasZeroByte(x ^ (0x24 &* ones)) { return true }
+            i += 8
+        }
+        while i < bytes.count {
+            let b = bytes[i]
+            if (b >= 0x30 && b <= 0x37) || b == 0x40 || b == 0x24 { return true }
+            i += 1
+        }
+        return false
+    }
+
     /// Writes the leetspeak view of `bytes` into `out` (at least as long); false (and `out`
     /// unspecified) when the view equals the text.
     static func leetspeak(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Bool {
