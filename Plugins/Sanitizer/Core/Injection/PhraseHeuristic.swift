@@ -74,6 +74,41 @@ struct PhraseHeuristic: Sendable {
         return mayMatch(t[last - 1], t[last], pair: (tail >> 8) | (tail << 8), typo: true)
     }
 
+    /// ``mayStart(_:head:tail:typo:)`` as bit sets over all verbs, by byte, so that a token's
+    /// candidate verbs are found with a few loads and no branch per verb:
+    /// - `anyFirst[c]`: typo verbs with `c` among their first two bytes; a token may start one
+    ///   of them only if `anyFirst[t0] | anyFirst[t1]` has its bit (and the same with `anyLast`
+    ///   for its last two bytes);
+    /// - `exactFirst[c]` / `exactSecond[c]`: verbs whose first word starts with `c` / has `c`
+    ///   second (for exact comparisons).
+    /// Typo and exact bits are told apart by ``typoMasks`` (InjectionFastPathTests compares the
+    /// tables with `mayStart` on every pair of token bytes).
+    static let anyFirst: [UInt32] = byteMasks { v, c in heads[v] & 0xFF == c || heads[v] >> 8 == c }
+    static let anyLast: [UInt32] = byteMasks { v, c in tails[v] & 0xFF == c || tails[v] >> 8 == c }
+    static let exactFirst: [UInt32] = byteMasks { v, c in heads[v] & 0xFF == c }
+    static let exactSecond: [UInt32] = byteMasks { v, c in heads[v] >> 8 == c }
+
+    private static func byteMasks(_ holds: (Int, UInt16) -> Bool) -> [UInt32] {
+        (0..<256).map { c in verbs.indices.reduce(UInt32(0)) { holds($1, UInt16(c)) ? $0 | UInt32(1) << UInt32($1) : $0 } }
+    }
+
+    /// The verbs token `t` (2 to 16 bytes) may start: the bit set of the verbs `v` of its length
+    /// for which ``mayStart(_:head:tail:typo:)`` holds, from the byte tables.
+    @inline(__always)
+    static func candidateVerbs(
+        _ t: UnsafeBufferPointer<UInt8>, lengthMask: UInt32, typoMask: UInt32, tables: UnsafePointer<UInt32>
+    ) -> UInt32 {
+        let last = t.count - 1
+        let t0 = Int(t[0])
+        let t1 = Int(t[1])
+        let typo = (tables[t0] | tables[t1]) & (tables[256 + Int(t[last - 1])] | tables[256 + Int(t[last])])
+        let exact = tables[512 + t0] & tables[768 + t1]
+        return lengthMask & ((typo & typoMask) | (exact & ~typoMask))
+    }
+
+    /// The four byte tables in one array: anyFirst, anyLast, exactFirst, exactSecond.
+    static let byteTables: [UInt32] = anyFirst + anyLast + exactFirst + exactSecond
+
     let maxAnalysedBytes: Int
 
     /// `t` equals `w`, or `w` has at least 5 bytes, `t` at least 4, and they are one edit apart
@@ -128,10 +163,8 @@ struct PhraseHeuristic: Sendable {
     func score(bytes: UnsafeBufferPointer<UInt8>, tokens: UnsafeBufferPointer<Range<Int>>?) -> Double {
         Self.lengthMasks.withUnsafeBufferPointer { lengthMasks in
             Self.typoMasks.withUnsafeBufferPointer { typoMasks in
-                Self.heads.withUnsafeBufferPointer { heads in
-                    Self.tails.withUnsafeBufferPointer { tails in
-                        score(bytes: bytes, tokens: tokens, lengthMasks: lengthMasks, typoMasks: typoMasks, heads: heads, tails: tails)
-                    }
+                Self.byteTables.withUnsafeBufferPointer { tables in
+                    score(bytes: bytes, tokens: tokens, lengthMasks: lengthMasks, typoMasks: typoMasks, tables: tables)
                 }
             }
         }
@@ -139,7 +172,7 @@ struct PhraseHeuristic: Sendable {
 
     private func score(
         bytes: UnsafeBufferPointer<UInt8>, tokens: UnsafeBufferPointer<Range<Int>>?, lengthMasks: UnsafeBufferPointer<UInt32>,
-        typoMasks: UnsafeBufferPointer<UInt32>, heads: UnsafeBufferPointer<UInt16>, tails: UnsafeBufferPointer<UInt16>
+        typoMasks: UnsafeBufferPointer<UInt32>, tables: UnsafeBufferPointer<UInt32>
     ) -> Double {
         // Tokens are read from the bytes as needed (no token array): the text once, plus the few
         // tokens after a verb phrase.
@@ -173,18 +206,15 @@ struct PhraseHeuristic: Sendable {
             }
             let length = current.count
             guard length <= 16 else { continue }
-            var candidates = lengthMasks[length]
-            guard candidates != 0 else { continue }
+            let lengthMask = lengthMasks[length]
+            guard lengthMask != 0, let tableBase = tables.baseAddress else { continue }
             // Every verb's first word has at least two bytes, so the token has two.
-            let tokenBytes = token(current)
-            let typo = typoMasks[length]
+            var candidates = Self.candidateVerbs(token(current), lengthMask: lengthMask, typoMask: typoMasks[length], tables: tableBase)
             // The byte offset after the verb phrase that starts here, or -1.
             var end = -1
             while candidates != 0 {
                 let v = candidates.trailingZeroBitCount
                 candidates &= candidates - 1
-                guard Self.mayStart(tokenBytes, head: heads[v], tail: tails[v], typo: typo & (UInt32(1) << UInt32(v)) != 0)
-                else { continue }
                 let verb = Self.verbs[v]
                 if verb.count == 1 {
                     if Self.near(token(current), verb[0]) {
