@@ -206,12 +206,22 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// images of its anchor groups occur in `bytes`). When false, scanning the rot13 view would
     /// find no rule: the rot13 rescan can be skipped with the same result.
     func scanGated(_ bytes: UnsafeBufferPointer<UInt8>) -> (rules: UInt64, rot13Possible: Bool)? {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return (0, false) }
+        guard let result = scan(bytes, skipping: 0) else { return nil }
+        return (result.rules, result.rot13Rules != 0)
+    }
+
+    /// The rules (bit i = rule i) outside `skipping` that match in `bytes`, and the rules that can
+    /// match the rot13 view of `bytes` (all the rot13 images of their anchor groups occur in
+    /// `bytes`; every rule when some rule has no anchors). Rules in `skipping` are not run
+    /// (their bits are 0): a caller that already knows they matched saves their scans.
+    /// Returns nil only if Hyperscan fails (no scratch memory).
+    func scan(_ bytes: UnsafeBufferPointer<UInt8>, skipping: UInt64) -> (rules: UInt64, rot13Rules: UInt64)? {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return (0, 0) }
         guard let scratch = takeScratch() else { return nil }
         defer { returnScratch(scratch) }
         let length = UInt32(truncatingIfNeeded: bytes.count)
-        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data -> (rules: UInt64, rot13Possible: Bool)? in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 5) { words -> (rules: UInt64, rot13Possible: Bool)? in
+        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data -> (rules: UInt64, rot13Rules: UInt64)? in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 5) { words -> (rules: UInt64, rot13Rules: UInt64)? in
                 // words[0..<4]: anchor groups seen; words[4]: rules matched.
                 guard let state = words.baseAddress else { return nil }
                 state.initialize(repeating: 0, count: 5)
@@ -223,37 +233,61 @@ final class HyperscanRuleSet: @unchecked Sendable {
                     }, state)
                     guard status == HS_SUCCESS else { return nil }
                 }
-                let matched = state + 4
-                if let always {
-                    let status = hs_scan(always, data, length, 0, scratch, { id, _, _, _, context in
-                        guard let context, id < 64 else { return 0 }
-                        context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
-                        return 0
-                    }, matched)
-                    guard status == HS_SUCCESS else { return nil }
+                @inline(__always) func allPresent(_ groups: Range<Int>) -> Bool {
+                    for g in groups where state[g >> 6] & (UInt64(1) << UInt64(g & 63)) == 0 { return false }
+                    return true
                 }
-                for entry in anchored {
-                    var present = true
-                    for g in entry.groups where state[g >> 6] & (UInt64(1) << UInt64(g & 63)) == 0 {
-                        present = false
-                        break
-                    }
-                    guard present else { continue }
-                    // One rule per database: stop at its first match.
-                    let status = hs_scan(entry.database, data, length, 0, scratch, { id, _, _, _, context in
-                        guard let context, id < 64 else { return 1 }
-                        context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
-                        return 1
-                    }, matched)
-                    guard status == HS_SUCCESS || status == HS_SCAN_TERMINATED else { return nil }
+                var candidates: UInt64 = 0
+                var rot13Rules: UInt64 = anchors == nil || always != nil ? UInt64.max >> (64 - count) : 0
+                for (k, entry) in anchored.enumerated() {
+                    let bit = UInt64(1) << UInt64(entry.rule)
+                    if allPresent(entry.groups) { candidates |= bit }
+                    if allPresent(rotatedGroups[k]) { rot13Rules |= bit }
                 }
-                var rot13Possible = anchors == nil
-                for groups in rotatedGroups where !rot13Possible {
-                    rot13Possible = groups.allSatisfy { state[$0 >> 6] & (UInt64(1) << UInt64($0 & 63)) != 0 }
+                guard let matched = scanRules(data, length, scratch, candidates: candidates & ~skipping) else {
+                    return nil
                 }
-                return (matched.pointee, rot13Possible || always != nil)
+                return (matched & ~skipping, rot13Rules)
             }
         }
+    }
+
+    /// The rules in `candidates` (and the rules without anchors) that match in
+    /// `bytes`, scanning only their databases: no anchor scan. Exact when every rule of
+    /// `candidates`' complement is known not to match (its anchors are absent). nil if Hyperscan
+    /// fails.
+    func scan(_ bytes: UnsafeBufferPointer<UInt8>, onlyRules candidates: UInt64) -> UInt64? {
+        guard let base = bytes.baseAddress, !bytes.isEmpty, candidates != 0 || always != nil else { return 0 }
+        guard let scratch = takeScratch() else { return nil }
+        defer { returnScratch(scratch) }
+        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data in
+            scanRules(data, UInt32(truncatingIfNeeded: bytes.count), scratch, candidates: candidates)
+        }
+    }
+
+    private func scanRules(
+        _ data: UnsafePointer<CChar>, _ length: UInt32, _ scratch: OpaquePointer, candidates: UInt64
+    ) -> UInt64? {
+        var matched: UInt64 = 0
+        if let always {
+            let status = hs_scan(always, data, length, 0, scratch, { id, _, _, _, context in
+                guard let context, id < 64 else { return 0 }
+                context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
+                return 0
+            }, &matched)
+            guard status == HS_SUCCESS else { return nil }
+        }
+        guard candidates != 0 else { return matched }
+        for entry in anchored where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
+            // One rule per database: stop at its first match.
+            let status = hs_scan(entry.database, data, length, 0, scratch, { id, _, _, _, context in
+                guard let context, id < 64 else { return 1 }
+                context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
+                return 1
+            }, &matched)
+            guard status == HS_SUCCESS || status == HS_SCAN_TERMINATED else { return nil }
+        }
+        return matched
     }
 
     /// Scans a string's UTF-8 (in chunks of at most 2^31 bytes, far beyond any prompt limit).

@@ -61,6 +61,11 @@ public struct InjectionDetector: Sendable {
     public func scan(_ text: String) -> InjectionScan {
         engine.scan(text)
     }
+
+    /// ``scan(_:)`` with the fast paths off (`fastPaths: false`): the reference for the tests.
+    func scan(_ text: String, fastPaths: Bool) -> InjectionScan {
+        engine.scan(text, fastPaths: fastPaths)
+    }
 }
 
 extension InjectionDetector {
@@ -93,8 +98,11 @@ extension InjectionDetector {
             rootDigest = artifact.rootDigest
         }
 
-        func scan(_ text: String) -> InjectionScan {
-            let views = InjectionNormalizer.views(of: text)
+        /// Scores `text`. With `fastPaths` false, every view is scanned in full (all anchors and
+        /// rules, the rot13 view always, the general normaliser): the reference the tests compare
+        /// the fast paths with (same score, matches and decoded count).
+        func scan(_ text: String, fastPaths: Bool = true) -> InjectionScan {
+            let views = fastPaths ? InjectionNormalizer.views(of: text) : InjectionNormalizer.generalViews(of: text)
             var scanned = 0
             var failed = false
             // Rule set per view: bit i = rule i; the first view that matched each rule is kept.
@@ -102,20 +110,26 @@ extension InjectionDetector {
             var original: UInt64 = 0
             var extra: UInt64 = 0
 
-            var rot13Possible = false
-            func run(_ bytes: UnsafeBufferPointer<UInt8>, view: InjectionView, depth: Int) -> UInt64 {
-                scanned += bytes.count
-                guard let (bits, rot13) = matcher.scanGated(bytes) else {
-                    failed = true
-                    return 0
-                }
-                if view == .original { rot13Possible = rot13 }
+            var rot13Rules: UInt64 = 0
+            func record(_ bits: UInt64, view: InjectionView, depth: Int) {
                 var remaining = bits
                 while remaining != 0 {
                     let i = remaining.trailingZeroBitCount
                     remaining &= remaining - 1
                     if firstView[i] == nil { firstView[i] = (view, depth) }
                 }
+            }
+            // A derived view only adds rules not yet found (`original | extra`): the rules found
+            // already keep their first view, so skipping them gives the same result.
+            func run(_ bytes: UnsafeBufferPointer<UInt8>, view: InjectionView, depth: Int) -> UInt64 {
+                scanned += bytes.count
+                let skipping = fastPaths && view != .original ? original | extra : 0
+                guard let (bits, rot13) = matcher.scan(bytes, skipping: skipping) else {
+                    failed = true
+                    return 0
+                }
+                if view == .original { rot13Rules = rot13 }
+                record(bits, view: view, depth: depth)
                 return bits
             }
             func run(_ candidate: String, view: InjectionView, depth: Int) -> UInt64 {
@@ -126,20 +140,44 @@ extension InjectionDetector {
             // The normalised text, then its rot13 and leetspeak views, built byte by byte in one
             // scratch buffer (no String per view).
             var similarity = 0.0
+            var modelResult = (logit: 0.0, features: 0)
             var normalized = views.normalized
             normalized.withUTF8 { utf8 in
                 original = run(utf8, view: .original, depth: 0)
-                similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
+                // The model and the similarity read the same prefix. On ASCII text (lower case:
+                // normalised) the model's words are the similarity's tokens: the model records
+                // them and the similarity reads them instead of tokenising again.
+                let prefix = UnsafeBufferPointer(rebasing: utf8.prefix(model.maxAnalysedBytes))
+                if fastPaths && views.asciiNormalized && heuristic.maxAnalysedBytes == model.maxAnalysedBytes {
+                    withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: prefix.count / 2 + 1) { spans in
+                        let (result, words) = model.logit(bytes: prefix, words: spans.baseAddress)
+                        modelResult = result
+                        similarity = heuristic.score(bytes: prefix, tokens: UnsafeBufferPointer(rebasing: spans.prefix(words)))
+                    }
+                } else {
+                    modelResult = model.logit(bytes: prefix)
+                    similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
+                }
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(utf8.count, 1)) { buffer in
                     guard let base = buffer.baseAddress else { return }
                     let view = UnsafeBufferPointer(start: base, count: utf8.count)
-                    // The rot13 rescan only when the anchor scan of the text found, for some
-                    // rule, the rot13 images of all its required literals (else it finds nothing).
-                    if rot13Possible {
+                    // The rot13 view can only match the rules whose required literals' rot13
+                    // images all occur in the text (the anchor scan found them): only those not
+                    // found yet are run on it, without a second anchor scan.
+                    if !fastPaths {
                         PayloadDecoder.rot13(utf8, into: buffer)
                         extra |= run(view, view: .rot13, depth: 0)
+                    } else if rot13Rules & ~original != 0 {
+                        PayloadDecoder.rot13(utf8, into: buffer)
+                        scanned += view.count
+                        if let bits = matcher.scan(view, onlyRules: rot13Rules & ~original) {
+                            record(bits, view: .rot13, depth: 0)
+                            extra |= bits
+                        } else {
+                            failed = true
+                        }
                     }
-                    if PayloadDecoder.leetspeak(utf8, into: buffer) {
+                    if (!fastPaths || PayloadDecoder.mayHaveLeetspeak(utf8)) && PayloadDecoder.leetspeak(utf8, into: buffer) {
                         extra |= run(view, view: .leetspeak, depth: 0)
                     }
                 }
@@ -163,7 +201,7 @@ extension InjectionDetector {
                             if size > budget { continue }
                             budget -= size
                             segments += 1
-                            let decodedViews = InjectionNormalizer.views(of: decoded)
+                            let decodedViews = fastPaths ? InjectionNormalizer.views(of: decoded) : InjectionNormalizer.generalViews(of: decoded)
                             extra |= run(decodedViews.normalized, view: encoding == .hex ? .hex : .base64, depth: depth)
                             similarity = max(similarity, heuristic.score(normalized: decodedViews.normalized))
                             next.append(decodedViews.surface)
@@ -189,7 +227,7 @@ extension InjectionDetector {
                 matches.append(RuleMatch(ruleID: synthetic.id, category: synthetic.category, weight: synthetic.weight, view: first.view, depth: first.depth))
             }
             evidence = min(combiner.ruleEvidenceCap, evidence)
-            let (logit, features) = model.logit(normalized: views.normalized)
+            let (logit, features) = modelResult
             let z = combiner.model * logit + combiner.rules * evidence + combiner.heuristic * similarity + combiner.bias
             var score = 1.0 / (1.0 + Foundation.exp(-z))
             if failed {

@@ -22,6 +22,8 @@ struct InjectionNormalizer: Sendable {
         var tagCharacters: Int
         /// Invisible characters removed.
         var invisibleCharacters: Int
+        /// True only if `normalized` is all ASCII (false when not known).
+        var asciiNormalized = false
     }
 
     static let invisibleRanges: [ClosedRange<UInt32>] = [
@@ -90,10 +92,70 @@ struct InjectionNormalizer: Sendable {
         return true
     }
 
+    /// The lower-cased copy of `text` (ASCII letters mapped, other bytes copied) and whether
+    /// every byte was ASCII, in one pass over the contiguous UTF-8, eight bytes at a time.
+    static func lowered(_ text: String) -> (lowered: String, ascii: Bool) {
+        var text = text
+        return text.withUTF8 { source -> (String, Bool) in
+            var high: UInt64 = 0
+            let lowered = String(unsafeUninitializedCapacity: source.count) { buffer in
+                guard let out = buffer.baseAddress, let input = source.baseAddress else { return 0 }
+                high = lowerASCII(UnsafeRawPointer(input), into: UnsafeMutableRawPointer(out), count: source.count)
+                return source.count
+            }
+            return (lowered, high & 0x8080_8080_8080_8080 == 0)
+        }
+    }
+
+    /// Copies `count` bytes from `input` to `output` with ASCII `A`–`Z` mapped to `a`–`z`; returns
+    /// the OR of all input bytes (in some byte of a word: its 0x80 bits say whether a byte was
+    /// non-ASCII). Per 8-byte word: `h` = the low 7 bits of each byte; `h + 0x3F` has bit 7 set
+    /// iff `h >= 0x41`, `h + 0x25` iff `h >= 0x5B` (no carry leaves a byte: `h <= 0x7F`); an
+    /// ASCII byte in [0x41, 0x5A] gets 0x20 (its bit 7 shifted right by 2).
+    @inline(__always)
+    static func lowerASCII(_ input: UnsafeRawPointer, into output: UnsafeMutableRawPointer, count: Int) -> UInt64 {
+        var high: UInt64 = 0
+        var i = 0
+        while i + 8 <= count {
+            let x = input.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            high |= x
+            let h = x & 0x7F7F_7F7F_7F7F_7F7F
+            let upper = (h &+ 0x3F3F_3F3F_3F3F_3F3F) & ~(h &+ 0x2525_2525_2525_2525) & ~x & 0x8080_8080_8080_8080
+            output.storeBytes(of: x | (upper >> 2), toByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < count {
+            let byte = input.load(fromByteOffset: i, as: UInt8.self)
+            high |= UInt64(byte)
+            output.storeBytes(of: (byte &- 0x41) < 26 ? byte | 0x20 : byte, toByteOffset: i, as: UInt8.self)
+            i += 1
+        }
+        return high
+    }
+
+    /// The views of `text`. Fast path (same result as ``generalViews(of:)``, tested): text made
+    /// of ASCII and ``stableRanges`` scalars is its own surface, and its normalised text is the
+    /// ASCII lower-casing, computed in one pass over the bytes.
     static func views(of text: String) -> Views {
-        if isASCII(text) {
+        let (lowered, ascii) = lowered(text)
+        if ascii {
             // NFKC is the identity on ASCII, and ASCII lower-casing is a byte map.
-            return Views(surface: text, normalized: asciiLowered(text), tagCharacters: 0, invisibleCharacters: 0)
+            return Views(surface: text, normalized: lowered, tagCharacters: 0, invisibleCharacters: 0, asciiNormalized: true)
+        }
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            guard value >= 0x80 else { continue }
+            if !isStable(value) { return generalViews(of: text) }
+        }
+        // NFKC and lower case are the identity on the non-ASCII scalars: map the ASCII bytes.
+        return Views(surface: text, normalized: lowered, tagCharacters: 0, invisibleCharacters: 0)
+    }
+
+    /// The views of `text`, by the general path (the fast paths of ``views(of:)`` give the same
+    /// result on their inputs).
+    static func generalViews(of text: String) -> Views {
+        if isASCII(text) {
+            return Views(surface: text, normalized: asciiLowered(text), tagCharacters: 0, invisibleCharacters: 0, asciiNormalized: true)
         }
         // Rebuild the text (as UTF-8 bytes) only if it has tag or invisible characters.
         var source = text

@@ -18,8 +18,50 @@ enum PayloadDecoder {
             || b == 0x5F || b == 0x2D
     }
 
+    /// ``isRunByte(_:)`` as two 64-bit masks (bytes 0–63 and 64–127): one shift and test per
+    /// byte instead of a chain of comparisons (InjectionFastPathTests checks all 256 bytes).
+    static let runMaskLow: UInt64 = (0x3FF << 0x30) | (1 << 0x2B) | (1 << 0x2D) | (1 << 0x2F)
+    static let runMaskHigh: UInt64 = (0x3FF_FFFF << 1) | (1 << 31) | (0x3FF_FFFF << 33)
+
+    @inline(__always)
+    static func isRunByteMasked(_ b: UInt8) -> Bool {
+        guard b < 0x80 else { return false }
+        let mask = b < 0x40 ? runMaskLow : runMaskHigh
+        return (mask >> UInt64(b & 63)) & 1 != 0
+    }
+
     /// Candidate segments of `bytes`, in order, as (start, end-without-padding) offsets.
+    ///
+    /// Fast path (same result as ``candidatesByteByByte(_:minimumRun:)``, tested): a run of at
+    /// least `minimumRun` bytes that starts at `index` (the byte before it is not a run byte)
+    /// fills the window `index ..< index + minimumRun`; the window is read from its end, and a
+    /// non-run byte at `j` moves the next possible start to `j + 1`. Ordinary text, whose words
+    /// are shorter than the window, is skipped several bytes per read.
     static func candidates(_ bytes: UnsafeBufferPointer<UInt8>, minimumRun: Int) -> [Range<Int>] {
+        guard minimumRun >= 1 else { return candidatesByteByByte(bytes, minimumRun: minimumRun) }
+        var result: [Range<Int>] = []
+        let n = bytes.count
+        // Invariant: `index` is 0 or follows a byte that is not a run byte.
+        var index = 0
+        while index + minimumRun <= n {
+            var j = index + minimumRun - 1
+            while j >= index && isRunByteMasked(bytes[j]) { j -= 1 }
+            if j >= index {
+                index = j + 1
+                continue
+            }
+            var end = index + minimumRun
+            while end < n && isRunByteMasked(bytes[end]) { end += 1 }
+            result.append(index..<end)
+            // The byte at `end` (if any) is not a run byte: the next start is after it.
+            index = end + 1
+        }
+        return result
+    }
+
+    /// ``candidates(_:minimumRun:)`` byte by byte: the maximal runs, each followed by up to two
+    /// `=` of padding, kept when at least `minimumRun` bytes long.
+    static func candidatesByteByByte(_ bytes: UnsafeBufferPointer<UInt8>, minimumRun: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
         var index = 0
         let n = bytes.count
@@ -139,6 +181,32 @@ enum PayloadDecoder {
         case 0x24: 0x73
         default: UInt8(b)
         }
+    }
+
+    /// False only if `bytes` has none of the leetspeak characters `0 1 3 4 5 7 @ $` (the view
+    /// would equal the text), eight bytes at a time: per word, a byte in 0x30–0x37 (bit 7 of
+    /// `h + 0x50` and not of `h + 0x48`, `h` the low 7 bits, ASCII bytes only), or a zero byte
+    /// in `x ^ 0x40…` or `x ^ 0x24…`. True may be a false alarm (`2`, `6`).
+    static func mayHaveLeetspeak(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        var i = 0
+        while i + 8 <= bytes.count {
+            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let h = x & 0x7F7F_7F7F_7F7F_7F7F
+            let digit = (h &+ 0x5050_5050_5050_5050) & ~(h &+ 0x4848_4848_4848_4848) & ~x & highs
+            if digit != 0 || hasZeroByte(x ^ (0x40 &* ones)) || hasZeroByte(x ^ (0x24 &* ones)) { return true }
+            i += 8
+        }
+        while i < bytes.count {
+            let b = bytes[i]
+            if (b >= 0x30 && b <= 0x37) || b == 0x40 || b == 0x24 { return true }
+            i += 1
+        }
+        return false
     }
 
     /// Writes the leetspeak view of `bytes` into `out` (at least as long); false (and `out`
