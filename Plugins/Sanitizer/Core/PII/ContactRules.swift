@@ -12,20 +12,14 @@ public enum ContactRules {
     static let phMobile = SensitiveRule(
         "PH_MOBILE_NUMBER", .pii, #"(\+63|\b0)[ \-]?\(?9[0-9]{2}\)?[ \-]?[0-9]{3}[ \-]?[0-9]{4}\b"#, priority: 3
     ) { text, range in
-        let d = Text.digitValues(text, range)
-        let national = text[range.lowerBound] == 0x2B ? d.count - 2 : d.count - 1
-        guard national == 10, Text.isolated(text, range) else { return nil }
-        return range
+        tenDigitNational(text, range)
     }
 
     /// Turkish numbers: +90 or trunk 0, area code 2XX–5XX (5XX mobile), seven digits.
     static let trPhone = SensitiveRule(
         "TR_PHONE_NUMBER", .pii, #"(\+90|\b0)[ \-]?\(?[2-5][0-9]{2}\)?[ \-.]?[0-9]{3}[ \-.]?[0-9]{2}[ \-.]?[0-9]{2}\b"#, priority: 3
     ) { text, range in
-        let d = Text.digitValues(text, range)
-        let national = text[range.lowerBound] == 0x2B ? d.count - 2 : d.count - 1
-        guard national == 10, Text.isolated(text, range) else { return nil }
-        return range
+        tenDigitNational(text, range)
     }
 
     /// Turkish numbers without the trunk prefix in the Turkish 3-3-2-2 grouping.
@@ -71,6 +65,15 @@ public enum ContactRules {
         guard (1001...99998).contains(value), Text.isolated(text, range) else { return nil }
         let prefixed = range.lowerBound >= 2 && text[range.lowerBound - 1] == 0x2D && Text.upper(text[range.lowerBound - 2]) == 0x44
         guard prefixed || Text.hasContext(text, range, ["plz", "postleitzahl", "postcode"], window: 24) else { return nil }
+        return range
+    }
+
+    /// A number written with a two-digit country code (`+63`, `+90`) or a trunk `0` whose
+    /// national part has ten digits, standing on its own.
+    static func tenDigitNational(_ text: [UInt8], _ range: Range<Int>) -> Range<Int>? {
+        let d = Text.digitValues(text, range)
+        let national = text[range.lowerBound] == 0x2B ? d.count - 2 : d.count - 1
+        guard national == 10, Text.isolated(text, range) else { return nil }
         return range
     }
 }
