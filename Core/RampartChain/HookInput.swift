@@ -86,11 +86,11 @@ public final class HookInput: @unchecked Sendable {
         for entry in kept { entry.bytes.deallocate() }
     }
 
-    /// A string field's UTF-8 at a stable address (valid while this input lives), copied once.
-    public func stableUTF8(_ field: Int32, index: Int) -> UnsafeRawBufferPointer? {
-        let key = Int(field) << 32 | (index & 0xFFFF_FFFF)
+    /// `text`'s UTF-8 at a stable address (valid while this input lives), copied once per `key`
+    /// (what the C ABI hands out as a string field; `text` is asked for only on the first call).
+    public func stableUTF8(key: Int, _ text: () -> String?) -> UnsafeRawBufferPointer? {
         if let hit = kept.first(where: { $0.key == key }) { return UnsafeRawBufferPointer(hit.bytes) }
-        guard var text = string(field, index: index) else { return nil }
+        guard var text = text() else { return nil }
         let copy = text.withUTF8 { utf8 in
             let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, utf8.count), alignment: 1)
             block.copyMemory(from: UnsafeRawBufferPointer(utf8))
@@ -125,49 +125,6 @@ public final class HookInput: @unchecked Sendable {
         var total = UInt64(request.prompt.utf8.count)
         for message in request.messages { total &+= UInt64(message.content.utf8.count) }
         return total
-    }
-
-    // MARK: fields (ABI 1.2 RP_FIELD_*)
-
-    /// A string field; nil when absent or not a string field.
-    public func string(_ field: Int32, index: Int) -> String? {
-        switch field {
-        case 1: return index == 0 ? requestID : nil
-        case 2: return index == 0 ? method : nil
-        case 3: return index == 0 ? principal.map(\.id) : nil
-        case 4: return index == 0 ? principal.map(\.user) : nil
-        case 5: return index == 0 ? principal.map(\.org) : nil
-        case 6:
-            guard let scopes = principal?.scopes, index >= 0, index < scopes.count else { return nil }
-            return scopes[index]
-        case 7: return index == 0 ? principal.map(\.credentialKind) : nil
-        case 8: return index >= 0 && index < metadata.count ? metadata[index].key : nil
-        case 9: return index >= 0 && index < metadata.count ? metadata[index].value : nil
-        case 10: return index == 0 && isInference ? model : nil
-        case 11: return index == 0 && isInference ? clientRequestID : nil
-        default: return nil
-        }
-    }
-
-    /// A number field; nil when absent or not a number field.
-    public func number(_ field: Int32) -> UInt64? {
-        switch field {
-        case 32: return peer.map { UInt64($0.pid) }
-        case 33: return peer.map { UInt64($0.uid) }
-        case 34: return peer.map { UInt64($0.gid) }
-        case 35: return deadlineUnixMicros
-        case 36: return UInt64(streamID)
-        case 37: return isInference ? UInt64(maxTokens) : nil
-        case 38: return kind == .request ? UInt64(promptTokens) : nil
-        case 39: return isInference ? promptBytes : nil
-        case 40: return isInference ? 1 : 0
-        case 48: return ending.map { UInt64(bitPattern: Int64($0.statusCode)) }
-        case 49: return ending.map { UInt64(bitPattern: Int64($0.finishReason)) }
-        case 50: return ending.map { UInt64($0.promptTokens) }
-        case 51: return ending.map { UInt64($0.completionTokens) }
-        case 52: return ending?.deliveredBytes
-        default: return nil
-        }
     }
 }
 

@@ -62,7 +62,7 @@ enum HostAPI {
             },
             get_str: { call, field, index, data, length in
                 guard let state = HostAPI.state(call), let input = state.input, let data, let length,
-                      index <= UInt(Int32.max), let kept = input.stableUTF8(field, index: Int(index)) else { return 0 }
+                      index <= UInt(Int32.max), let kept = input.stableString(field, index: Int(index)) else { return 0 }
                 data.pointee = kept.baseAddress?.assumingMemoryBound(to: CChar.self)
                 length.pointee = kept.count
                 return 1
