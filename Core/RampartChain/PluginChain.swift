@@ -107,7 +107,11 @@ public final class ChainCall: @unchecked Sendable {
     let context: CallContext
     /// Who calls and where audit events go; shared with the plugins' streams.
     public let info: ChainCallInfo
-    private var streams: [Int: any ChainPluginStream] = [:]
+    /// How long the last ``invoke(_:_:_:_:)`` took: recorded with the outcome its verdict gets
+    /// (per call, so concurrent calls never record each other's durations).
+    private var lastHookMicros = 0.0
+    /// Each stage's open stream, by stage index (made on the first hook that needs it).
+    private var streams: [(any ChainPluginStream)?] = []
     private let failure = Mutex<RPCError?>(nil)
     /// Entries request hooks asked to add to a successful response's trailers.
     public private(set) var responseMetadata: [String: String] = [:]
@@ -181,13 +185,13 @@ public final class ChainCall: @unchecked Sendable {
             guard let verdict = try invoke(index, stage, "on_request", { try $0.onRequest(input) }) else { continue }
             switch verdict.action {
             case .none, .pass?:
-                stage.statsRecord(.passed)
+                record(stage, .passed)
             case .deny(let deny)?:
-                stage.statsRecord(.denied)
+                record(stage, .denied)
                 skipRest(after: index, hook: .request)
                 throw denial(deny, by: stage)
             case .mutate(let mutation)?:
-                stage.statsRecord(.mutated)
+                record(stage, .mutated)
                 mutate(mutation)
                 apply(callMutation: mutation)
                 current = nil
@@ -264,13 +268,13 @@ public final class ChainCall: @unchecked Sendable {
             guard let verdict = try invoke(index, stage, "on_response", { try $0.onResponse(bytes) }) else { continue }
             switch verdict.action {
             case .none, .pass?:
-                stage.statsRecord(.passed)
+                record(stage, .passed)
             case .deny(let deny)?:
-                stage.statsRecord(.denied)
+                record(stage, .denied)
                 skipRest(after: index, hook: .response)
                 throw denial(deny, by: stage)
             case .mutate(let mutation)?:
-                stage.statsRecord(.mutated)
+                record(stage, .mutated)
                 if mutation.replaceText { response.text = mutation.text }
                 for entry in mutation.addMetadata { if case .text(let value)? = entry.value { trailers[entry.key] = value } }
             }
@@ -287,12 +291,12 @@ public final class ChainCall: @unchecked Sendable {
             guard let decision = try invoke(index, stage, "on_chunk", { try $0.onChunk(piece) }) else { continue }
             switch decision {
             case .pass:
-                stage.statsRecord(.passed)
+                record(stage, .passed)
             case .replace(let replacement):
-                stage.statsRecord(.mutated)
+                record(stage, .mutated)
                 current = replacement
             case .stop:
-                stage.statsRecord(.denied)
+                record(stage, .denied)
                 skipRest(after: index, hook: .chunk)
                 throw RPCError(.permissionDenied, "output blocked by plugin \(stage.name)",
                                metadata: ["rampart-blocked-by": stage.name])
@@ -320,8 +324,7 @@ public final class ChainCall: @unchecked Sendable {
     /// Tells stream-end hooks how the call ended and releases every plugin's per-call state.
     public func end(finish: Rampart_V1_FinishReason, usage: Rampart_V1_Usage, status: StatusCode, deliveredBytes: Int) {
         guard chain.hasStreamEndHooks else {
-            for stream in streams.values { stream.close() }
-            streams.removeAll()
+            closeStreams()
             return
         }
         let ending = HookInput.Ending(
@@ -339,8 +342,7 @@ public final class ChainCall: @unchecked Sendable {
         for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.streamEnd) {
             _ = try? invoke(index, stage, "on_stream_end") { try $0.onStreamEnd(bytes) }
         }
-        for stream in streams.values { stream.close() }
-        streams.removeAll()
+        closeStreams()
     }
 
     // MARK: helpers
@@ -365,7 +367,7 @@ public final class ChainCall: @unchecked Sendable {
         }
         let elapsed = ContinuousClock.now - start
         let micros = Self.micros(elapsed)
-        stage.stats.lastMicros = micros
+        lastHookMicros = micros
         switch result {
         case .success(let value) where elapsed <= stage.policy.timeout:
             return value
@@ -382,10 +384,21 @@ public final class ChainCall: @unchecked Sendable {
     }
 
     private func stream(_ index: Int, _ stage: ChainStage) throws -> any ChainPluginStream {
-        if let open = streams[index] { return open }
+        if index < streams.count, let open = streams[index] { return open }
         let stream = try stage.plugin.openStream(ChainEnvironment(plugin: stage.name, call: info))
+        if streams.isEmpty { streams = Array(repeating: nil, count: chain.stages.count) }
         streams[index] = stream
         return stream
+    }
+
+    /// Counts a hook's outcome with the duration ``invoke(_:_:_:_:)`` measured for it.
+    private func record(_ stage: ChainStage, _ outcome: StageStats.Outcome) {
+        stage.stats.record(outcome, micros: lastHookMicros)
+    }
+
+    private func closeStreams() {
+        for case let stream? in streams { stream.close() }
+        streams.removeAll()
     }
 
     /// A monotonic-clock deadline as Unix microseconds (what plugins see).
@@ -446,19 +459,11 @@ public final class ChainCall: @unchecked Sendable {
         return input
     }
 
-
-
     private func encode(_ message: some SwiftProtobuf.Message) throws(RPCError) -> [UInt8] {
         do {
             return try message.serializedBytes()
         } catch {
             throw RPCError(.internal, "cannot encode \(type(of: message).protoMessageName): \(error)")
         }
-    }
-}
-
-extension ChainStage {
-    func statsRecord(_ outcome: StageStats.Outcome) {
-        stats.record(outcome, micros: stats.lastMicros)
     }
 }

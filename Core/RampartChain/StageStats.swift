@@ -20,15 +20,7 @@ public final class StageStats: Sendable {
         public var totalMicros = 0.0
     }
 
-    private let last = Mutex<Double>(0)
-
     public init() {}
-
-    /// Duration of the latest hook call (recorded with the outcome that follows it).
-    var lastMicros: Double {
-        get { last.withLock { $0 } }
-        set { last.withLock { $0 = newValue } }
-    }
 
     public var snapshot: Snapshot { counters.withLock { $0 } }
 

@@ -22,10 +22,10 @@ public final class SignalStore: Sendable {
 
     /// The current value of a signal, if present and not expired.
     public func get(_ key: String) -> Double? {
-        let now = clock()
-        return entries.withLock { table in
+        entries.withLock { table in
+            // The clock is read only for a present entry (most lookups find none).
             guard let entry = table[key] else { return nil }
-            if entry.expiresAt <= now {
+            if entry.expiresAt <= clock() {
                 table[key] = nil
                 return nil
             }

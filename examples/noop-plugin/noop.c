@@ -30,7 +30,8 @@ static const rp_plugin_v1 descriptor = {
     .abi_minor = RP_ABI_MINOR,
     .name = "noop",
     .version = "1.0.0",
-    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_CHUNK | RP_CAP_THREADSAFE,
+    /* HOST_FIELDS (ABI 1.2): the host sends no protobuf request; it reads none. */
+    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_CHUNK | RP_CAP_THREADSAFE | RP_CAP_HOST_FIELDS,
     .create = create,
     .destroy = destroy,
     .on_request = on_request,
