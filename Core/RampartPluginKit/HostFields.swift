@@ -160,30 +160,72 @@ struct HostFields {
     }
 
     private func addTrailers(_ entries: [Rampart_V1_MetadataEntry]) -> Bool {
-        guard let add = scope.api.pointee.add_trailer else { return entries.isEmpty }
+        guard scope.hostHas(\.add_trailer), scope.api.pointee.add_trailer != nil else { return entries.isEmpty }
         for entry in entries {
-            guard case .text(var value)? = entry.value else { return false }
-            var key = entry.key
-            let status = key.withUTF8 { k in
-                value.withUTF8 { v in
-                    k.withMemoryRebound(to: CChar.self) { kc in
-                        v.withMemoryRebound(to: CChar.self) { vc in add(scope.call, kc.baseAddress, kc.count, vc.baseAddress, vc.count) }
-                    }
-                }
-            }
-            guard status == RP_OK else { return false }
+            guard case .text(let value)? = entry.value, addTrailer(entry.key, value) else { return false }
         }
         return true
+    }
+
+    /// One `add_trailer` call (the key and value already checked by ``isPlainTrailer(_:_:)``).
+    func addTrailer(_ key: String, _ value: String) -> Bool {
+        guard let add = scope.api.pointee.add_trailer else { return false }
+        var key = key
+        var value = value
+        let status = key.withUTF8 { k in
+            value.withUTF8 { v in
+                k.withMemoryRebound(to: CChar.self) { kc in
+                    v.withMemoryRebound(to: CChar.self) { vc in add(scope.call, kc.baseAddress, kc.count, vc.baseAddress, vc.count) }
+                }
+            }
+        }
+        return status == RP_OK
+    }
+
+    /// Whether the host's `add_trailer` accepts this pair: a key of 1–128 bytes of `[a-z0-9-_.]`
+    /// and a value of at most 4096 bytes.
+    static func isPlainTrailer(_ key: String, _ value: String) -> Bool {
+        guard value.utf8.count <= 4096 else { return false }
+        let bytes = key.utf8
+        return !bytes.isEmpty && bytes.count <= 128 && bytes.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2d || byte == 0x5f || byte == 0x2e
+        }
     }
 
     /// Whether every entry is text with a key the host's `add_trailer` accepts.
     private static func plain(_ entries: [Rampart_V1_MetadataEntry]) -> Bool {
         entries.count <= 64 && entries.allSatisfy { entry in
-            guard case .text(let value)? = entry.value, value.utf8.count <= 4096 else { return false }
-            let key = entry.key.utf8
-            return !key.isEmpty && key.count <= 128 && key.allSatisfy { byte in
-                (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2d || byte == 0x5f || byte == 0x2e
-            }
+            guard case .text(let value)? = entry.value else { return false }
+            return isPlainTrailer(entry.key, value)
         }
+    }
+}
+
+extension PluginCallContext {
+    /// Answers a request hook through host calls (ABI 1.2) instead of a protobuf
+    /// ``Rampart_V1_Verdict``: lowers `max_tokens` and adds response trailers, and the hook then
+    /// returns `.pass` (the host turns the calls into the mutation). This skips building,
+    /// encoding and decoding a `Mutation` — the cheapest way to answer on every request.
+    ///
+    /// All or nothing: returns `false`, having made no call, when the host is older than 1.2,
+    /// the hook cannot answer (stream end, chunks, logits), or a value is outside the host's
+    /// limits (a trailer key of 1–128 bytes of `[a-z0-9-_.]`, a value of at most 4096 bytes, at
+    /// most 64 trailers, `maxTokens` ≥ 1). Return the equivalent `.mutate` verdict then.
+    /// A hook that answered here may still return `.deny` (the trailers go with the denial), but
+    /// not a verdict that needs protobuf (the host refuses a hook that answers both ways).
+    public func answer(maxTokens: UInt32? = nil, trailers: [(String, String)] = []) -> Bool {
+        let scope = host.scope
+        guard scope.isUsable, HostFields.available(scope), maxTokens != 0, trailers.count <= 64,
+              trailers.allSatisfy({ HostFields.isPlainTrailer($0.0, $0.1) }) else { return false }
+        let fields = HostFields(scope: scope)
+        if let maxTokens {
+            guard let set = scope.api.pointee.set_max_tokens, set(scope.call, maxTokens) == RP_OK else { return false }
+        }
+        for trailer in trailers {
+            // Checked above: the host refuses only a hook that cannot answer, and then refuses the
+            // first call already (set_max_tokens above, or this one when there was none).
+            guard fields.addTrailer(trailer.0, trailer.1) else { return false }
+        }
+        return true
     }
 }

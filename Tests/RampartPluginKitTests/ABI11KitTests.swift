@@ -185,3 +185,92 @@ final class RequestViewKitTests: XCTestCase {
                        + "key=k1 max=77 tokens=9 bytes=6 deadline=99 prompt=héllo")
     }
 }
+
+/// Answers through `context.answer` (ABI 1.2 host calls) as the request's `mode` metadata says.
+final class DirectAnswerer: RampartPlugin {
+    static let name = "direct-answerer"
+    static let version = "1.0.0"
+    static let hooks: PluginHooks = [.request, .streamEnd]
+    init(config: [UInt8], host: PluginHost) throws {}
+
+    func onRequest(_ view: RequestView, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        let mode = view.metadata.first { $0.key == "mode" }?.value ?? ""
+        switch mode {
+        case "clamp":
+            guard context.answer(maxTokens: 5, trailers: [("ratelimit", "tokens=5/9"), ("x.y_z-1", "")]) else {
+                return .deny(message: "answer refused")
+            }
+            return .pass
+        case "deny-after":
+            guard context.answer(trailers: [("why", "budget")]) else { return .deny(message: "answer refused") }
+            return .deny(code: .resourceExhausted, message: "over budget")
+        default:
+            // Each of these must be refused with no call made: the verdict carries none of them.
+            let refused = [
+                context.answer(maxTokens: 0),
+                context.answer(maxTokens: 3, trailers: [("Bad Key", "v")]),
+                context.answer(trailers: [("", "v")]),
+                context.answer(trailers: [(String(repeating: "k", count: 129), "v")]),
+                context.answer(trailers: [("k", String(repeating: "v", count: 4097))]),
+                context.answer(trailers: Array(repeating: ("k", "v"), count: 65)),
+            ]
+            return .deny(message: "refused=\(refused.map { $0 ? 1 : 0 })")
+        }
+    }
+
+    func onStreamEnd(_ ending: StreamEnding, context: PluginCallContext) throws {
+        throw PluginError.internal("answered-at-end=\(context.answer(trailers: [("k", "v")]))")
+    }
+}
+
+final class DirectAnswerKitTests: XCTestCase {
+    private func request(mode: String, method: String = "/rampart.v1.Inference/Generate") throws -> [UInt8] {
+        var input = Rampart_V1_PluginRequest()
+        input.context.method = method
+        input.metadata = [Rampart_V1_MetadataEntry(key: "mode", text: mode)]
+        input.request.prompt = "hi"
+        return try input.serializedBytes()
+    }
+
+    func testHostCallsBecomeTheMutation() throws {
+        let plugin = try loadInProcess(DirectAnswerer.self)
+        let verdict = try plugin.onRequest(try request(mode: "clamp"), stream: nil)
+        guard case .mutate(let mutation)? = verdict.action else { return XCTFail("\(verdict)") }
+        XCTAssertEqual(mutation.maxTokens, 5)
+        XCTAssertFalse(mutation.hasParams, "max_tokens alone, not the sampling parameters")
+        XCTAssertEqual(mutation.responseMetadata.map(\.key), ["ratelimit", "x.y_z-1"])
+        XCTAssertEqual(mutation.responseMetadata.first?.text, "tokens=5/9")
+    }
+
+    func testMaxTokensOnANonInferenceCallIsRefusedWholly() throws {
+        let plugin = try loadInProcess(DirectAnswerer.self)
+        let verdict = try plugin.onRequest(try request(mode: "clamp", method: "/rampart.v1.Admin/Stats"), stream: nil)
+        guard case .deny(let deny)? = verdict.action else { return XCTFail("\(verdict)") }
+        XCTAssertEqual(deny.message, "answer refused")
+        XCTAssertTrue(deny.metadata.isEmpty, "no trailer may be left behind by a refused answer: \(deny.metadata)")
+    }
+
+    func testTrailersGoWithALaterDenial() throws {
+        let plugin = try loadInProcess(DirectAnswerer.self)
+        let verdict = try plugin.onRequest(try request(mode: "deny-after"), stream: nil)
+        guard case .deny(let deny)? = verdict.action else { return XCTFail("\(verdict)") }
+        XCTAssertEqual(deny.code, 8)
+        XCTAssertEqual(deny.metadata.map(\.key), ["why"])
+    }
+
+    func testInvalidAnswersAreRefusedWithNoCallMade() throws {
+        let plugin = try loadInProcess(DirectAnswerer.self)
+        let verdict = try plugin.onRequest(try request(mode: "invalid"), stream: nil)
+        guard case .deny(let deny)? = verdict.action else { return XCTFail("\(verdict)") }
+        XCTAssertEqual(deny.message, "refused=[0, 0, 0, 0, 0, 0]")
+        XCTAssertTrue(deny.metadata.isEmpty, "a refused answer adds nothing: \(deny.metadata)")
+    }
+
+    func testAStreamEndCannotAnswer() throws {
+        let plugin = try loadInProcess(DirectAnswerer.self)
+        XCTAssertThrowsError(try plugin.onStreamEnd(try Rampart_V1_StreamSummary().serializedBytes(), stream: nil)) { error in
+            XCTAssertEqual(error as? RampartPluginHost.PluginError,
+                           .hookFailed(plugin: "kit", hook: "on_stream_end", status: 13, message: "answered-at-end=false"))
+        }
+    }
+}
