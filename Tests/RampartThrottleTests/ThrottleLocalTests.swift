@@ -248,3 +248,22 @@ final class ThrottleLocalTests: XCTestCase {
         XCTAssertEqual(results, ["admitted", "queue_full"])
     }
 }
+
+final class LimitHeaderFormatTests: XCTestCase {
+    /// The header's digits are written without `String(Int)`: they must agree with it everywhere.
+    func testDecimalFormattingMatchesStringForEveryMagnitude() {
+        var values: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, 1_000_000, Int64.max, Int64.min, Int64.max - 1, Int64.min + 1]
+        var power: Int64 = 1
+        for _ in 0..<18 {
+            power *= 10
+            values += [power - 1, power, power + 1, -power]
+        }
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<1000 { values.append(Int64.random(in: Int64.min...Int64.max, using: &generator)) }
+        for value in values {
+            var bytes: [UInt8] = [UInt8(ascii: "x")]
+            Throttle.appendDecimal(value, to: &bytes)
+            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), "x" + String(value))
+        }
+    }
+}

@@ -28,6 +28,24 @@ final class AdaptiveTracker: Sendable {
         var denialsAt: Int64 = 0
         var last: PrincipalAdjustment?
         var lastUsed: Int64 = 0
+        /// The shared-signal names this principal is read under, built on its first request.
+        var signals: SignalNames?
+    }
+
+    /// `auth_failures:principal:<id>`, `auth_failures:uid:<uid>` and `risk:<id>`: built once per
+    /// principal (string interpolation on every request costs more than the lookups).
+    struct SignalNames {
+        var authByPrincipal: String
+        var risk: String
+        var uid: UInt32?
+        var authByUID: String?
+
+        init(_ principal: ThrottlePrincipal) {
+            authByPrincipal = "auth_failures:principal:\(principal.id)"
+            risk = "risk:\(principal.id)"
+            uid = principal.uid
+            authByUID = principal.uid.map { "auth_failures:uid:\($0)" }
+        }
     }
 
     private let settings: AdaptiveSettings
@@ -45,13 +63,18 @@ final class AdaptiveTracker: Sendable {
     func adjust(_ principal: ThrottlePrincipal, now: Int64, signal: (String) -> Double?,
                 firstSeen: () -> Int64?) -> (PrincipalAdjustment, previous: PrincipalAdjustment?) {
         let s = settings
-        var authFailures = signal("auth_failures:principal:\(principal.id)") ?? 0
-        if let uid = principal.uid, let byUID = signal("auth_failures:uid:\(uid)") { authFailures = max(authFailures, byUID) }
-        let risk = min(1, max(0, signal("risk:\(principal.id)") ?? 0))
-        // Only while ramping up does the first-seen time matter; ask the store (outside the lock) once.
+        // One lookup for what the entry remembers (signal names, first-seen time); the signals are
+        // read outside the lock.
+        let known = entries.withLock { entries in entries[principal.id].map { ($0.signals, $0.firstSeen) } }
+        var names = known?.0 ?? SignalNames(principal)
+        if names.uid != principal.uid { names = SignalNames(principal) }
+        var authFailures = signal(names.authByPrincipal) ?? 0
+        if let byUIDName = names.authByUID, let byUID = signal(byUIDName) { authFailures = max(authFailures, byUID) }
+        let risk = min(1, max(0, signal(names.risk) ?? 0))
+        // Only while ramping up does the first-seen time matter; ask the store once.
         var created = principal.createdAtMicros
         if s.rampMicros > 0, created == nil {
-            created = entries.withLock { $0[principal.id]?.firstSeen }
+            created = known?.1
             if created == nil { created = firstSeen() }
         }
         let age = max(0, now - (created ?? now))
@@ -63,32 +86,36 @@ final class AdaptiveTracker: Sendable {
         let authPart = authSteps > 0 ? pow(s.authFailureFactor, min(authSteps, 64)) : 1
         let riskPart = 1 - risk * s.riskWeight
         return entries.withLock { entries in
-            var entry = entries[principal.id] ?? Entry()
-            if entry.firstSeen == nil, let created, principal.createdAtMicros == nil { entry.firstSeen = created }
-            let denials = decayed(entry, now: now)
-            let denialSteps = (denials / Double(s.denialThreshold)).rounded(.down)
-            let denialPart = denialSteps > 0 ? pow(s.denialFactor, min(denialSteps, 64)) : 1
-            let factor = min(1, max(s.minFraction, ramp * authPart * denialPart * riskPart))
-            let adjustment = PrincipalAdjustment(
-                principalID: principal.id, factor: factor, ramp: ramp, ageMicros: age, authFailures: authFailures,
-                authPart: authPart, denials: denials, denialPart: denialPart, risk: risk, riskPart: riskPart)
-            let previous = entry.last
-            entry.last = adjustment
-            entry.lastUsed = now
-            if entries[principal.id] == nil, entries.count >= maxEntries { evict(&entries) }
-            entries[principal.id] = entry
-            return (adjustment, previous)
+            if entries.count >= maxEntries, entries[principal.id] == nil { evict(&entries) }
+            return Self.update(&entries[principal.id, default: Entry()]) { entry in
+                if entry.firstSeen == nil, let created, principal.createdAtMicros == nil { entry.firstSeen = created }
+                entry.signals = names
+                let denials = decayed(entry, now: now)
+                let denialSteps = (denials / Double(s.denialThreshold)).rounded(.down)
+                let denialPart = denialSteps > 0 ? pow(s.denialFactor, min(denialSteps, 64)) : 1
+                let factor = min(1, max(s.minFraction, ramp * authPart * denialPart * riskPart))
+                let adjustment = PrincipalAdjustment(
+                    principalID: principal.id, factor: factor, ramp: ramp, ageMicros: age, authFailures: authFailures,
+                    authPart: authPart, denials: denials, denialPart: denialPart, risk: risk, riskPart: riskPart)
+                let previous = entry.last
+                entry.last = adjustment
+                entry.lastUsed = now
+                return (adjustment, previous)
+            }
         }
     }
+
+    /// Runs `body` on an entry in place (one hash lookup with `subscript(_:default:)`).
+    private static func update<T>(_ entry: inout Entry, _ body: (inout Entry) -> T) -> T { body(&entry) }
 
     /// Counts a denial of `principalID` by another plugin.
     func recordDenial(_ principalID: String, now: Int64) {
         entries.withLock { entries in
-            var entry = entries[principalID] ?? Entry()
-            entry.denials = decayed(entry, now: now) + 1
-            entry.denialsAt = now
-            if entries[principalID] == nil, entries.count >= maxEntries { evict(&entries) }
-            entries[principalID] = entry
+            if entries.count >= maxEntries, entries[principalID] == nil { evict(&entries) }
+            Self.update(&entries[principalID, default: Entry()]) { entry in
+                entry.denials = decayed(entry, now: now) + 1
+                entry.denialsAt = now
+            }
         }
     }
 

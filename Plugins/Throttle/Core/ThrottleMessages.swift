@@ -87,27 +87,46 @@ extension Throttle {
             }
             return best
         }
-        // Built in one string (this runs on every admitted request).
-        var value = ""
-        value.reserveCapacity(96)
+        // Formatted into one byte buffer (this runs on every admitted request; `String(Int)` and
+        // string appends cost more than the limit check itself).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(112)
         for kind in [LimitKind.requests, .tokens] {
             guard let index = tightest(kind) else { continue }
             let result = outcome.results[index]
-            if !value.isEmpty { value += "; " }
-            value += kind.rawValue
-            value += "="
-            value += String(result.remaining)
-            value += "/"
-            value += String(result.limit)
-            value += " reset-ms="
-            value += String(Self.ceilMillis(result.resetAfterMicros))
+            if !bytes.isEmpty { bytes.append(contentsOf: "; ".utf8) }
+            bytes.append(contentsOf: kind == .requests ? "requests=".utf8 : "tokens=".utf8)
+            Self.appendDecimal(result.remaining, to: &bytes)
+            bytes.append(UInt8(ascii: "/"))
+            Self.appendDecimal(result.limit, to: &bytes)
+            bytes.append(contentsOf: " reset-ms=".utf8)
+            Self.appendDecimal(Self.ceilMillis(result.resetAfterMicros), to: &bytes)
         }
         if let clampedTo {
-            if !value.isEmpty { value += "; " }
-            value += "max-tokens="
-            value += String(clampedTo)
+            if !bytes.isEmpty { bytes.append(contentsOf: "; ".utf8) }
+            bytes.append(contentsOf: "max-tokens=".utf8)
+            Self.appendDecimal(clampedTo, to: &bytes)
         }
-        return value.isEmpty ? [] : [("ratelimit", value)]
+        return bytes.isEmpty ? [] : [("ratelimit", String(decoding: bytes, as: UTF8.self))]
+    }
+
+    /// Appends `value` in decimal (with a `-` when negative) without an intermediate string.
+    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64) = (0, 0)  // up to 20 digits, stored little-end first
+        var count = 0
+        repeat {
+            let digit = magnitude % 10
+            magnitude /= 10
+            if count < 16 { digits.0 |= digit << (4 * UInt64(count)) } else { digits.1 |= digit << (4 * UInt64(count - 16)) }
+            count += 1
+        } while magnitude > 0
+        while count > 0 {
+            count -= 1
+            let digit = count < 16 ? (digits.0 >> (4 * UInt64(count))) & 0xF : (digits.1 >> (4 * UInt64(count - 16))) & 0xF
+            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digit))
+        }
     }
 
     static func ceilMillis(_ micros: Int64) -> Int64 {

@@ -51,6 +51,9 @@ public final class ThrottlePlugin: RampartPlugin {
                 throttle.finish(admission.ticket, StreamEnd(statusCode: 0))
             }
             guard admission.maxTokens != nil || !admission.headers.isEmpty else { return .pass }
+            let clamp = admission.maxTokens.map { UInt32(clamping: max(1, $0)) }
+            // ABI 1.2: host calls, no Mutation message; an older host gets the verdict.
+            if context.answer(maxTokens: clamp, trailers: admission.headers) { return .pass }
             return .mutate { mutation in
                 if let maxTokens = admission.maxTokens {
                     // max_tokens alone (ABI 1.2): the other sampling parameters stay.
