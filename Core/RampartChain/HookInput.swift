@@ -48,6 +48,12 @@ public final class HookInput: @unchecked Sendable {
     public let promptTokens: UInt32
     /// UTF-8 bytes of the prompt and of every message's content.
     public let promptBytes: UInt64
+    /// The prompt and messages of an inference request (empty otherwise).
+    public let prompt: String
+    public let messages: [Rampart_V1_ChatMessage]
+    /// Tool definitions, and tool calls across all messages (these have no fields of their own).
+    public let toolCount: Int
+    public let toolCallCount: Int
     public let ending: Ending?
 
     private let encoder: () throws -> [UInt8]
@@ -73,31 +79,41 @@ public final class HookInput: @unchecked Sendable {
         self.clientRequestID = request?.clientRequestID ?? ""
         self.maxTokens = request?.params.maxTokens ?? 0
         self.promptTokens = promptTokens
-        self.promptBytes = request.map(Self.promptBytes) ?? 0
+        self.prompt = request?.prompt ?? ""
+        self.messages = request?.messages ?? []
+        self.toolCount = request?.tools.count ?? 0
+        var bytes = UInt64(prompt.utf8.count)
+        var toolCalls = 0
+        for message in messages {
+            bytes &+= UInt64(message.content.utf8.count)
+            toolCalls &+= message.toolCalls.count
+        }
+        self.promptBytes = bytes
+        self.toolCallCount = toolCalls
         self.ending = ending
         self.encoder = encode
     }
 
-    /// UTF-8 copies of string fields handed out through the C ABI, kept while the input lives.
-    private var kept: [(key: Int, bytes: UnsafeMutableRawBufferPointer)] = []
+    /// UTF-8 copies of string fields handed out through the C ABI, kept while the input lives
+    /// (by field and index: a request with many messages stays one lookup per field).
+    private var kept: [Int: UnsafeMutableRawBufferPointer] = [:]
 
     deinit {
         storage?.deallocate()
-        for entry in kept { entry.bytes.deallocate() }
+        for bytes in kept.values { bytes.deallocate() }
     }
 
     /// `text`'s UTF-8 at a stable address (valid while this input lives), copied once per `key`
     /// (what the C ABI hands out as a string field; `text` is asked for only on the first call).
     public func stableUTF8(key: Int, _ text: () -> String?) -> UnsafeRawBufferPointer? {
-        if let hit = kept.first(where: { $0.key == key }) { return UnsafeRawBufferPointer(hit.bytes) }
+        if let hit = kept[key] { return UnsafeRawBufferPointer(hit) }
         guard var text = text() else { return nil }
         let copy = text.withUTF8 { utf8 in
             let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, utf8.count), alignment: 1)
             block.copyMemory(from: UnsafeRawBufferPointer(utf8))
             return UnsafeMutableRawBufferPointer(rebasing: block[0..<utf8.count])
         }
-        if kept.isEmpty { kept.reserveCapacity(8) }
-        kept.append((key, copy))
+        kept[key] = copy
         return UnsafeRawBufferPointer(copy)
     }
 
@@ -121,11 +137,6 @@ public final class HookInput: @unchecked Sendable {
     /// Method paths of inference calls start with this.
     public static let inferencePrefix = "/rampart.v1.Inference/"
 
-    static func promptBytes(_ request: Rampart_V1_GenerateRequest) -> UInt64 {
-        var total = UInt64(request.prompt.utf8.count)
-        for message in request.messages { total &+= UInt64(message.content.utf8.count) }
-        return total
-    }
 }
 
 /// The parts of a call's context a hook input carries.

@@ -1,5 +1,6 @@
 import CRampartPlugin
 import RampartChain
+import RampartProto
 
 /// ABI 1.2: the `RP_FIELD_*` numbers of rampart_plugin.h mapped onto a hook's input.
 extension HookInput {
@@ -19,7 +20,32 @@ extension HookInput {
         case RP_FIELD_METADATA_VALUE: return index >= 0 && index < metadata.count ? metadata[index].value : nil
         case RP_FIELD_MODEL: return index == 0 && isInference ? model : nil
         case RP_FIELD_CLIENT_REQUEST_ID: return index == 0 && isInference ? clientRequestID : nil
+        case RP_FIELD_PROMPT: return index == 0 && hasContent ? prompt : nil
+        case RP_FIELD_MESSAGE_ROLE: return message(index).map { Self.roleName($0.role) }
+        case RP_FIELD_MESSAGE_CONTENT: return message(index)?.content
+        case RP_FIELD_MESSAGE_NAME: return message(index)?.name
+        case RP_FIELD_MESSAGE_TOOL_CALL_ID: return message(index)?.toolCallID
         default: return nil
+        }
+    }
+
+    /// The content fields exist in an inference call's request hook only.
+    private var hasContent: Bool { kind == .request && isInference }
+
+    private func message(_ index: Int) -> Rampart_V1_ChatMessage? {
+        guard hasContent, index >= 0, index < messages.count else { return nil }
+        return messages[index]
+    }
+
+    /// `RP_FIELD_MESSAGE_ROLE`'s names: the proto enum's, lower case, without `ROLE_`.
+    static func roleName(_ role: Rampart_V1_Role) -> String {
+        switch role {
+        case .system: "system"
+        case .user: "user"
+        case .assistant: "assistant"
+        case .tool: "tool"
+        case .retrieved: "retrieved"
+        case .unspecified, .UNRECOGNIZED: "unspecified"
         }
     }
 
@@ -40,6 +66,9 @@ extension HookInput {
         case RP_FIELD_PROMPT_TOKENS: return kind == .request ? UInt64(promptTokens) : nil
         case RP_FIELD_PROMPT_BYTES: return isInference ? promptBytes : nil
         case RP_FIELD_IS_INFERENCE: return isInference ? 1 : 0
+        case RP_FIELD_MESSAGE_COUNT: return hasContent ? UInt64(messages.count) : nil
+        case RP_FIELD_TOOL_COUNT: return hasContent ? UInt64(toolCount) : nil
+        case RP_FIELD_TOOL_CALL_COUNT: return hasContent ? UInt64(toolCallCount) : nil
         case RP_FIELD_STATUS_CODE: return ending.map { UInt64(bitPattern: Int64($0.statusCode)) }
         case RP_FIELD_FINISH_REASON: return ending.map { UInt64(bitPattern: Int64($0.finishReason)) }
         case RP_FIELD_USAGE_PROMPT_TOKENS: return ending.map { UInt64($0.promptTokens) }

@@ -109,6 +109,32 @@ public struct RequestView {
     /// The whole `PluginRequest`, prompt and messages included (encoded by the host on demand).
     public func request() throws -> Rampart_V1_PluginRequest { try whole() }
 
+    /// The prompt and the messages (role, content, name, tool call id), read as fields with no
+    /// protobuf on a host that has the content fields, else taken from ``request()``. Tool
+    /// definitions and tool calls are not in it: when ``RequestContent/toolCount`` or
+    /// ``RequestContent/toolCallCount`` is not 0, read ``request()`` for them.
+    public func content() throws -> RequestContent {
+        switch source {
+        case .fields(let f):
+            guard let count = f.number(RP_FIELD_MESSAGE_COUNT) else { return RequestContent(try whole().request) }
+            var messages: [RequestContent.Message] = []
+            messages.reserveCapacity(Int(min(count, 4096)))
+            for index in 0..<Int(clamping: count) {
+                guard let role = f.string(RP_FIELD_MESSAGE_ROLE, index) else { break }
+                messages.append(RequestContent.Message(
+                    role: RequestContent.role(named: role), content: f.string(RP_FIELD_MESSAGE_CONTENT, index) ?? "",
+                    name: f.string(RP_FIELD_MESSAGE_NAME, index) ?? "",
+                    toolCallID: f.string(RP_FIELD_MESSAGE_TOOL_CALL_ID, index) ?? ""))
+            }
+            return RequestContent(
+                prompt: f.string(RP_FIELD_PROMPT) ?? "", messages: messages,
+                toolCount: Int(clamping: f.number(RP_FIELD_TOOL_COUNT) ?? 0),
+                toolCallCount: Int(clamping: f.number(RP_FIELD_TOOL_CALL_COUNT) ?? 0))
+        case .message(let m):
+            return RequestContent(decodesBody ? m.request : try whole().request)
+        }
+    }
+
     /// What ``RampartPlugin/onRequest(_:context:)`` receives: the whole request, or the header
     /// view when the plugin's ``RampartPlugin/decodesRequestBody`` is false.
     func pluginRequest() throws -> Rampart_V1_PluginRequest {
@@ -121,3 +147,56 @@ public struct RequestView {
 
 @available(*, unavailable, message: "a RequestView is valid only during its call, on the calling thread")
 extension RequestView: Sendable {}
+
+/// An inference request's text as ``RequestView/content()`` reads it: the prompt and the messages
+/// without their tool calls, and how many tool definitions and tool calls the request has.
+public struct RequestContent: Sendable, Equatable {
+    /// One chat message without its tool calls.
+    public struct Message: Sendable, Equatable {
+        public var role: Rampart_V1_Role
+        public var content: String
+        public var name: String
+        public var toolCallID: String
+
+        public init(role: Rampart_V1_Role, content: String, name: String = "", toolCallID: String = "") {
+            self.role = role
+            self.content = content
+            self.name = name
+            self.toolCallID = toolCallID
+        }
+    }
+
+    public var prompt: String
+    public var messages: [Message]
+    /// `GenerateRequest.tools.count`.
+    public var toolCount: Int
+    /// Tool calls across all messages.
+    public var toolCallCount: Int
+
+    public init(prompt: String, messages: [Message], toolCount: Int, toolCallCount: Int) {
+        self.prompt = prompt
+        self.messages = messages
+        self.toolCount = toolCount
+        self.toolCallCount = toolCallCount
+    }
+
+    /// The content of a decoded request.
+    public init(_ request: Rampart_V1_GenerateRequest) {
+        self.init(prompt: request.prompt,
+                  messages: request.messages.map { Message(role: $0.role, content: $0.content, name: $0.name, toolCallID: $0.toolCallID) },
+                  toolCount: request.tools.count,
+                  toolCallCount: request.messages.reduce(0) { $0 + $1.toolCalls.count })
+    }
+
+    /// `RP_FIELD_MESSAGE_ROLE`'s names back to the enum (an unknown name is `.unspecified`).
+    static func role(named name: String) -> Rampart_V1_Role {
+        switch name {
+        case "system": .system
+        case "user": .user
+        case "assistant": .assistant
+        case "tool": .tool
+        case "retrieved": .retrieved
+        default: .unspecified
+        }
+    }
+}

@@ -121,6 +121,40 @@ final class HostFieldsTests: XCTestCase {
         XCTAssertEqual(signals.get("end:deny"), 9)  // RP_ERR_FAILED_PRECONDITION
     }
 
+    func testContentFieldsGiveThePromptAndEveryMessage() throws {
+        let call = try chain().begin(context)
+        var request = Rampart_V1_GenerateRequest()
+        request.prompt = "raw ✓"
+        request.messages = [
+            Rampart_V1_ChatMessage.with { $0.role = .system; $0.content = "be brief" },
+            Rampart_V1_ChatMessage.with { $0.role = .retrieved; $0.content = "doc text"; $0.name = "kb" },
+            Rampart_V1_ChatMessage.with {
+                $0.role = .assistant
+                $0.toolCalls = [Rampart_V1_ToolCall.with { $0.name = "f" }, Rampart_V1_ToolCall.with { $0.name = "g" }]
+            },
+            Rampart_V1_ChatMessage.with { $0.role = .tool; $0.content = "42"; $0.toolCallID = "c1" },
+        ]
+        request.tools = [Rampart_V1_ToolDefinition.with { $0.name = "f" }]
+        var metadata = ["x-action": "content"]
+        try call.onRequest(&request, metadata: &metadata)
+        let seen = call.responseMetadata
+        XCTAssertEqual(seen["x-prompt"], "raw ✓")
+        XCTAssertEqual(seen["x-messages"], "4")
+        XCTAssertEqual(seen["x-m0-role"], "system")
+        XCTAssertEqual(seen["x-m0-content"], "be brief")
+        XCTAssertEqual(seen["x-m0-name"], "")
+        XCTAssertEqual(seen["x-m1-role"], "retrieved")
+        XCTAssertEqual(seen["x-m1-name"], "kb")
+        XCTAssertEqual(seen["x-m2-role"], "assistant")
+        XCTAssertEqual(seen["x-m3-role"], "tool")
+        XCTAssertEqual(seen["x-m3-content"], "42")
+        XCTAssertEqual(seen["x-m3-tool-call-id"], "c1")
+        XCTAssertEqual(seen["x-past-last"], "0")
+        XCTAssertEqual(seen["x-prompt-index-1"], "0")
+        XCTAssertEqual(seen["x-tools"], "1")
+        XCTAssertEqual(seen["x-tool-calls"], "2")
+    }
+
     func testWithoutTheCapabilityThePluginGetsProtobuf() throws {
         // The fixture refuses protobuf input: the host must send it when the flag is absent.
         XCTAssertThrowsError(try run(try chain(["NO_FIELDS_CAP"]), [:])) { error in

@@ -274,3 +274,54 @@ final class DirectAnswerKitTests: XCTestCase {
         }
     }
 }
+
+/// Reports ``RequestView/content()`` as its denial message.
+final class ContentReader: RampartPlugin {
+    static let name = "content-reader"
+    static let version = "1.0.0"
+    static let hooks: PluginHooks = [.request]
+    init(config: [UInt8], host: PluginHost) throws {}
+
+    func onRequest(_ view: RequestView, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        let content = try view.content()
+        let messages = content.messages.map { "\($0.role)|\($0.content)|\($0.name)|\($0.toolCallID)" }
+        return .deny(message: "prompt=\(content.prompt) messages=\(messages) tools=\(content.toolCount) calls=\(content.toolCallCount)")
+    }
+}
+
+final class RequestContentKitTests: XCTestCase {
+    private func message(_ request: Rampart_V1_PluginRequest) throws -> String {
+        let plugin = try loadInProcess(ContentReader.self)
+        let verdict = try plugin.onRequest(try request.serializedBytes(), stream: nil)
+        guard case .deny(let deny)? = verdict.action else { XCTFail("\(verdict)"); return "" }
+        return deny.message
+    }
+
+    func testContentComesFromTheFieldsWithToolCounts() throws {
+        var input = Rampart_V1_PluginRequest()
+        input.context.method = "/rampart.v1.Inference/Generate"
+        input.request.prompt = "p"
+        input.request.messages = [
+            Rampart_V1_ChatMessage.with { $0.role = .user; $0.content = "héllo" },
+            Rampart_V1_ChatMessage.with { $0.role = .assistant; $0.toolCalls = [Rampart_V1_ToolCall.with { $0.name = "f" }] },
+            Rampart_V1_ChatMessage.with { $0.role = .tool; $0.content = "1"; $0.name = "f"; $0.toolCallID = "c" },
+        ]
+        input.request.tools = [Rampart_V1_ToolDefinition(), Rampart_V1_ToolDefinition()]
+        XCTAssertEqual(try message(input),
+                       "prompt=p messages=[\"user|héllo||\", \"assistant|||\", \"tool|1|f|c\"] tools=2 calls=1")
+    }
+
+    func testANonInferenceCallHasNoContent() throws {
+        var input = Rampart_V1_PluginRequest()
+        input.context.method = "/rampart.v1.Admin/Stats"
+        XCTAssertEqual(try message(input), "prompt= messages=[] tools=0 calls=0")
+    }
+
+    func testContentOfADecodedRequestMatchesTheFields() {
+        var request = Rampart_V1_GenerateRequest()
+        request.prompt = "x"
+        request.messages = [Rampart_V1_ChatMessage.with { $0.role = .retrieved; $0.content = "doc"; $0.toolCalls = [Rampart_V1_ToolCall()] }]
+        XCTAssertEqual(RequestContent(request), RequestContent(
+            prompt: "x", messages: [RequestContent.Message(role: .retrieved, content: "doc")], toolCount: 0, toolCallCount: 1))
+    }
+}

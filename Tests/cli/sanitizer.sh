@@ -51,6 +51,12 @@ check "redaction: an email and a card in the prompt never reach the backend (una
   [ "$out" = "mail [EMAIL_ADDRESS_1] card [CREDIT_CARD_1]" ]'
 check "redaction: a secret in the prompt (streamed)" '
   out=$(infer "token ghp_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5 end") && [ "$out" = "token [GITHUB_TOKEN_1] end" ]'
+check "redaction in chat messages (the rewritten messages reach the backend)" '
+  out=$("$BIN" infer --socket "$TMP/rampart.sock" --no-stream --system "be brief" "mail bob@example.com now") &&
+  case "$out" in *"[EMAIL_ADDRESS_1]"*) ! printf "%s" "$out" | grep -q "bob@example.com" ;; *) false ;; esac'
+check "tag smuggling in a chat message (read as fields) is refused" '
+  ! "$BIN" infer --socket "$TMP/rampart.sock" --no-stream --system "be brief" "$(printf "hi \xf3\xa0\x81\xa9\xf3\xa0\x81\xa7")" 2>"$TMP/e" >/dev/null &&
+  grep -q "PERMISSION_DENIED" "$TMP/e"'
 check "the denial is logged without the offending text" 'grep -q "sanitizer denied (unicode)" "$TMP/serve.err" && ! grep -q "alice@example.com" "$TMP/serve.err"'
 stop
 

@@ -110,6 +110,15 @@ typedef int32_t rp_field;
 #define RP_FIELD_METADATA_VALUE      9  /* repeated: the value of METADATA_KEY at the same index */
 #define RP_FIELD_MODEL              10  /* GenerateRequest.model */
 #define RP_FIELD_CLIENT_REQUEST_ID  11  /* GenerateRequest.client_request_id */
+/* The request's content (inference on_request), for plugins that read the text but not the tools.
+ * Added within 1.2: a host that predates them leaves RP_FIELD_MESSAGE_COUNT absent; read the
+ * PluginRequest with host->input_pb then. Tool definitions and tool calls have no fields: when
+ * RP_FIELD_TOOL_COUNT or RP_FIELD_TOOL_CALL_COUNT is not 0, read the PluginRequest. */
+#define RP_FIELD_PROMPT             12  /* GenerateRequest.prompt */
+#define RP_FIELD_MESSAGE_ROLE       13  /* repeated, index 0..: "unspecified" "system" "user" "assistant" "tool" "retrieved" */
+#define RP_FIELD_MESSAGE_CONTENT    14  /* repeated: ChatMessage.content of the message at index */
+#define RP_FIELD_MESSAGE_NAME       15  /* repeated: ChatMessage.name */
+#define RP_FIELD_MESSAGE_TOOL_CALL_ID 16 /* repeated: ChatMessage.tool_call_id */
 /* numbers (get_u64) */
 #define RP_FIELD_PEER_PID           32  /* absent when the peer's credentials are unknown */
 #define RP_FIELD_PEER_UID           33
@@ -120,6 +129,9 @@ typedef int32_t rp_field;
 #define RP_FIELD_PROMPT_TOKENS      38  /* the backend's count of the prompt (0 = unknown) */
 #define RP_FIELD_PROMPT_BYTES       39  /* UTF-8 bytes of the prompt and every message's content */
 #define RP_FIELD_IS_INFERENCE       40  /* 1 for Inference calls, 0 for other RPCs (RP_CAP_ALL_METHODS) */
+#define RP_FIELD_MESSAGE_COUNT      41  /* messages of an inference call; absent on hosts without the content fields */
+#define RP_FIELD_TOOL_COUNT         42  /* GenerateRequest.tools */
+#define RP_FIELD_TOOL_CALL_COUNT    43  /* tool calls in all messages */
 /* on_stream_end only */
 #define RP_FIELD_STATUS_CODE        48  /* the call's final gRPC status (0 = OK) */
 #define RP_FIELD_FINISH_REASON      49  /* FinishReason enum value */

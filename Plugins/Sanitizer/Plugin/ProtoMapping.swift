@@ -45,6 +45,15 @@ enum ProtoMapping {
             contentType: contentType)
     }
 
+    /// The sanitizer's input from the fields of ``RequestView/content()`` (no tools, no tool calls).
+    static func input(_ content: RequestContent, contentType: String?) -> RequestInput {
+        RequestInput(
+            messages: content.messages.map { m in
+                MessageInput(role: role(m.role), content: m.content, name: m.name, toolCallID: m.toolCallID, toolCalls: [])
+            },
+            prompt: content.prompt, tools: [], contentType: contentType)
+    }
+
     /// The sanitized messages as protobuf, keeping fields the sanitizer does not model.
     static func messages(_ messages: [MessageInput], original: [Rampart_V1_ChatMessage]) -> [Rampart_V1_ChatMessage] {
         // The sanitizer may insert one leading system message (the spotlighting convention).

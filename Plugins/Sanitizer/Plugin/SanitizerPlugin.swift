@@ -44,9 +44,27 @@ public final class SanitizerPlugin: RampartPlugin {
 
     // MARK: request
 
+    /// Reads the prompt and messages as fields (ABI 1.2 content fields: no protobuf encoded or
+    /// decoded); a request with tool definitions or tool calls is read whole.
+    public func onRequest(_ view: RequestView, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        let content = try view.content()
+        guard content.toolCount == 0, content.toolCallCount == 0 else {
+            return try onRequest(view.request(), context: context)
+        }
+        let contentType = view.metadata.first { $0.key.lowercased() == "content-type" }?.value
+        // The original messages are needed only to rewrite them (rare): read whole then.
+        return try sanitizeRequest(ProtoMapping.input(content, contentType: contentType), context: context) {
+            try view.request().request.messages
+        }
+    }
+
     public func onRequest(_ request: Rampart_V1_PluginRequest, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        try sanitizeRequest(ProtoMapping.input(request), context: context) { request.request.messages }
+    }
+
+    private func sanitizeRequest(_ input: RequestInput, context: PluginCallContext,
+                                 original: () throws -> [Rampart_V1_ChatMessage]) throws -> Rampart_V1_Verdict {
         let state = session(context)
-        let input = ProtoMapping.input(request)
         let outcome: RequestOutcome
         do {
             outcome = try sanitizer.sanitize(input, session: state)
@@ -55,10 +73,16 @@ public final class SanitizerPlugin: RampartPlugin {
         }
         var verdict: Rampart_V1_Verdict = .pass
         if outcome.changed {
+            let messages: [Rampart_V1_ChatMessage]?
+            if outcome.request.messages != input.messages {
+                messages = ProtoMapping.messages(outcome.request.messages, original: try original())
+            } else {
+                messages = nil
+            }
             verdict = .mutate { mutation in
-                if outcome.request.messages != input.messages {
+                if let messages {
                     mutation.replaceMessages = true
-                    mutation.messages = ProtoMapping.messages(outcome.request.messages, original: request.request.messages)
+                    mutation.messages = messages
                 }
                 if outcome.request.prompt != input.prompt {
                     mutation.replacePrompt = true

@@ -98,6 +98,32 @@ static rp_status on_request(void *inst, void *stream, const uint8_t *req, size_t
     } else if (strcmp(action, "clamp") == 0) {
         trailer_u64(call, "x-zero", (uint64_t)host->set_max_tokens(call, 0));
         host->set_max_tokens(call, 5);
+    } else if (strcmp(action, "content") == 0) {
+        /* The content fields: prompt, each message's role/content/name/tool call id, counts. */
+        const char *data = NULL;
+        size_t n = 0;
+        uint64_t count = 0, v = 0;
+        char key[32], value[256];
+        if (host->get_str(call, RP_FIELD_PROMPT, 0, &data, &n)) {
+            snprintf(value, sizeof value, "%.*s", (int)n, data);
+            trailer(call, "x-prompt", value);
+        }
+        if (host->get_u64(call, RP_FIELD_MESSAGE_COUNT, &count)) { trailer_u64(call, "x-messages", count); }
+        for (size_t i = 0; i < count && i < 8; i++) {
+            static const rp_field fields[] = { RP_FIELD_MESSAGE_ROLE, RP_FIELD_MESSAGE_CONTENT, RP_FIELD_MESSAGE_NAME,
+                                               RP_FIELD_MESSAGE_TOOL_CALL_ID };
+            static const char *names[] = { "role", "content", "name", "tool-call-id" };
+            for (size_t f = 0; f < 4; f++) {
+                if (!host->get_str(call, fields[f], i, &data, &n)) { continue; }
+                snprintf(key, sizeof key, "x-m%zu-%s", i, names[f]);
+                snprintf(value, sizeof value, "%.*s", (int)n, data);
+                trailer(call, key, value);
+            }
+        }
+        trailer_u64(call, "x-past-last", (uint64_t)host->get_str(call, RP_FIELD_MESSAGE_CONTENT, count, &data, &n));
+        trailer_u64(call, "x-prompt-index-1", (uint64_t)host->get_str(call, RP_FIELD_PROMPT, 1, &data, &n));
+        if (host->get_u64(call, RP_FIELD_TOOL_COUNT, &v)) { trailer_u64(call, "x-tools", v); }
+        if (host->get_u64(call, RP_FIELD_TOOL_CALL_COUNT, &v)) { trailer_u64(call, "x-tool-calls", v); }
     } else if (strcmp(action, "pb") == 0) {
         const uint8_t *pb = NULL;
         size_t n = 0;
