@@ -182,7 +182,7 @@ public final class ChainCall: @unchecked Sendable {
         for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.request) && include(stage) {
             let input = current ?? makeInput()
             current = input
-            guard let verdict = try invoke(index, stage, "on_request", { try $0.onRequest(input) }) else { continue }
+            guard let verdict = try invokeVerdict(index, stage, "on_request", { try $0.onRequest(input) }) else { continue }
             switch verdict.action {
             case .none, .pass?:
                 record(stage, .passed)
@@ -265,7 +265,7 @@ public final class ChainCall: @unchecked Sendable {
                 input.response = snapshot
                 return try input.serializedBytes()
             }
-            guard let verdict = try invoke(index, stage, "on_response", { try $0.onResponse(bytes) }) else { continue }
+            guard let verdict = try invokeVerdict(index, stage, "on_response", { try $0.onResponse(bytes) }) else { continue }
             switch verdict.action {
             case .none, .pass?:
                 record(stage, .passed)
@@ -381,6 +381,54 @@ public final class ChainCall: @unchecked Sendable {
             let code = (error as? any StatusCodeConvertible)?.statusCode ?? .internal
             return try failed(stage, RPCError(code, "plugin \(stage.name) failed: \(error)"))
         }
+    }
+
+    /// Calls a verdict hook. A verdict's annotations are the plugin's telemetry for the audit
+    /// trail (docs/PLUGINS.md 2.9): they become one `plugin.verdict` audit event of the call,
+    /// attributed to the plugin.
+    private func invokeVerdict(_ index: Int, _ stage: ChainStage, _ hook: String,
+                               _ body: (any ChainPluginStream) throws -> Rampart_V1_Verdict) throws(RPCError) -> Rampart_V1_Verdict? {
+        let verdict = try invoke(index, stage, hook, body)
+        if let verdict, !verdict.annotations.isEmpty { auditAnnotations(verdict, stage: stage, hook: hook) }
+        return verdict
+    }
+
+    /// At most this many annotations per verdict reach the audit trail, each key and value cut to
+    /// these many bytes (a plugin cannot flood the trail).
+    static let annotationLimits = (count: 32, keyBytes: 128, valueBytes: 1024)
+
+    private func auditAnnotations(_ verdict: Rampart_V1_Verdict, stage: ChainStage, hook: String) {
+        var event = Rampart_V1_AuditEvent()
+        event.kind = "plugin.verdict"
+        switch verdict.action {
+        case .deny?: (event.outcome, event.reason) = ("denied", "deny")
+        case .mutate?: (event.outcome, event.reason) = ("success", "mutate")
+        case .pass?, nil: (event.outcome, event.reason) = ("success", "pass")
+        }
+        let limits = Self.annotationLimits
+        event.attributes = [Rampart_V1_MetadataEntry(key: "hook", text: hook)]
+        for annotation in verdict.annotations.prefix(limits.count) {
+            let value: String
+            switch annotation.value {
+            case .text(let text)?: value = Self.prefix(text, bytes: limits.valueBytes)
+            case .binary(let data)?: value = "(\(data.count) bytes)"
+            case nil: value = ""
+            }
+            event.attributes.append(Rampart_V1_MetadataEntry(key: Self.prefix(annotation.key, bytes: limits.keyBytes), text: value))
+        }
+        if verdict.annotations.count > limits.count {
+            event.attributes.append(Rampart_V1_MetadataEntry(key: "annotations_dropped", text: String(verdict.annotations.count - limits.count)))
+        }
+        ChainEnvironment(plugin: stage.name, call: info).audit(event)
+    }
+
+    /// `text` cut to at most `bytes` UTF-8 bytes at a character boundary.
+    static func prefix(_ text: String, bytes: Int) -> String {
+        guard text.utf8.count > bytes else { return text }
+        let utf8 = Array(text.utf8.prefix(bytes + 1))
+        var end = bytes
+        while end > 0, utf8[end] & 0xC0 == 0x80 { end -= 1 }  // back off over continuation bytes
+        return String(decoding: utf8[..<end], as: UTF8.self)
     }
 
     private func stream(_ index: Int, _ stage: ChainStage) throws -> any ChainPluginStream {

@@ -121,3 +121,67 @@ final class ABI11Tests: XCTestCase {
         }
     }
 }
+
+/// Verdict annotations are telemetry for the audit trail (docs/PLUGINS.md 2.9).
+final class VerdictAnnotationTests: XCTestCase {
+    private func run(_ verdict: Rampart_V1_Verdict) throws -> (MemoryAuditSink, Error?) {
+        let plugin = FakePlugin("scanner", hooks: [.request])
+        plugin.request = { _ in verdict }
+        let sink = MemoryAuditSink()
+        let chain = try PluginChain(stages: [ChainStage(plugin: plugin)], audit: sink)
+        let call = chain.begin(CallContext(requestID: "r-5", method: "/rampart.v1.Inference/Generate", streamID: 1, peer: nil))
+        var request = Rampart_V1_GenerateRequest()
+        var metadata: [String: String] = [:]
+        do {
+            try call.onRequest(&request, metadata: &metadata)
+            return (sink, nil)
+        } catch {
+            return (sink, error)
+        }
+    }
+
+    func testAnnotationsOfAPassBecomeOneAuditEventOfThePlugin() throws {
+        var verdict = Rampart_V1_Verdict()
+        verdict.pass = Rampart_V1_Pass()
+        verdict.annotations = [Rampart_V1_MetadataEntry(key: "pii.email", text: "1"), Rampart_V1_MetadataEntry(key: "score", text: "0.2")]
+        let (sink, error) = try run(verdict)
+        XCTAssertNil(error)
+        let event = try XCTUnwrap(sink.all.first)
+        XCTAssertEqual(sink.all.count, 1)
+        XCTAssertEqual(event.kind, "plugin.verdict")
+        XCTAssertEqual(event.outcome, "success")
+        XCTAssertEqual(event.reason, "pass")
+        XCTAssertEqual(event.source, "scanner")
+        XCTAssertEqual(event.requestID, "r-5")
+        XCTAssertEqual(event.attributes.map(\.key), ["hook", "pii.email", "score"])
+        XCTAssertEqual(event.attributes.map(\.text), ["on_request", "1", "0.2"])
+    }
+
+    func testADenialsAnnotationsAreAuditedAsDenied() throws {
+        var verdict = Rampart_V1_Verdict()
+        verdict.deny = Rampart_V1_Deny.with { $0.code = 7; $0.message = "no" }
+        verdict.annotations = [Rampart_V1_MetadataEntry(key: "rule", text: "override")]
+        let (sink, error) = try run(verdict)
+        XCTAssertEqual((error as? RPCError)?.code, .permissionDenied)
+        XCTAssertEqual(sink.all.first?.outcome, "denied")
+        XCTAssertEqual(sink.all.first?.reason, "deny")
+    }
+
+    func testNoAnnotationsNoEvent() throws {
+        let (sink, _) = try run(Rampart_V1_Verdict())
+        XCTAssertTrue(sink.all.isEmpty)
+    }
+
+    func testAFloodOfAnnotationsIsCappedAndCut() throws {
+        var verdict = Rampart_V1_Verdict()
+        verdict.annotations = (0..<100).map { Rampart_V1_MetadataEntry(key: "k\($0)", text: String(repeating: "é", count: 2000)) }
+        verdict.annotations.append(Rampart_V1_MetadataEntry.with { $0.key = "bin"; $0.binary = Data([1, 2]) })
+        let (sink, _) = try run(verdict)
+        let event = try XCTUnwrap(sink.all.first)
+        XCTAssertEqual(event.attributes.count, 1 + 32 + 1)  // hook, 32 annotations, the dropped count
+        XCTAssertEqual(event.attributes.last?.key, "annotations_dropped")
+        XCTAssertEqual(event.attributes.last?.text, "69")
+        // 1024 bytes cut at a character boundary: 512 two-byte "é".
+        XCTAssertEqual(event.attributes[1].text, String(repeating: "é", count: 512))
+    }
+}
