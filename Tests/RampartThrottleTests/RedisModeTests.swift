@@ -59,6 +59,47 @@ final class RedisModeTests: XCTestCase {
         XCTAssertNotNil(b.admit(request("k")).admission)
     }
 
+    /// With budgets and caps, a call costs two Redis round trips: the admission takes its slot in
+    /// the admit script, the end refunds and leaves the leases in one script.
+    func testACallCostsTwoRoundTripsWithSlotAndRefundCorrect() throws {
+        let redis = try RedisServer()
+        let json = #"{"mode": "redis", "limits": {"concurrency": 3, "key": {"tokens": {"rate": 1000, "period_ms": 3600000, "burst": 999}}}, "concurrency": {"pool": 10}, \#(redis.redisJSON())}"#
+        let throttle = Throttle(config: try config(json), instanceID: "a")
+        let pool = RedisConnectionPool(settings: redis.settings())
+        // Warm up: load the scripts (EVAL + SCRIPT LOAD on first use) and the first-seen mark.
+        let warm = try XCTUnwrap(throttle.admit(request("k", prompt: 10, maxTokens: 100)).admission)
+        throttle.finish(warm.ticket, StreamEnd(statusCode: 0, promptTokens: 10, completionTokens: 100))
+        /// Scripts run so far (commands inside a script count under their own names, so the
+        /// script calls are the client's round trips of this throttle).
+        func scripts() throws -> Int {
+            guard case .string(let info) = try pool.command(["INFO", "commandstats"]) else { throw XCTSkip("no INFO") }
+            return info.split(whereSeparator: \.isNewline).reduce(0) { total, line in
+                guard line.hasPrefix("cmdstat_evalsha:") || line.hasPrefix("cmdstat_eval:"),
+                      let calls = line.split(separator: "=").dropFirst().first,
+                      let count = Int(calls.split(separator: ",").first ?? "") else { return total }
+                return total + count
+            }
+        }
+        let before = try scripts()
+        let admission = try XCTUnwrap(throttle.admit(request("k", prompt: 10, maxTokens: 100)).admission)
+        XCTAssertEqual(try pool.command(["ZCARD", "t:slots:key:k"]).integer, 1)
+        XCTAssertEqual(try pool.command(["ZCARD", "t:slots:pool"]).integer, 1)
+        let afterAdmit = try scripts()
+        throttle.finish(admission.ticket, StreamEnd(statusCode: 0, promptTokens: 10, completionTokens: 20))
+        let afterFinish = try scripts()
+        XCTAssertEqual(afterAdmit - before, 1, "the admission and its slot: one script")
+        XCTAssertEqual(afterFinish - afterAdmit, 1, "the refund and the leases: one script")
+        XCTAssertEqual(try pool.command(["ZCARD", "t:slots:key:k"]).integer, 0)
+        XCTAssertEqual(try pool.command(["ZCARD", "t:slots:pool"]).integer, 0)
+        // Refunded: 110 reserved, 30 used, twice (warm-up 110 used): 1000 - 110 - 30 = 860 left.
+        let store = RedisLimiterStore(pool: pool, keyPrefix: "t:")
+        let limit = RateLimit(rate: 1000, periodMicros: 3_600_000_000, burst: 999)
+        let probe = try store.admit(AdmissionPlan(entries: [PlanEntry(key: LimitKey(scope: .key, kind: .tokens, subject: "k"),
+                                                                     limit: limit, fixed: 0, flexible: false)],
+                                                  requestedVariable: 0, minimumVariable: 0, clamp: false))
+        XCTAssertEqual(probe.results.first?.remaining, 860)
+    }
+
     /// Token budget across two instances: parallel requests with large max_tokens cannot
     /// together exceed the budget; unused tokens are refunded.
     func testParallelLargeRequestsCannotJointlyExceedTheTokenBudget() throws {

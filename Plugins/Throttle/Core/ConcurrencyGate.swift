@@ -126,9 +126,8 @@ public final class ConcurrencyGate: @unchecked Sendable {
         }
         let start = MonotonicClock.nowMicros()
         lock.lock()
-        sequence &+= 1
         // Only shared counters need a unique holder name (a lease member in Redis).
-        let holder = shared ? "\(instanceID):\(sequence)" : ""
+        let holder = shared ? nextHolder() : ""
         if waiting == 0 || settings.queue == .reject {
             switch take(key: key, keyCap: keyCap, holder: holder) {
             case .granted(let hold):
@@ -178,6 +177,29 @@ public final class ConcurrencyGate: @unchecked Sendable {
             lock.lock()
             if shared, waiter.granted == nil, waiter.failure == nil { dispatch() }
         }
+    }
+
+    /// A lease member for a slot taken outside the gate (in the admission's Redis round trip),
+    /// or nil when requests are waiting here: they go first, so the caller must queue.
+    func holderForDirectTake() -> String? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard shared, waiting == 0 else { return nil }
+        return nextHolder()
+    }
+
+    /// A unique lease member (under the lock).
+    private func nextHolder() -> String {
+        sequence &+= 1
+        return "\(instanceID):\(sequence)"
+    }
+
+    /// A slot given back outside the gate (in the call's closing Redis round trip): hands the
+    /// freed capacity to the next waiter in fair order.
+    func releasedElsewhere() {
+        lock.lock()
+        defer { lock.unlock() }
+        dispatch()
     }
 
     /// Gives a slot back and hands it to the next waiter in fair order. Idempotence is the

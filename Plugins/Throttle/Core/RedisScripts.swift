@@ -55,11 +55,10 @@ enum ThrottleScripts {
 
         """
 
-    /// GCRA over several keys, all or nothing (the steps of ``PlanEvaluator``).
-    /// KEYS: the TAT keys. ARGV: want, min, clamp(0|1), then per key T, tau, fixed, flexible(0|1).
-    /// Returns {admitted(0|1), variable, now, then per key remaining, reset_after, retry_after, limited}.
-    static let admit = RedisScript(name: "admit", source: now + """
-        local n = #KEYS
+    /// The GCRA check over `n` TAT keys (`KEYS[1…n]`), all or nothing (the steps of
+    /// ``PlanEvaluator``): leaves the reply in `out`. ARGV: want, min, clamp(0|1), then per key
+    /// T, tau, fixed, flexible(0|1).
+    static let admitBody = """
         local want = tonumber(ARGV[1]); local minv = tonumber(ARGV[2]); local clamp = ARGV[3] == '1'
         local T, tau, fixed, flex, tat = {}, {}, {}, {}, {}
         for i = 1, n do
@@ -115,13 +114,60 @@ enum ThrottleScripts {
         if out[1] == 1 then
           for i = 1, n do put(KEYS[i], newtat[i]) end
         end
+
+        """
+
+    /// GCRA over several keys, all or nothing. KEYS: the TAT keys. ARGV as ``admitBody``.
+    /// Returns {admitted(0|1), variable, now, then per key remaining, reset_after, retry_after, limited}.
+    static let admit = RedisScript(name: "admit", source: now + "local n = #KEYS\n" + admitBody + "return out\n")
+
+    /// `acquire(key set, pool set, key cap, pool cap, member, lease ms)`: a concurrency slot in
+    /// the key's and the pool's lease sets (sorted sets scored by expiry in ms; a cap of 0 = none).
+    /// Returns 1 (taken), -1 (key full), -2 (pool full).
+    static let acquireFunction = """
+        local function acquire(kset, pset, kc, pc, member, lease)
+          local nowms = math.floor(now / 1000)
+          if kc > 0 then
+            redis.call('ZREMRANGEBYSCORE', kset, '-inf', nowms)
+            if redis.call('ZCARD', kset) >= kc then return -1 end
+          end
+          if pc > 0 then
+            redis.call('ZREMRANGEBYSCORE', pset, '-inf', nowms)
+            if redis.call('ZCARD', pset) >= pc then return -2 end
+          end
+          if kc > 0 then
+            redis.call('ZADD', kset, nowms + lease, member); redis.call('PEXPIRE', kset, lease * 2)
+          end
+          if pc > 0 then
+            redis.call('ZADD', pset, nowms + lease, member); redis.call('PEXPIRE', pset, lease * 2)
+          end
+          return 1
+        end
+
+        """
+
+    /// An admission and its concurrency slot in one round trip. KEYS: the n TAT keys, then the key
+    /// set and the pool set. ARGV: as ``admitBody``, then key cap, pool cap, member, lease ms.
+    /// Returns ``admit``'s reply plus the slot result (0 = not tried: the budgets refused; else as
+    /// `acquire`). A refused slot keeps the budgets charged, as when the slot is taken apart.
+    static let admitAcquire = RedisScript(name: "admit_acquire", source: now + acquireFunction + "local n = #KEYS - 2\n" + admitBody + """
+        local slot = 0
+        if out[1] == 1 then
+          local a = 4 + n * 4
+          slot = acquire(KEYS[n + 1], KEYS[n + 2], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2], tonumber(ARGV[a + 3]))
+        end
+        out[#out + 1] = slot
         return out
+
         """)
 
-    /// Gives units back. KEYS: TAT keys. ARGV per key: T, tau, units.
-    static let refund = RedisScript(name: "refund", source: now + """
-        for i = 1, #KEYS do
-          local b = (i - 1) * 3
+    /// Refunds and the end of a call in one round trip: units given back, then a slot's leases
+    /// left. KEYS: r TAT keys, then the lease sets to leave (none for a plain refund). ARGV: r,
+    /// per TAT key T, tau, units, then the lease member.
+    static let finish = RedisScript(name: "finish", source: now + """
+        local r = tonumber(ARGV[1])
+        for i = 1, r do
+          local b = 1 + (i - 1) * 3
           local T = tonumber(ARGV[b + 1]); local tau = tonumber(ARGV[b + 2]); local units = tonumber(ARGV[b + 3])
           local s = redis.call('GET', KEYS[i])
           if s then
@@ -129,6 +175,8 @@ enum ThrottleScripts {
             put(KEYS[i], v)
           end
         end
+        local member = ARGV[2 + 3 * r]
+        for i = r + 1, #KEYS do redis.call('ZREM', KEYS[i], member) end
         return 1
         """)
 
@@ -140,27 +188,10 @@ enum ThrottleScripts {
         return now
         """)
 
-    /// Takes a concurrency slot in the key's and the pool's lease sets (sorted sets scored by
-    /// expiry in ms). KEYS: key set, pool set. ARGV: key cap (0 = none), pool cap (0 = none),
-    /// member, lease ms. Returns 1 (taken), -1 (key full), -2 (pool full).
-    static let acquire = RedisScript(name: "acquire", source: now + """
-        local nowms = math.floor(now / 1000)
-        local kc = tonumber(ARGV[1]); local pc = tonumber(ARGV[2]); local lease = tonumber(ARGV[4])
-        if kc > 0 then
-          redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', nowms)
-          if redis.call('ZCARD', KEYS[1]) >= kc then return -1 end
-        end
-        if pc > 0 then
-          redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', nowms)
-          if redis.call('ZCARD', KEYS[2]) >= pc then return -2 end
-        end
-        if kc > 0 then
-          redis.call('ZADD', KEYS[1], nowms + lease, ARGV[3]); redis.call('PEXPIRE', KEYS[1], lease * 2)
-        end
-        if pc > 0 then
-          redis.call('ZADD', KEYS[2], nowms + lease, ARGV[3]); redis.call('PEXPIRE', KEYS[2], lease * 2)
-        end
-        return 1
+    /// Takes a concurrency slot. KEYS: key set, pool set. ARGV: key cap (0 = none), pool cap
+    /// (0 = none), member, lease ms. Returns 1 (taken), -1 (key full), -2 (pool full).
+    static let acquire = RedisScript(name: "acquire", source: now + acquireFunction + """
+        return acquire(KEYS[1], KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]))
         """)
 
     /// Extends leases still held. KEYS: lease sets. ARGV: lease ms, then one member per key.

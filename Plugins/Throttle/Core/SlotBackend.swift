@@ -97,10 +97,29 @@ final class RedisSlots: SlotBackend, @unchecked Sendable {
     }
 
     func release(key: String, keyCap: Bool, poolCap: Bool, holder: String) throws(StoreError) {
-        held.withLock { _ = $0.removeValue(forKey: holder) }
-        if keyCap { _ = try pool.command(["ZREM", keySet(key), holder]) }
-        if poolCap { _ = try pool.command(["ZREM", poolSet, holder]) }
+        forget(holder)
+        let sets = self.sets(key: key, keyCap: keyCap, poolCap: poolCap)
+        guard !sets.isEmpty else { return }
+        // Both sets in one round trip (the finish script with no refunds).
+        _ = try ThrottleScripts.finish.run(on: pool, keys: sets, args: ["0", holder])
     }
+
+    /// The lease sets a hold occupies.
+    func sets(key: String, keyCap: Bool, poolCap: Bool) -> [String] {
+        (keyCap ? [keySet(key)] : []) + (poolCap ? [poolSet] : [])
+    }
+
+    /// Records a lease taken by a combined admission script (renewed from now on).
+    func adopt(holder: String, key: String, keyCap: Bool, poolCap: Bool) {
+        held.withLock { $0[holder] = (keyCap ? keySet(key) : nil, poolCap ? poolSet : nil) }
+    }
+
+    /// Stops renewing a lease (given back, or given up).
+    func forget(_ holder: String) {
+        held.withLock { _ = $0.removeValue(forKey: holder) }
+    }
+
+    var leaseMilliseconds: Int64 { leaseMillis }
 
     /// Renews every lease this process holds (one script call).
     func renewAll() {

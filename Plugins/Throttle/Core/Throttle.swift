@@ -106,13 +106,28 @@ public final class Throttle: Sendable {
         let plan = AdmissionPlan(entries: entries, requestedVariable: wanted,
                                  minimumVariable: min(wanted, tokens.minCompletionTokens), clamp: tokens.policy == .clamp)
 
+        let keyCap = limits.concurrency.map { max(1, Int64((Double($0) * adjustment.factor).rounded(.down))) }
+        // Redis mode with a cap and nobody queued here: the slot is taken in the admission's round trip.
+        var direct: (holder: String, slot: RedisLimiterStore.SlotRequest)?
+        if let redisSlots, !entries.isEmpty, keyCap != nil || gate.poolCap != nil, let holder = gate.holderForDirectTake() {
+            direct = (holder, RedisLimiterStore.SlotRequest(
+                keySet: redisSlots.keySet(principal.id), poolSet: redisSlots.poolSet, keyCap: keyCap, poolCap: gate.poolCap,
+                member: holder, leaseMillis: redisSlots.leaseMilliseconds))
+        }
+
         var outcome = PlanOutcome(admitted: true, variable: wanted, results: [])
         var onFallback = false
+        var slot: SlotHold?
         if !entries.isEmpty {
-            switch charge(plan) {
+            switch charge(plan, slot: direct?.slot) {
             case .success(let result):
-                outcome = result.0
-                onFallback = result.1
+                outcome = result.outcome
+                onFallback = result.onFallback
+                if result.slotTaken, let direct {
+                    redisSlots?.adopt(holder: direct.holder, key: principal.id, keyCap: keyCap != nil, poolCap: gate.poolCap != nil)
+                    slot = SlotHold(key: principal.id, holder: direct.holder, keyCapped: keyCap != nil,
+                                    poolCapped: gate.poolCap != nil, onFallback: false)
+                }
             case .failure(let error):
                 return deny(Denial(code: .unavailable,
                                    message: "throttle: the shared limiter state is unreachable (fail mode closed): \(error.message)",
@@ -125,9 +140,7 @@ public final class Throttle: Sendable {
         }
 
         // Concurrency: after the budgets, so that a rate-limited request never occupies the queue.
-        let keyCap = limits.concurrency.map { max(1, Int64((Double($0) * adjustment.factor).rounded(.down))) }
-        var slot: SlotHold?
-        if keyCap != nil || gate.poolCap != nil {
+        if slot == nil, keyCap != nil || gate.poolCap != nil {
             let waitUntil = waitDeadline(request.deadlineUnixMicros)
             let weight = Double(limits.weight) * adjustment.factor
             switch gate.acquire(key: principal.id, keyCap: keyCap, weight: weight, waitUntil: waitUntil) {
@@ -184,8 +197,22 @@ public final class Throttle: Sendable {
             if unused > 0 { refunds.append(Refund(key: reservation.entry.key, limit: reservation.entry.limit, units: unused)) }
         }
         if let refunded = refunds.first?.units { counters.refundedTokens.add(refunded, ordering: .relaxed) }
-        giveBack(refunds, onFallback: ticket.onFallback)
-        if let slot = ticket.slot { gate.release(slot) }
+        if let redisStore = store as? RedisLimiterStore, let redisSlots, !ticket.onFallback,
+           let slot = ticket.slot, slot.holdsSlot, !slot.onFallback {
+            // Redis mode: the refunds and the slot's leases in one round trip.
+            redisSlots.forget(slot.holder)
+            do {
+                try redisStore.finish(refunds, leaving: redisSlots.sets(key: slot.key, keyCap: slot.keyCapped, poolCap: slot.poolCapped),
+                                      member: slot.holder)
+                noteRedis(nil)
+            } catch {
+                noteRedis(error.message)  // the leases expire on their own; the refund is lost
+            }
+            gate.releasedElsewhere()
+        } else {
+            giveBack(refunds, onFallback: ticket.onFallback)
+            if let slot = ticket.slot { gate.release(slot) }
+        }
         if end.statusCode == 3 || end.statusCode == 7 {
             adaptive.recordDenial(ticket.principal.id, now: clock.nowMicros())
         }
@@ -216,17 +243,33 @@ public final class Throttle: Sendable {
     // MARK: helpers
 
     /// Charges the plan on the primary store, or on the local fallback when Redis fails and the fail mode is open.
-    private func charge(_ plan: AdmissionPlan) -> Result<(PlanOutcome, Bool), StoreError> {
+    /// What ``charge(_:slot:)`` did: the plan's outcome, whether the local fallback counted it,
+    /// and whether the slot asked for was taken with it.
+    private struct Charge {
+        var outcome: PlanOutcome
+        var onFallback: Bool
+        var slotTaken: Bool
+    }
+
+    /// Charges the plan on the primary store — with `slot` in the same Redis round trip when
+    /// given — or on the local fallback when Redis fails and the fail mode is open.
+    private func charge(_ plan: AdmissionPlan, slot: RedisLimiterStore.SlotRequest?) -> Result<Charge, StoreError> {
         do {
-            let outcome = try store.admit(plan)
+            let result: Charge
+            if let slot, let redisStore = store as? RedisLimiterStore {
+                let (outcome, taken) = try redisStore.admit(plan, slot: slot)
+                result = Charge(outcome: outcome, onFallback: false, slotTaken: taken)
+            } else {
+                result = Charge(outcome: try store.admit(plan), onFallback: false, slotTaken: false)
+            }
             noteRedis(nil)
-            return .success((outcome, false))
+            return .success(result)
         } catch {
             noteRedis(error.message)
             guard let fallbackStore else { return .failure(error) }
             counters.fallbacks.add(1, ordering: .relaxed)
             do {
-                return .success((try fallbackStore.admit(plan), true))
+                return .success(Charge(outcome: try fallbackStore.admit(plan), onFallback: true, slotTaken: false))
             } catch {
                 return .failure(error)
             }
