@@ -45,28 +45,34 @@ public struct CallContext: Sendable {
 
 /// Generates request ids: a random per-process prefix and a counter (`r-3f9a2c1b-000000000000002a`).
 public final class RequestIDGenerator: Sendable {
-    private let prefix: String
+    /// `r-<8 hex digits of this process's random>-` as bytes.
+    private let prefix: [UInt8]
     private let counter = Atomic<UInt64>(0)
 
     public init() {
         let random = UInt32.random(in: .min ... .max)
         let hex = String(random, radix: 16)
-        prefix = "r-" + String(repeating: "0", count: 8 - hex.count) + hex + "-"
+        prefix = Array(("r-" + String(repeating: "0", count: 8 - hex.count) + hex + "-").utf8)
     }
 
-    /// The next id.
+    /// The next id: the prefix and the call counter in 12 hex digits, built in one allocation
+    /// (this runs on every call).
     public func next() -> String {
         let n = counter.add(1, ordering: .relaxed).newValue
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var tail = [UInt8](repeating: 0x30, count: 12)
-        var v = n
-        var i = 11
-        while v > 0, i >= 0 {
-            tail[i] = digits[Int(v & 0xf)]
-            v >>= 4
-            i -= 1
+        return String(unsafeUninitializedCapacity: prefix.count + 12) { buffer in
+            var end = 0
+            for byte in prefix {
+                buffer[end] = byte
+                end += 1
+            }
+            var value = n
+            for index in stride(from: end + 11, through: end, by: -1) {
+                let digit = UInt8(truncatingIfNeeded: value & 0xF)
+                buffer[index] = digit < 10 ? 0x30 &+ digit : 0x57 &+ digit  // 0-9, a-f
+                value >>= 4
+            }
+            return end + 12
         }
-        return prefix + String(decoding: tail, as: UTF8.self)
     }
 }
 

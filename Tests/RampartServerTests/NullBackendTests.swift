@@ -28,3 +28,20 @@ final class NullBackendTests: XCTestCase {
         }
     }
 }
+
+final class RequestIDGeneratorTests: XCTestCase {
+    func testIDsAreThePrefixAndTheCounterInTwelveHexDigits() throws {
+        let ids = RequestIDGenerator()
+        let first = ids.next()
+        let parts = first.split(separator: "-")
+        XCTAssertEqual(parts.count, 3, first)
+        XCTAssertEqual(parts[0], "r")
+        XCTAssertEqual(parts[1].count, 8)
+        XCTAssertEqual(parts[2], "000000000001")
+        for _ in 2..<0x1234 { _ = ids.next() }
+        let later = ids.next()
+        XCTAssertEqual(later, "r-\(parts[1])-000000001234")
+        XCTAssertTrue(later.utf8.allSatisfy { $0 == 0x2D || $0 == 0x72 || (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
+        XCTAssertNotEqual(RequestIDGenerator().next().split(separator: "-")[1], parts[1], "a fresh random prefix (1 in 2^32 to collide)")
+    }
+}
