@@ -25,6 +25,9 @@ P="--prompt-file Benchmarks/prompts/support-1k.txt"
 echo "== auth alone (cached token)"; $B/rampart bench chain --plugin $W/auth --counts 0 1 --isolated-iterations 0 --iterations $IT $P --plugin-config "$(cat $W/auth.json)" --metadata "authorization=Bearer $TOKEN"
 echo "== throttle alone"; $B/rampart bench chain --plugin $W/throttle --counts 0 1 --isolated-iterations 0 --iterations $IT $P --plugin-config "$(cat $W/throttle.json)"
 echo "== sanitizer alone"; $B/rampart bench chain --plugin $W/sanitizer --counts 0 1 --isolated-iterations 0 --iterations $IT $P
+# Throughput: 64 KB of the same prose (the per-call costs amortised): the MB/s column is the scan rate.
+for i in $(seq 64); do cat Benchmarks/prompts/support-1k.txt; done > $W/prose-64k.txt
+echo "== sanitizer alone, 64 KB prompt"; $B/rampart bench chain --plugin $W/sanitizer --counts 0 1 --isolated-iterations 0 --iterations $((IT / 50)) --prompt-file $W/prose-64k.txt
 echo "== noop C plugin"; $B/rampart bench chain --counts 0 1 --isolated-iterations 0 --iterations $IT $P
 echo "== stack auth -> throttle -> sanitizer"; $B/rampart bench chain --counts 0 --isolated-iterations 0 --iterations $IT $P \
   --stack $W/auth=$W/auth.json --stack $W/throttle=$W/throttle.json --stack $W/sanitizer=$W/sanitizer.json --metadata "authorization=Bearer $TOKEN"

@@ -52,7 +52,7 @@ struct ChainBench: ParsableCommand {
         let context = CallContext(requestID: "r-bench", method: "/rampart.v1.Inference/Generate", streamID: 1,
                                   peer: PeerCredentials(pid: 1, uid: 0, gid: 0))
         print("plugin \(library.info.name) \(library.info.version), \(template.prompt.utf8.count)-byte prompt\(promptFile.map { " (\($0))" } ?? ""), \(iterations) iterations per row (unsigned load: measurement only)")
-        print("isolation  plugins   p50 µs   p99 µs   added p50 µs/plugin   added p99 µs/plugin")
+        print("isolation  plugins   p50 µs   p99 µs   added p50 µs/plugin   added p99 µs/plugin   prompt MB/s per plugin (p50)")
         var baseline: (Double, Double)?
         let builder = ChainBuilder(loader: loader, signals: signals, holdBackBytes: 256) { _, _, _ in }
         var rows: [(label: String, count: Int, chain: PluginChain, iterations: Int)] = []
@@ -120,8 +120,13 @@ struct ChainBench: ParsableCommand {
             if baseline == nil { baseline = (p50, p99) }
             let added = count == 0 ? "-" : String(format: "%.2f", (p50 - (baseline?.0 ?? 0)) / Double(count))
             let added99 = count == 0 ? "-" : String(format: "%.2f", (p99 - (baseline?.1 ?? 0)) / Double(count))
+            // The prompt's bytes over one plugin's added median: its scan rate on this text (a
+            // content-aware plugin's throughput; meaningless for plugins that never read the prompt).
+            let addedMicros = (p50 - (baseline?.0 ?? 0)) / Double(max(1, count))
+            let rate = count == 0 || addedMicros <= 0 ? "-" : String(format: "%.1f", Double(template.prompt.utf8.count) / addedMicros)
             print(label.padding(toLength: 11, withPad: " ", startingAt: 0) + String(format: "%7d %8.2f %8.2f", count, p50, p99) + "   "
-                  + added.padding(toLength: 20, withPad: " ", startingAt: 0) + "  " + added99)
+                  + added.padding(toLength: 20, withPad: " ", startingAt: 0) + "  " + added99.padding(toLength: 20, withPad: " ", startingAt: 0)
+                  + "  " + rate)
         }
     }
 }
