@@ -73,7 +73,7 @@ public enum SecretRules {
         },
         prefixed("SLACK_APP_TOKEN", #"\bxapp-[0-9]-[A-Z0-9]{9,11}-[0-9]{10,13}-[a-z0-9]{64}\b"#),
         prefixed("SLACK_WEBHOOK", #"https://hooks\.slack\.com/(services|workflows|triggers)/[A-Za-z0-9+/_\-]{20,120}"#),
-        prefixed("DISCORD_BOT_TOKEN", #"\b[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}\b"#),
+        prefixed("DISCORD_BOT_TOKEN", #"[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}\b"#),
         prefixed("DISCORD_WEBHOOK", #"https://(ptb\.|canary\.)?discord(app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,68}"#),
         prefixed("TELEGRAM_BOT_TOKEN", #"\b[0-9]{8,10}:AA[0-9A-Za-z_\-]{33}\b"#),
         prefixed("TWILIO_API_KEY", #"\b(SK|AC)[0-9a-fx]{32}\b"#) { text, range in
