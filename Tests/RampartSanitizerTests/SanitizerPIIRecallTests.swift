@@ -42,7 +42,8 @@ final class SanitizerPIIRecallTests: XCTestCase {
             ("ip 1.2.3.04", "IP_ADDRESS"), ("bad 2001::db8::1", "IP_ADDRESS"), ("odd :::", "IP_ADDRESS"),
             ("glued text10.1.2.3", "IP_ADDRESS"), ("short 192.168.1", "IP_ADDRESS"),
         ])
-        try assertNotFound([("ip 2a02:1111:2345:6789:0124:5555:6:77", "IN_AADHAAR")])
+        try assertNotFound([("ip 2a02:1111:2345:6789:0124:5555:6:77", "IN_AADHAAR"), ("t 11:2345 6789 0124", "IN_AADHAAR")])
+        try assertFound([("Aadhaar:2345 6789 0124", "IN_AADHAAR"), ("UID:2345 6789 0124.", "IN_AADHAAR")])
     }
 
     func testPrivateAddressesCanBeExempted() throws {
@@ -130,6 +131,13 @@ final class SanitizerPIIRecallTests: XCTestCase {
             ("order 5417382960", "TR_PHONE_NUMBER"), ("telefon 6417382960", "TR_PHONE_NUMBER"),   // no name; 6XX no code
             ("GSM: 54173829601", "TR_PHONE_NUMBER"), ("GSM: 5555555555", "TR_PHONE_NUMBER"),
         ])
+    }
+
+    func testAWSSecretKeyHasExactlyFortyCharacters() throws {
+        let key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz1234ABCD"
+        try assertFound([("aws_secret_access_key = " + key, "AWS_SECRET_ACCESS_KEY"),
+                         ("aws_secret_access_key = \"" + key + "\"\nnext", "AWS_SECRET_ACCESS_KEY")])
+        try assertNotFound([("aws_secret_access_key = \"" + key + "a\"", "AWS_SECRET_ACCESS_KEY")])
     }
 
     func testDigitGroupsInsideALongerRunAreNotPhonesCardsOrAadhaar() throws {

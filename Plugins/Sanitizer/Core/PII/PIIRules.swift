@@ -373,9 +373,14 @@ public enum PIIRules {
         let d = Checksums.digits(text[range])
         guard d.count == 12, Text.isolated(text, range), Text.consistentSeparators(text, range), Checksums.verhoeff(d),
               Set(d).count > 2, !Text.inGroupedRun(text, range) else { return nil }
-        // Groups inside a longer colon-separated run (an IPv6 address, a MAC, a time) are not one.
-        if range.lowerBound > 0, text[range.lowerBound - 1] == 0x3A { return nil }
-        if range.upperBound < text.count, text[range.upperBound] == 0x3A { return nil }
+        // Groups inside a longer colon-separated run (an IPv6 address, a time) are not one: a
+        // colon right before or after, when the number itself is colon-separated or a digit sits
+        // on the colon's far side ("Aadhaar:2345 6789 0124" stays).
+        let colonSeparated = text[range].contains(0x3A)
+        if range.lowerBound > 0, text[range.lowerBound - 1] == 0x3A,
+           colonSeparated || range.lowerBound > 1 && Text.isDigit(text[range.lowerBound - 2]) { return nil }
+        if range.upperBound < text.count, text[range.upperBound] == 0x3A,
+           colonSeparated || range.upperBound + 1 < text.count && Text.isDigit(text[range.upperBound + 1]) { return nil }
         return range
     }
 

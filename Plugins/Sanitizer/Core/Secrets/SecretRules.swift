@@ -6,7 +6,8 @@ public enum SecretRules {
     public static let all: [SensitiveRule] = [
         // Cloud
         prefixed("AWS_ACCESS_KEY", #"\b(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b"#),
-        keyed("AWS_SECRET_ACCESS_KEY", #"aws_?(secret)?_?(access)?_?key"#, value: #"[A-Za-z0-9/+=]{40}"#, minEntropy: 3.0),
+        keyed("AWS_SECRET_ACCESS_KEY", #"aws_?(secret)?_?(access)?_?key"#, value: #"[A-Za-z0-9/+=]{40}"#, minEntropy: 3.0,
+              exactLength: true),
         prefixed("GCP_API_KEY", #"\bAIza[0-9A-Za-z_\-]{35}\b"#),
         prefixed("GCP_OAUTH_CLIENT_SECRET", #"\bGOCSPX-[0-9A-Za-z_\-]{28}\b"#),
         prefixed("GCP_OAUTH_ACCESS_TOKEN", #"\bya29\.[0-9A-Za-z_\-]{30,200}"#),
