@@ -10,7 +10,8 @@ struct EvalPII: ParsableCommand {
         commandName: "pii",
         abstract: "Evaluate PII and secret detection on labelled JSONL data.",
         discussion: """
-            A positive line counts as found when a finding of its label's type is reported; a negative
+            A positive line counts as found when a finding of its label's type (or of one of its
+            also_labels, the types the data accepts as equally right) is reported; a negative
             line is a false positive when a finding of its negative_for type is reported. Types the
             detectors do not cover are listed separately (recall 0, not hidden). --split holdout uses
             the lines whose SHA-256 of the text ends in a byte below 52 (about a fifth), dev the rest.
@@ -28,8 +29,11 @@ struct EvalPII: ParsableCommand {
     @Flag(name: .long, help: "Time each rule's expression alone on the 1 MB PII-dense text (slowest first).")
     var profileRules = false
 
-    @Flag(name: .long, help: "Print each missed positive and each false positive (to the terminal only).")
+    @Flag(name: [.long, .customLong("show-misses")], help: "Print each missed positive and each false positive (to the terminal only).")
     var showErrors = false
+
+    @Flag(name: .long, help: "Print every finding on a negative line (any type), to judge the 'any finding' rate.")
+    var showNegativeFindings = false
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: data) else {
@@ -42,6 +46,7 @@ struct EvalPII: ParsableCommand {
         struct Tally { var positives = 0, found = 0, negatives = 0, falsePositives = 0 }
         var tallies: [String: Tally] = [:]
         var anyFire = 0, negatives = 0, lines = 0
+        var negativeFindingTypes: [String: Int] = [:]
         var bytesScanned = 0
         let contents = try String(contentsOfFile: data, encoding: .utf8)
         let start = Date()
@@ -53,10 +58,17 @@ struct EvalPII: ParsableCommand {
             if split == "dev" && lastByte < 52 { continue }
             lines += 1
             bytesScanned += text.utf8.count
-            let found = Set(try scanner.scan(text).map(\.type))
+            let findings = try scanner.scan(text)
+            let found = Set(findings.map(\.type))
             if label == "none" {
                 negatives += 1
                 if !found.isEmpty { anyFire += 1 }
+                for type in found { negativeFindingTypes[type, default: 0] += 1 }
+                if showNegativeFindings, !findings.isEmpty {
+                    let bytes = Array(text.utf8)
+                    let values = findings.map { "\($0.type)=\(Self.excerpt(String(decoding: bytes[$0.range], as: UTF8.self)))" }
+                    print("NEG  negative_for=\(object["negative_for"] as? String ?? "-"): \(Self.excerpt(text)) -> \(values.joined(separator: ", "))")
+                }
                 guard let target = object["negative_for"] as? String else { continue }
                 tallies[target, default: Tally()].negatives += 1
                 if found.contains(target) {
@@ -65,7 +77,8 @@ struct EvalPII: ParsableCommand {
                 }
             } else {
                 tallies[label, default: Tally()].positives += 1
-                if found.contains(label) {
+                let accepted = Set([label] + (object["also_labels"] as? [String] ?? []))
+                if !found.isDisjoint(with: accepted) {
                     tallies[label, default: Tally()].found += 1
                 } else if showErrors {
                     print("MISS \(label)\(known.contains(label) ? "" : " (not covered)"): \(Self.excerpt(text)) found=\(found.sorted())")
@@ -100,7 +113,10 @@ struct EvalPII: ParsableCommand {
               + "FP \(pct(covered.falsePositives, covered.negatives)) % of \(covered.negatives) targeted negatives")
         print("all labels:      recall \(pct(covered.found, covered.positives + uncovered.positives)) % of \(covered.positives + uncovered.positives) "
               + "(\(uncoveredTypes.count) types not covered)")
-        print("any finding on a negative line: \(pct(anyFire, negatives)) % of \(negatives)")
+        print("any finding on a negative line: \(pct(anyFire, negatives)) % of \(negatives)"
+              + (negativeFindingTypes.isEmpty ? "" : " (types: "
+                 + negativeFindingTypes.sorted { $0.value == $1.value ? $0.key < $1.key : $0.value > $1.value }
+                    .map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
         print(String(format: "scan: %.1f MB in %.3f s", Double(bytesScanned) / 1e6, elapsed))
         if !noSpeed { try speed() }
     }

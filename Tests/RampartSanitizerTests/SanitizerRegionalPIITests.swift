@@ -142,9 +142,7 @@ final class SanitizerRegionalPIITests: XCTestCase {
             (#"std::string secret("Xq7!vR2#pL9");"#, "PASSWORD_OR_SECRET_ASSIGNMENT"),
         ])
         try assertNotFound([
-            ("gateway 192.168.1.1", "IP_ADDRESS"), ("loopback 127.0.0.1", "IP_ADDRESS"), ("metadata 169.254.169.254", "IP_ADDRESS"),
-            ("local ::1", "IP_ADDRESS"), ("link fe80::1", "IP_ADDRESS"), ("mapped ::ffff:10.0.0.1", "IP_ADDRESS"),
-            ("bcast 255.255.255.255", "IP_ADDRESS"), ("ref 1748503543012", "CREDIT_CARD"), ("ref 7992739871300008", "CREDIT_CARD"),
+            ("ref 1748503543012", "CREDIT_CARD"), ("ref 7992739871300008", "CREDIT_CARD"),
             ("mac FF:FF:FF:FF:FF:FF", "MAC_ADDRESS"), ("mac 00:00:00:00:00:00", "MAC_ADDRESS"),
             ("hetu 290201A987D", "FI_PERSONAL_IDENTITY_CODE"), ("RRN 850317-5234568", "KR_RRN"),
             ("glimt-" + "Ab3dE5fG7hJ9kL1mN3pQ5rS7tU", "GITLAB_TOKEN"), ("glagent-" + String(repeating: "X", count: 60), "GITLAB_TOKEN"),

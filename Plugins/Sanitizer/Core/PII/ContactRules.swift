@@ -2,7 +2,7 @@
 /// length), phone numbers named by a context word, URLs and German postcodes.
 public enum ContactRules {
     /// Every rule of this file.
-    public static let all: [SensitiveRule] = [phMobile, trPhone, trPhoneGrouped, phoneWithContext, url, dePostcode]
+    public static let all: [SensitiveRule] = [phMobile, trPhone, trPhoneGrouped, trPhoneNamed, phoneWithContext, url, dePostcode]
 
     /// Types that are personal data only in some deployments (every link and postcode would
     /// otherwise be redacted): the sanitizer reports them only when `pii.types` names them.
@@ -27,6 +27,14 @@ public enum ContactRules {
         "TR_PHONE_NUMBER", .pii, #"\b[2-5][0-9]{2}[ \-.][0-9]{3}[ \-.][0-9]{2}[ \-.][0-9]{2}\b"#, priority: 2
     ) { text, range in
         Text.isolated(text, range) && Text.consistentSeparators(text, range) ? range : nil
+    }
+
+    /// Turkish numbers written as ten bare digits (area or mobile code 2XX–5XX), named in Turkish
+    /// ("telefon", "cep", "GSM", "numara…"): ten bare digits alone are too common to report.
+    static let trPhoneNamed = SensitiveRule("TR_PHONE_NUMBER", .pii, #"\b[2-5][0-9]{9}\b"#, priority: 3) { text, range in
+        guard Text.isolated(text, range), Set(Text.digitValues(text, range)).count > 2,
+              Text.hasContext(text, range, ["telefon", "cep ", "cep:", "gsm", "numara", "irtibat", "iletişim"], window: 40) else { return nil }
+        return range
     }
 
     /// Ten-digit numbers written without the usual separators, named as a phone number.

@@ -66,8 +66,11 @@ public enum NationalIDRules {
         "DE_BSNR", #"\b[0-9]{9}\b"#, priority: 3, count: 9...9, context: ["bsnr", "betriebsstätte"],
         check: { d in d.contains { $0 != 0 } })
 
-    /// USt-IdNr.: DE + nine digits, ISO 7064 MOD 11,10.
-    static let deVAT = SensitiveRule("DE_VAT_ID", .pii, #"\bDE ?([0-9]{9}|[0-9]{3} [0-9]{3} [0-9]{3})\b"#, caseless: true, priority: 3) { text, range in
+    /// USt-IdNr.: DE + nine digits, ISO 7064 MOD 11,10; the digits bare or in groups of three
+    /// (spaces, hyphens or dots).
+    static let deVAT = SensitiveRule(
+        "DE_VAT_ID", .pii, #"\bDE[ \-.]?([0-9]{9}|[0-9]{3}[ \-.][0-9]{3}[ \-.][0-9]{3})\b"#, caseless: true, priority: 3
+    ) { text, range in
         guard VehicleRules.consistentCase(text, range.lowerBound..<(range.lowerBound + 2)) else { return nil }
         let d = Text.digitValues(text, range)
         guard d.count == 9, d[0] != 0, Checksums.iso7064Mod11_10(d) else { return nil }

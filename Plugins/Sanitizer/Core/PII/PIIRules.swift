@@ -95,7 +95,7 @@ public enum PIIRules {
         "PHONE_NUMBER", .pii, #"\b0[1-9][0-9]{0,3}[ \-/][0-9]{3,4}[ \-]?[0-9]{3,4}\b"#, priority: 1
     ) { text, range in
         let d = Checksums.digits(text[range])
-        guard (9...12).contains(d.count), Text.isolated(text, range) else { return nil }
+        guard (9...12).contains(d.count), Text.isolated(text, range), !Text.inGroupedRun(text, range) else { return nil }
         return range
     }
 
@@ -111,7 +111,7 @@ public enum PIIRules {
             let d = Checksums.digits(text[sub])
             guard (13...19).contains(d.count) else { continue }
             if Text.consistentSeparators(text, sub), Text.isolated(text, sub), Checksums.luhn(d), CardIssuers.plausible(d),
-               Set(d).count >= 2 { return sub }
+               Set(d).count >= 2, !Text.inGroupedRun(text, sub) { return sub }
         }
         return nil
     }
@@ -192,8 +192,12 @@ public enum PIIRules {
         var check = 11 - sum % 11
         if check == 11 { check = 0 }
         guard check != 10, check == d[9], Text.consistentSeparators(text, range), Text.isolated(text, range), Set(d).count > 1 else { return nil }
-        // Ten digits also look like phone numbers: demand context unless grouped 3-3-4 with spaces.
-        guard Text.hasContext(text, range, ["nhs", "health", "patient"], window: 64) else { return nil }
+        // Ten digits also look like phone numbers. The printed 3-3-4 grouping stands on its own
+        // when it cannot be a North American number (area or exchange code starting with 0 or 1);
+        // otherwise the number must be named.
+        let grouped = range.count == 12 && !Text.isDigit(text[range.lowerBound + 3]) && !Text.isDigit(text[range.lowerBound + 7])
+        if grouped, d[0] < 2 || d[3] < 2 { return range }
+        guard Text.hasContextAround(text, range, ["nhs", "health service", "patient", "health"], window: 64) else { return nil }
         return range
     }
 
@@ -233,6 +237,10 @@ public enum PIIRules {
         return Int(c[15] - 0x41) == sum % 26 ? range : nil
     }
 
+    /// Every syntactically valid IPv4 address (four decimal octets ≤ 255, no leading zeros).
+    /// Private, loopback and other special-purpose addresses are reported too (an internal
+    /// address still tells where someone works or lives on a network); ``publicOnly(_:)`` drops
+    /// them when `pii.private_ip_addresses` is off.
     static let ipv4 = SensitiveRule(
         "IP_ADDRESS", .pii, #"\b[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\b"#, priority: 2
     ) { text, range in
@@ -242,24 +250,56 @@ public enum PIIRules {
             let v = p.reduce(0) { $0 * 10 + Int($1 - 0x30) }
             return v <= 255 && (p.count == 1 || p.first != 0x30)
         }) else { return nil }
-        guard let address = IPAddress.parseIPv4(String(decoding: text[range], as: UTF8.self)), identifiesHost(address) else { return nil }
+        guard IPAddress.parseIPv4(String(decoding: text[range], as: UTF8.self)) != nil else { return nil }
         return range
     }
 
+    /// IPv6 in full, compressed (`::`, and the short `::1` form as its own alternative so that a
+    /// single colon after a hex-ending word is no candidate) and IPv4-embedding forms, parsed. A compressed form needs
+    /// a decimal digit and more than the bare `::`, so C++ scopes (`A::B`), Haskell signatures
+    /// (`x :: Int`) and `std::cout` stay out.
     static let ipv6 = SensitiveRule(
-        "IP_ADDRESS", .pii, #"([0-9A-Fa-f]{1,4}|:)(:[0-9A-Fa-f]{0,4}){2,7}(\.[0-9]{1,3}){0,3}"#, priority: 2
+        "IP_ADDRESS", .pii, #"([0-9A-Fa-f]{1,4}|:)(:[0-9A-Fa-f]{0,4}){2,7}(\.[0-9]{1,3}){0,3}|::[0-9A-Fa-f]{1,4}"#, priority: 2
     ) { text, range in
         if range.lowerBound > 0, Text.isAlnum(text[range.lowerBound - 1]) || text[range.lowerBound - 1] == 0x3A { return nil }
         if range.upperBound < text.count, Text.isAlnum(text[range.upperBound]) || text[range.upperBound] == 0x3A { return nil }
         // A dot after the address ends a sentence unless a digit follows (then it is a longer token).
         if range.upperBound + 1 < text.count, text[range.upperBound] == 0x2E, Text.isAlnum(text[range.upperBound + 1]) { return nil }
-        guard let address = IPAddress.parseIPv6(String(decoding: text[range], as: UTF8.self)), identifiesHost(address) else { return nil }
+        // Cheap shape checks before parsing: a digit, and either `::` or seven colons (six
+        // before an embedded IPv4 tail); times (10:30:00) and ratios fail here.
+        var colons = 0, compressed = false, dotted = false, digit = false
+        for i in range {
+            let b = text[i]
+            if b == 0x3A {
+                colons += 1
+                if i + 1 < range.upperBound, text[i + 1] == 0x3A { compressed = true }
+            } else if b == 0x2E {
+                dotted = true
+            } else if Text.isDigit(b) {
+                digit = true
+            }
+        }
+        guard digit, compressed || colons == (dotted ? 6 : 7) else { return nil }
+        guard IPAddress.parseIPv6(String(decoding: text[range], as: UTF8.self)) != nil else { return nil }
         return range
+    }
+
+    /// `rule` (an IP rule) restricted to addresses that can point at one person's machine:
+    /// public unicast, documentation ranges included (they stand in for real addresses).
+    /// Private, loopback, link-local, unique-local, unspecified, carrier-NAT, multicast and
+    /// broadcast addresses are dropped. Used when `pii.private_ip_addresses` is false.
+    public static func publicOnly(_ rule: SensitiveRule) -> SensitiveRule {
+        SensitiveRule(rule.type, rule.category, rule.expression, caseless: rule.caseless, priority: rule.priority) { text, range in
+            guard let found = rule.validate(text, range) else { return nil }
+            let literal = String(decoding: text[found], as: UTF8.self)
+            guard let address = IPAddress.parseIPv4(literal) ?? IPAddress.parseIPv6(literal), identifiesHost(address) else { return nil }
+            return found
+        }
     }
 
     /// Whether an address can point at a person's machine: public unicast (documentation ranges
     /// included, as they stand in for real addresses), not private, loopback, link-local,
-    /// unspecified, carrier-NAT, multicast or broadcast addresses, which identify no one.
+    /// unspecified, carrier-NAT, multicast or broadcast addresses.
     static func identifiesHost(_ address: IPAddress) -> Bool {
         if case .v4(let a) = address, a == 0xFFFF_FFFF { return false }
         if case .v6(let p) = address, let v4 = address.embeddedIPv4, v4 == 0xFFFF_FFFF, p[5] == 0xFFFF { return false }
@@ -294,8 +334,12 @@ public enum PIIRules {
         let d = Checksums.digits(text[range])
         guard d.count == 11 else { return nil }
         let check = (10 - Checksums.weighted(d, [1, 3, 7, 9, 1, 3, 7, 9, 1, 3]) % 10) % 10
-        let month = (d[2] * 10 + d[3]) % 20
-        guard check == d[10], (1...12).contains(month), Set(d).count > 2 else { return nil }
+        // The month carries the century: 01–12 for the 1900s, 21–32 for the 2000s (80s, 40s and
+        // 60s offsets are the 1800s, 2100s and 2200s: nobody living has one). The date must exist.
+        let encoded = d[2] * 10 + d[3]
+        guard check == d[10], encoded <= 32 else { return nil }
+        let year = (encoded > 20 ? 2000 : 1900) + d[0] * 10 + d[1]
+        guard CalendarDate.isValid(year: year, month: encoded % 20, day: d[4] * 10 + d[5]), Set(d).count > 1 else { return nil }
         return range
     }
 
@@ -328,7 +372,15 @@ public enum PIIRules {
     static let inAadhaar = SensitiveRule("IN_AADHAAR", .pii, #"\b[2-9][0-9]{3}[ :\-]?[0-9]{4}[ :\-]?[0-9]{4}\b"#, priority: 3) { text, range in
         let d = Checksums.digits(text[range])
         guard d.count == 12, Text.isolated(text, range), Text.consistentSeparators(text, range), Checksums.verhoeff(d),
-              Set(d).count > 2 else { return nil }
+              Set(d).count > 2, !Text.inGroupedRun(text, range) else { return nil }
+        // Groups inside a longer colon-separated run (an IPv6 address, a time) are not one: a
+        // colon right before or after, when the number itself is colon-separated or a digit sits
+        // on the colon's far side ("Aadhaar:2345 6789 0124" stays).
+        let colonSeparated = text[range].contains(0x3A)
+        if range.lowerBound > 0, text[range.lowerBound - 1] == 0x3A,
+           colonSeparated || range.lowerBound > 1 && Text.isDigit(text[range.lowerBound - 2]) { return nil }
+        if range.upperBound < text.count, text[range.upperBound] == 0x3A,
+           colonSeparated || range.upperBound + 1 < text.count && Text.isDigit(text[range.upperBound + 1]) { return nil }
         return range
     }
 
@@ -399,7 +451,7 @@ public enum PIIRules {
         let table: [UInt8]
         switch prefix {
         case UInt8(ascii: "S"), UInt8(ascii: "T"): table = Array("JZIHGFEDCBA".utf8)
-        case UInt8(ascii: "M"): table = Array("KLJNPQRTUWX".utf8)
+        case UInt8(ascii: "M"): table = Array("XWUTRQPNJLK".utf8)
         default: table = Array("XWUTRQPNMLK".utf8)
         }
         return table[sum % 11] == c[8] ? range : nil
@@ -423,8 +475,12 @@ public enum PIIRules {
         // One digit appears two or three times in the first ten, the others at most once.
         var counts = [Int](repeating: 0, count: 10)
         for x in d.prefix(10) { counts[x] += 1 }
+        // Named as the Steuer-ID: the check digit suffices. Named only loosely ("tax", "tin"):
+        // the digit-distribution rule of issued numbers must hold as well.
+        if Text.hasContextAround(text, range, ["steuer-id", "steuerid", "steuer id", "idnr", "identifikationsnummer", "tax id"],
+                                 window: 48) { return range }
         guard counts.filter({ $0 >= 2 }).count == 1, counts.max() ?? 0 <= 3,
-              Text.hasContext(text, range, ["steuer", "tax", "idnr", "tin"], window: 64) else { return nil }
+              Text.hasContext(text, range, ["steuer", "tax", "tin"], window: 64) else { return nil }
         return range
     }
 

@@ -117,6 +117,37 @@ enum Text {
         return start
     }
 
+    /// Whether the range is one piece of a longer run of space-separated groups (an IBAN or an
+    /// account number printed in blocks of four, a serial): the group just before it has four
+    /// letters/digits with a digit among them, or the group just after it has one to four with
+    /// a digit, each standing between spaces (or the text's edge). A phone, card or Aadhaar
+    /// number cut out of such a run is not one.
+    static func inGroupedRun(_ text: [UInt8], _ range: Range<Int>) -> Bool {
+        func standalone(_ start: Int, _ end: Int) -> Bool {
+            (start == 0 || isSpace(text[start - 1])) && (end == text.count || isSpace(text[end]) || isClosing(text, end))
+        }
+        if range.lowerBound >= 5, text[range.lowerBound - 1] == 0x20 {
+            let end = range.lowerBound - 1
+            let start = extendLeft(text, to: end, limit: 5, isAlnum)
+            if end - start == 4, standalone(start, end), text[start..<end].contains(where: isDigit) { return true }
+        }
+        if range.upperBound + 1 < text.count, text[range.upperBound] == 0x20 {
+            let start = range.upperBound + 1
+            let end = extendRight(text, from: start, limit: 5, isAlnum)
+            if (1...4).contains(end - start), standalone(start, end), text[start..<end].contains(where: isDigit) { return true }
+        }
+        return false
+    }
+
+    static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 }
+
+    /// A sentence-closing byte (`.`, `,`, `;`, `)`) at `i` that ends the token (nothing
+    /// alphanumeric right after it).
+    static func isClosing(_ text: [UInt8], _ i: Int) -> Bool {
+        guard [0x2E, 0x2C, 0x3B, 0x29].contains(text[i]) else { return false }
+        return i + 1 == text.count || !isAlnum(text[i + 1])
+    }
+
     static func isToken(_ b: UInt8) -> Bool { isAlnum(b) || b == 0x5F || b == 0x2D }
 
     /// Whether all separators (non alphanumerics) in the range are the same byte.

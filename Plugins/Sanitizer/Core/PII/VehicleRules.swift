@@ -68,7 +68,11 @@ public enum VehicleRules {
         "IN_VEHICLE_REGISTRATION", .pii, #"\b"# + indianStates + #"[ \-]?[0-9]{1,2}[ \-]?[A-Z]{0,3}[ \-]?[0-9]{4}\b"#, priority: 2
     ) { text, range in
         let d = Text.digitValues(text, range)
-        guard d.count >= 5, d.suffix(4).contains(where: { $0 != 0 }) else { return nil }
+        guard d.count >= 5, d.suffix(4).contains(where: { $0 != 0 }), !Text.inGroupedRun(text, range) else { return nil }
+        // Without series letters the district number and the number are written apart
+        // ("DL 1 1234"); one run of five or six digits after a state code is something else.
+        let body = text[(range.lowerBound + 2)..<range.upperBound].drop { !Text.isAlnum($0) }
+        if !body.contains(where: { Text.isUpper($0) }), body.allSatisfy(Text.isDigit) { return nil }
         return range
     }
 }

@@ -21,7 +21,11 @@ public final class Sanitizer: Sendable {
         self.injection = injection
         // Opt-in types (URL, postcodes) only when pii.types names them.
         let optIn = ContactRules.optInTypes.subtracting(config.piiTypes ?? [])
-        all = try SensitiveDataScanner(rules: (PIIRules.all + SecretRules.all).filter { !optIn.contains($0.type) })
+        var rules = (PIIRules.all + SecretRules.all).filter { !optIn.contains($0.type) }
+        if !config.privateIPAddresses {
+            rules = rules.map { $0.type == "IP_ADDRESS" ? PIIRules.publicOnly($0) : $0 }
+        }
+        all = try SensitiveDataScanner(rules: rules)
         markers = try RoleMarkers()
         parser = JSONParser(limits: JSONLimits(maxBytes: max(config.maxToolSchemaBytes, config.maxToolArgumentsBytes),
                                                maxDepth: config.maxJSONDepth))

@@ -63,6 +63,9 @@ public struct SanitizerConfig: Sendable, Equatable {
     public var redaction: RedactionMode = .typed
     /// Restrict PII detection to these types (nil = all).
     public var piiTypes: Set<String>?
+    /// Report private, loopback, link-local and other special-purpose IP addresses as
+    /// `IP_ADDRESS` (default); false reports only addresses that can point at one machine.
+    public var privateIPAddresses = true
     /// Scan generated text as well.
     public var scanOutput = true
     /// Bytes of output the stream redactor may hold back at most.
@@ -221,8 +224,9 @@ struct ConfigReader {
             }
         }
         if let v = o["pii"] {
-            let p = try object(v, "pii", allowed: ["action", "types"])
+            let p = try object(v, "pii", allowed: ["action", "types", "private_ip_addresses"])
             if let x = p["action"] { c.piiAction = try enumValue(x, "pii.action", SanitizerAction.self) }
+            if let x = p["private_ip_addresses"] { c.privateIPAddresses = try bool(x, "pii.private_ip_addresses") }
             if let x = p["types"] {
                 let known = Set(PIIRules.all.map(\.type))
                 let list = try strings(x, "pii.types")

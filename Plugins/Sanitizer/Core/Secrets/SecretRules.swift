@@ -6,7 +6,8 @@ public enum SecretRules {
     public static let all: [SensitiveRule] = [
         // Cloud
         prefixed("AWS_ACCESS_KEY", #"\b(AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b"#),
-        keyed("AWS_SECRET_ACCESS_KEY", #"aws_?(secret)?_?(access)?_?key"#, value: #"[A-Za-z0-9/+=]{40}"#, minEntropy: 3.0),
+        keyed("AWS_SECRET_ACCESS_KEY", #"aws_?(secret)?_?(access)?_?key"#, value: #"[A-Za-z0-9/+=]{40}"#, minEntropy: 3.0,
+              exactLength: true),
         prefixed("GCP_API_KEY", #"\bAIza[0-9A-Za-z_\-]{35}\b"#),
         prefixed("GCP_OAUTH_CLIENT_SECRET", #"\bGOCSPX-[0-9A-Za-z_\-]{28}\b"#),
         prefixed("GCP_OAUTH_ACCESS_TOKEN", #"\bya29\.[0-9A-Za-z_\-]{30,200}"#),
@@ -73,7 +74,7 @@ public enum SecretRules {
         },
         prefixed("SLACK_APP_TOKEN", #"\bxapp-[0-9]-[A-Z0-9]{9,11}-[0-9]{10,13}-[a-z0-9]{64}\b"#),
         prefixed("SLACK_WEBHOOK", #"https://hooks\.slack\.com/(services|workflows|triggers)/[A-Za-z0-9+/_\-]{20,120}"#),
-        prefixed("DISCORD_BOT_TOKEN", #"\b[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}\b"#),
+        prefixed("DISCORD_BOT_TOKEN", #"[MNO][A-Za-z0-9_\-]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38}\b"#),
         prefixed("DISCORD_WEBHOOK", #"https://(ptb\.|canary\.)?discord(app)?\.com/api/webhooks/[0-9]{17,20}/[A-Za-z0-9_\-]{60,68}"#),
         prefixed("TELEGRAM_BOT_TOKEN", #"\b[0-9]{8,10}:AA[0-9A-Za-z_\-]{33}\b"#),
         prefixed("TWILIO_API_KEY", #"\b(SK|AC)[0-9a-fx]{32}\b"#) { text, range in
