@@ -14,10 +14,12 @@ What it does (docs/SANITIZER-INJECTION.md has the full model card):
      evidence (rules.json, evaluated here with Python `re` in ASCII mode, which has Hyperscan's
      semantics for these patterns) including decoded base64/hex, rot13 and leetspeak views, and the
      Rebuff-style phrase similarity.
-  3. Trains L2-regularised logistic regression over 2^16 signed hashed buckets (full-batch Adam,
-     fixed iteration count: deterministic), choosing the L2 strength by 4-fold cross-validation
-     inside the train part.
-  4. Fits the combiner (logistic regression over [model logit, rule evidence, phrase similarity])
+  3. Trains a small wide-and-deep network over 2^16 signed hashed buckets (a linear weight and 7
+     ReLU hidden units per bucket; full-batch Adam, fixed iteration count, fixed-seed initialisation:
+     deterministic), choosing the L2 strength by 4-fold cross-validation inside the train part.
+  4. Fits the combiner (logistic regression over [model logit, rule evidence, phrase similarity];
+     the logit enters as max(logit, 0) when a rule matched only in a decoded view or a rule matched in
+     a text with tag characters)
      on the out-of-fold model logits, and derives recommended thresholds at 1 % and 0.1 % FPR from
      the out-of-fold combined scores of the train part's benign texts.
   5. Writes weights.f32 and config.json into the artifact directory (rules.json is hand-written
@@ -45,7 +47,9 @@ ARTIFACT = os.path.join(ROOT, "Plugins", "Sanitizer", "Core", "Model", "injectio
 FIXTURE = os.path.join(ROOT, "Tests", "RampartSanitizerTests", "InjectionParityFixtures.swift")
 
 # ---- constants shared with the Swift runtime (also written to config.json) -------------------
-BUCKETS_LOG2 = 16               # 256 KiB of weights: same out-of-fold quality as 2^18, fewer cache misses
+BUCKETS_LOG2 = 14               # 2^14 rows of 32 bytes = 512 KiB: same out-of-fold quality as 2^16 (2 MiB), which
+                                # missed the cache and cost ~40 % more per 1 KB prompt
+HIDDEN = 7                      # hidden units: a row is 1 + 7 float32 = 32 bytes, half a cache line
 MAX_ANALYSED_BYTES = 65536      # model features and phrase similarity look at this prefix of the text
 RULE_EVIDENCE_CAP = 12.0
 MAX_DECODE_DEPTH = 2
@@ -99,7 +103,8 @@ def normalise(text):
 #   word bigram    r = ((u_prev * GOLD) ^ u) * MIX
 #   word affixes   for a word of >= 4 bytes: prefix key = " " + its first 3 bytes, suffix key = its last 3
 #                  bytes + " " (4 bytes big-endian); r = (key ^ 0x1111) * GOLD and (key ^ 0x2222) * GOLD
-#   shape token    r = FNV-1a-64(ns 5, token) * GOLD (see shape_tokens)
+#   shape          two values per sentence from its first word, and tokens r = FNV-1a-64(ns 5, token) * GOLD
+#                  (see shape_values)
 # The affixes are the word-boundary byte 4-grams: every byte 4-gram of the joined words gave the same
 # out-of-fold quality with twice the features (docs/SANITIZER-INJECTION.md).
 GOLD = 0x9E3779B97F4A7C15
@@ -143,27 +148,59 @@ def log2_bucket(n, cap):
     return min(cap, (n + 1).bit_length() - 1)
 
 
-def shape_tokens(data, word_hashes):
-    """len:B (log2 of bytes + 1, <= 12), lines:B (log2 of newlines + 1, <= 5), imp:N (sentences that open
-    with an imperative verb, <= 4), imp_late (>= 2 such sentences and one starts past 40 % of the text),
-    you:B (50 * second-person words / words, <= 5). A sentence starts after a run of . ! ? or newline (and
-    at 0); its first word is the word that begins right after the leading whitespace."""
-    n = len(data)
-    toks = [b"len:%d" % log2_bucket(n, 12), b"lines:%d" % log2_bucket(data.count(b"\n"), 5)]
-    starts = []
+SENTENCE_SALT, THIRD_SALT = 0x3333, 0x4444
+WHITESPACE = b" \t\n\r\x0b\x0c"
+PARAGRAPH_BREAK_RE = re.compile(rb"\n[ \t\n\r\x0b\x0c]*\n")
+
+
+def sentences(data):
+    """(start offset, first word) of every sentence that has a first word. A sentence starts at 0 and
+    after each run of . ! ? or newline; its first word is the word that begins right after the leading
+    ASCII whitespace (none when other punctuation comes first)."""
+    out = []
     pos = 0
     for m in SENTENCE_RE.finditer(data + b"."):
-        seg = data[pos:m.start()].lstrip(b" \t\n\r\x0b\x0c")
-        w = WORD_RE.match(seg)
-        if w and fnv(NS_UNIGRAM, w.group(0)) in IMPERATIVE_HASHES:
-            starts.append(pos)
+        w = WORD_RE.match(data[pos:m.start()].lstrip(WHITESPACE))
+        if w:
+            out.append((pos, w.group(0)))
         pos = m.end()
-    toks.append(b"imp:%d" % min(4, len(starts)))
-    if len(starts) >= 2 and any(10 * p > 4 * n for p in starts):
+    return out
+
+
+def shape_values(data, word_hashes):
+    """Shape v2 (ShapeTokens.swift). Per sentence with first word hash u, in third t = min(2, 3p / bytes)
+    of the text: (u ^ 0x3333) * MIX and (u ^ (0x4444 + t)) * MIX. Tokens (value FNV-1a-64(ns 5) * GOLD):
+    len:B (log2 of bytes + 1, <= 12), lines:B (log2 of newlines + 1, <= 5), imp:N (sentences that open with
+    an imperative verb, <= 4), imp_late (>= 2 such sentences and one starts past 40 % of the text), you:B
+    (50 * second-person words / words, <= 5), sw:N (task switches, <= 3: an imperative sentence after a
+    sentence with a first word that is not imperative), impthird:T (for each third with an imperative
+    sentence start), para:N (paragraphs, <= 6: non-blank runs between whitespace holding >= 2 newlines)."""
+    n = len(data)
+    vals = []
+    toks = [b"len:%d" % log2_bucket(n, 12), b"lines:%d" % log2_bucket(data.count(b"\n"), 5)]
+    imp_starts, thirds, switches, previous = [], set(), 0, None
+    for p, word in sentences(data):
+        u = fnv(NS_UNIGRAM, word)
+        third = min(2, 3 * p // max(1, n))
+        vals.append(((u ^ SENTENCE_SALT) * MIX) & MASK64)
+        vals.append(((u ^ (THIRD_SALT + third)) * MIX) & MASK64)
+        imperative = u in IMPERATIVE_HASHES
+        if imperative:
+            imp_starts.append(p)
+            thirds.add(third)
+            if previous is False:
+                switches += 1
+        previous = imperative
+    toks.append(b"imp:%d" % min(4, len(imp_starts)))
+    if len(imp_starts) >= 2 and any(10 * p > 4 * n for p in imp_starts):
         toks.append(b"imp_late")
     you = sum(1 for h in word_hashes if h in SECOND_PERSON_HASHES)
     toks.append(b"you:%d" % min(5, 50 * you // max(1, len(word_hashes))))
-    return toks
+    toks.append(b"sw:%d" % min(3, switches))
+    toks += [b"impthird:%d" % t for t in sorted(thirds)]
+    paragraphs = sum(1 for part in PARAGRAPH_BREAK_RE.split(data) if part.strip(WHITESPACE))
+    toks.append(b"para:%d" % min(6, paragraphs))
+    return vals + [(fnv(NS_SHAPE, t) * GOLD) & MASK64 for t in toks]
 
 
 def feature_values(norm):
@@ -172,7 +209,7 @@ def feature_values(norm):
     uh = [fnv(NS_UNIGRAM, w) for w in words]
     vals = [(u * GOLD) & MASK64 for u in uh]
     vals += [((((a * GOLD) & MASK64) ^ b) * MIX) & MASK64 for a, b in zip(uh, uh[1:])]
-    vals += [(fnv(NS_SHAPE, t) * GOLD) & MASK64 for t in shape_tokens(data, uh)]
+    vals += shape_values(data, uh)
     for w in words:
         if len(w) >= 4:
             prefix = int.from_bytes(b" " + w[:3], "big")
@@ -376,29 +413,78 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def train_lr(X, y, lam, iters=200, lr=0.05):
-    """L2-regularised logistic regression, class-balanced, full-batch Adam (deterministic)."""
+def sparse_matmul(X, E):
+    """X (sparse, n x D) @ E (dense, D x k), one bincount per column."""
+    return np.stack([np.bincount(X.rows, weights=X.vals * E[X.cols, j], minlength=X.n) for j in range(E.shape[1])], axis=1)
+
+
+def sparse_tmatmul(X, G, size):
+    """X^T @ G (size x k)."""
+    return np.stack([np.bincount(X.cols, weights=X.vals * G[X.rows, j], minlength=size) for j in range(G.shape[1])], axis=1)
+
+
+class Net:
+    """The model: every bucket holds a row of 1 + HIDDEN float32, [linear weight, hidden weights]. With
+    s = sum(sign * row) / sqrt(count): logit = bias + s[0] + sum_j out[j] * relu(s[1 + j] + hidden_bias[j])."""
+
+    def __init__(self, rows, bias, hidden_bias, out):
+        self.rows, self.bias, self.hidden_bias, self.out = rows, bias, hidden_bias, out
+
+    def logits(self, X):
+        s = sparse_matmul(X, self.rows.astype(np.float64))
+        return self.bias + s[:, 0] + np.maximum(s[:, 1:] + self.hidden_bias, 0) @ self.out
+
+
+def train_net(X, y, lam, hidden=None, iters=200, lr=0.05, seed=0):
+    """Wide-and-deep: a linear term plus one ReLU hidden layer of `hidden` units over the same hashed
+    features, L2 on all bucket rows, class-balanced log loss, full-batch Adam. The hidden weights start
+    from a fixed-seed normal draw (numpy's legacy RandomState: the same numbers on every platform)."""
+    hidden = HIDDEN if hidden is None else hidden
     size = 1 << BUCKETS_LOG2
-    w = np.zeros(size)
-    b = 0.0
+    rs = np.random.RandomState(seed)
+    W = np.zeros((size, 1 + hidden))
+    W[:, 1:] = rs.normal(0, 0.1, (size, hidden))
+    b1 = np.zeros(hidden)
+    out = rs.normal(0, 0.1, hidden)
+    c = 0.0
     pos = y.sum()
     sw = np.where(y == 1, 0.5 / pos, 0.5 / (len(y) - pos))
-    m, v = np.zeros(size), np.zeros(size)
-    mb, vb = 0.0, 0.0
-    b1, b2, eps = 0.9, 0.999, 1e-8
+    params = [W, b1, out]
+    m1 = [np.zeros_like(q) for q in params]
+    m2 = [np.zeros_like(q) for q in params]
+    mc, vc = 0.0, 0.0
+    b1m, b2m, eps = 0.9, 0.999, 1e-8
     for t in range(1, iters + 1):
-        z = X.dot(w) + b
+        s = sparse_matmul(X, W)
+        pre = s[:, 1:] + b1
+        act = np.maximum(pre, 0)
+        z = c + s[:, 0] + act @ out
         g = (sigmoid(z) - y) * sw
-        gw = X.tdot(g, size) + lam * w
-        gb = g.sum()
-        m = b1 * m + (1 - b1) * gw
-        v = b2 * v + (1 - b2) * gw * gw
-        mb = b1 * mb + (1 - b1) * gb
-        vb = b2 * vb + (1 - b2) * gb * gb
-        c1, c2 = 1 - b1 ** t, 1 - b2 ** t
-        w -= lr * (m / c1) / (np.sqrt(v / c2) + eps)
-        b -= lr * (mb / c1) / (math.sqrt(vb / c2) + eps)
-    return w.astype(np.float32), float(b)
+        gpre = np.outer(g, out) * (pre > 0)
+        gW = sparse_tmatmul(X, np.concatenate([g[:, None], gpre], axis=1), size) + lam * W
+        grads = [gW, gpre.sum(0), act.T @ g]
+        c1, c2 = 1 - b1m ** t, 1 - b2m ** t
+        for q, gq, a, v in zip(params, grads, m1, m2):
+            a *= b1m
+            a += (1 - b1m) * gq
+            v *= b2m
+            v += (1 - b2m) * gq * gq
+            q -= lr * (a / c1) / (np.sqrt(v / c2) + eps)
+        gc = g.sum()
+        mc = b1m * mc + (1 - b1m) * gc
+        vc = b2m * vc + (1 - b2m) * gc * gc
+        c -= lr * (mc / c1) / (math.sqrt(vc / c2) + eps)
+    return Net(W.astype(np.float32), float(c), b1.astype(np.float64), out.astype(np.float64))
+
+
+def hidden_instruction(text, ids):
+    """A rule matched only in a decoded view, or any rule matched in a text with tag characters."""
+    return SYNTH_ID in ids or (bool(ids) and any(0xE0000 <= ord(c) <= 0xE007F for c in text))
+
+
+def combiner_logit(logit, encoded):
+    """The model logit as the combiner reads it: max(logit, 0) when a rule matched only in a decoded view."""
+    return np.where(encoded, np.maximum(logit, 0.0), logit)
 
 
 def train_dense_lr(F, y, lam=1e-3, iters=3000, lr=0.05):
@@ -514,8 +600,7 @@ def main():
         oof = np.zeros(len(train))
         for k in range(args.folds):
             tr = fold != k
-            w, b = train_lr(X.subset(tr), y[tr], lam)
-            oof[~tr] = X.subset(~tr).dot(w.astype(np.float64)) + b
+            oof[~tr] = train_net(X.subset(tr), y[tr], lam).logits(X.subset(~tr))
         neg = oof[y == 0]
         t1 = threshold_at_fpr(neg, 0.01)
         crit = tpr_at(oof[y == 1], t1)
@@ -525,7 +610,11 @@ def main():
     _, lam, oof = best
     print(f"chosen lambda={lam:g}")
 
-    F = np.stack([oof, evidence, heur], axis=1)
+    # The model cannot read an instruction hidden in an encoding: where a rule matched only in a decoded
+    # view (the synthetic rule), or any rule matched in a text with tag characters, its logit enters the
+    # combiner as max(logit, 0), neither for nor against.
+    encoded = np.array([hidden_instruction(r["text"], a[4]) for r, a in zip(train, analysed)])
+    F = np.stack([combiner_logit(oof, encoded), evidence, heur], axis=1)
     cw, cb = train_dense_lr(F, y)
     z = F @ cw + cb
     combined = sigmoid(z)
@@ -536,15 +625,17 @@ def main():
           f"TPR {tpr_at(combined[y == 1], t1):.3f} @1%FPR (t={t1:.4f}), "
           f"{tpr_at(combined[y == 1], t01):.3f} @0.1%FPR (t={t01:.4f})")
 
-    w, b = train_lr(X, y, lam)
+    net = train_net(X, y, lam)
     with open(os.path.join(ARTIFACT, "weights.f32"), "wb") as f:
-        f.write(w.astype("<f4").tobytes())
+        f.write(net.rows.astype("<f4").tobytes())
     config = {
         "format": "rampart-injection-model",
         "version": 1,
-        "weights": {"file": "weights.f32", "dtype": "float32-le", "buckets_log2": BUCKETS_LOG2, "bias": b},
+        "weights": {"file": "weights.f32", "dtype": "float32-le", "buckets_log2": BUCKETS_LOG2, "bias": net.bias,
+                    "row": 1 + HIDDEN, "activation": "relu", "hidden_bias": [float(v) for v in net.hidden_bias],
+                    "hidden_out": [float(v) for v in net.out]},
         "features": {"hash": "rampart-hash-v3", "word_unigram_ns": NS_UNIGRAM, "shape_ns": NS_SHAPE,
-                     "affix_bytes": 3, "shape": "v1",
+                     "affix_bytes": 3, "shape": "v2",
                      "max_analysed_bytes": MAX_ANALYSED_BYTES},
         "decoding": {"max_depth": MAX_DECODE_DEPTH, "max_decoded_bytes": MAX_DECODED_BYTES,
                      "max_segments": MAX_DECODED_SEGMENTS, "min_run": MIN_ENCODED_RUN},
@@ -552,14 +643,13 @@ def main():
                      "rule_evidence_cap": RULE_EVIDENCE_CAP},
         "thresholds": {"fpr_1pct": t1, "fpr_0_1pct": t01},
         "training": {"data_sha256": data_sha, "train_texts": len(train), "l2": lam, "folds": args.folds,
-                     "optimizer": "adam lr=0.05 iters=200 class-balanced", "split": "sha256(text)[0:8] % 5 != 0"},
+                     "optimizer": "adam lr=0.05 iters=200 class-balanced, init normal(0, 0.1) RandomState(0)", "split": "sha256(text)[0:8] % 5 != 0"},
     }
     with open(os.path.join(ARTIFACT, "config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=1, sort_keys=True)
         f.write("\n")
 
     # parity fixture: the Swift scorer must reproduce these exactly (to 1e-9)
-    wd = w.astype(np.float64)
     lines = ["// Generated by scripts/train-injection-model.py: do not edit. Invented strings (not from any data",
              "// set) and the scores the Python reference computed with the committed artifact.", "",
              "struct InjectionParityCase {", "    let text: String", "    let modelLogit: Double",
@@ -568,9 +658,8 @@ def main():
              "let injectionParityCases: [InjectionParityCase] = ["]
     for s in PARITY_STRINGS:
         norm, ev, h, seg, ids = analyse(s)
-        idx, sign, n = features(norm)
-        m = float(b + (np.sum(sign * wd[idx]) / math.sqrt(n) if n else 0.0))
-        score = float(sigmoid(cw[0] * m + cw[1] * ev + cw[2] * h + cb))
+        m = float(net.logits(Sparse([features(norm)]))[0])
+        score = float(sigmoid(cw[0] * combiner_logit(m, hidden_instruction(s, ids)) + cw[1] * ev + cw[2] * h + cb))
         print(f"  {score:.4f}  m={m:+.3f} r={ev:.1f} h={h:.2f} {ids}  {s[:50]!r}")
         lines.append(f"    InjectionParityCase(text: {swift_literal(s)}, modelLogit: {m!r}, ruleEvidence: {ev!r}, "
                      f"heuristic: {h!r}, score: {score!r}, ruleIDs: {json.dumps(ids)}, decodedPayloads: {seg}),")

@@ -124,4 +124,76 @@ final class InjectionArtifactTests: XCTestCase {
         let detector = try InjectionDetector.loadDefault()
         XCTAssertEqual(detector.artifactDigest, try load(InjectionTestSupport.artifactDirectory).artifactDigest)
     }
+
+    /// Edits config.json of a copy, re-signs it with a throwaway key and loads it under that key:
+    /// the signature verifies, so only the loader's own checks can refuse it.
+    private func reSignedCopy(editing config: (inout [String: Any]) -> Void) throws -> (URL, String) {
+        let copy = try InjectionTestSupport.copyOfArtifact()
+        let url = copy.appendingPathComponent("config.json")
+        guard var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            throw XCTSkip("config.json is not an object")
+        }
+        config(&json)
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        let key = try SigningKey.generate(curve: .p256)
+        try ModelSigner.sign(directory: copy.path, key: key).write(to: copy.appendingPathComponent("model.sig").path)
+        return (copy, key.verifyingKey.pemRepresentation)
+    }
+
+    private func isMalformedConfig(_ error: InjectionDetectorError) -> Bool {
+        if case .malformedArtifact(file: "config.json", _) = error { return true }
+        return false
+    }
+
+    func testCommittedArtifactIsTheHiddenLayerModel() throws {
+        let artifact = try InjectionArtifact(directory: InjectionTestSupport.artifactDirectory, publicKeyPEM: InjectionModelKey.publicKeyPEM)
+        XCTAssertEqual(artifact.config.weights.row, HashedModel.hiddenRow)
+        XCTAssertEqual(artifact.config.weights.hiddenBias.count, HashedModel.hiddenRow - 1)
+        XCTAssertEqual(artifact.config.weights.hiddenOut.count, HashedModel.hiddenRow - 1)
+        XCTAssertEqual(artifact.weights.count, HashedModel.hiddenRow << artifact.config.weights.bucketsLog2)
+        XCTAssertEqual(artifact.config.features.shape, "v2")
+    }
+
+    func testSignedConfigWithAMissingHiddenUnitIsRefused() throws {
+        let (copy, key) = try reSignedCopy { json in
+            var weights = json["weights"] as? [String: Any] ?? [:]
+            weights["hidden_out"] = (weights["hidden_out"] as? [Double] ?? []).dropLast().map { $0 }
+            json["weights"] = weights
+        }
+        assertRefused(copy, key: key, isMalformedConfig)
+    }
+
+    func testSignedConfigWithAnotherRowWidthIsRefused() throws {
+        // Row 4 does not match the 8-float rows of weights.f32 nor the 7 hidden units.
+        let (copy, key) = try reSignedCopy { json in
+            var weights = json["weights"] as? [String: Any] ?? [:]
+            weights["row"] = 4
+            json["weights"] = weights
+        }
+        assertRefused(copy, key: key, isMalformedConfig)
+    }
+
+    func testSignedConfigWithTheOldFeatureShapeIsRefused() throws {
+        let (copy, key) = try reSignedCopy { json in
+            var features = json["features"] as? [String: Any] ?? [:]
+            features["shape"] = "v1"
+            json["features"] = features
+        }
+        assertRefused(copy, key: key, isMalformedConfig)
+    }
+
+    func testSignedConfigWithANonFiniteHiddenBiasIsRefused() throws {
+        // The first hidden bias becomes 1e400 (not a finite Double), edited in the text.
+        let copy = try InjectionTestSupport.copyOfArtifact()
+        let url = copy.appendingPathComponent("config.json")
+        var lines = try String(contentsOf: url, encoding: .utf8).components(separatedBy: "\n")
+        guard let i = lines.firstIndex(where: { $0.contains("\"hidden_bias\"") }), i + 1 < lines.count else {
+            return XCTFail("config.json has no hidden_bias array")
+        }
+        lines[i + 1] = "  1e400,"
+        try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
+        let key = try SigningKey.generate(curve: .p256)
+        try ModelSigner.sign(directory: copy.path, key: key).write(to: copy.appendingPathComponent("model.sig").path)
+        assertRefused(copy, key: key.verifyingKey.pemRepresentation, isMalformedConfig)
+    }
 }

@@ -10,10 +10,12 @@ final class InjectionParityTests: XCTestCase {
         XCTAssertFalse(injectionParityCases.isEmpty)
         for c in injectionParityCases {
             let scan = detector.scan(c.text)
-            XCTAssertEqual(scan.modelLogit, c.modelLogit, accuracy: 1e-9, c.text)
+            // The runtime sums the hashed rows in Float (one 8-lane add per value), the script in
+            // float64: they agree to ~1e-6 on these texts.
+            XCTAssertEqual(scan.modelLogit, c.modelLogit, accuracy: 1e-5, c.text)
             XCTAssertEqual(scan.ruleEvidence, c.ruleEvidence, c.text)
             XCTAssertEqual(scan.phraseSimilarity, c.heuristic, c.text)
-            XCTAssertEqual(scan.score, c.score, accuracy: 1e-9, c.text)
+            XCTAssertEqual(scan.score, c.score, accuracy: 1e-5, c.text)
             XCTAssertEqual(scan.matches.map(\.ruleID).sorted(), c.ruleIDs, c.text)
             XCTAssertEqual(scan.decodedPayloads, c.decodedPayloads, c.text)
         }

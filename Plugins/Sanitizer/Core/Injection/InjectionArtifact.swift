@@ -9,9 +9,17 @@ struct InjectionModelConfig: Decodable, Sendable {
         let dtype: String
         let bucketsLog2: Int
         let bias: Double
+        /// Floats per bucket: 1 (linear weight only) or ``HashedModel/hiddenRow`` (linear weight,
+        /// then the hidden units' weights).
+        let row: Int
+        let activation: String
+        let hiddenBias: [Double]
+        let hiddenOut: [Double]
         enum CodingKeys: String, CodingKey {
-            case file, dtype, bias
+            case file, dtype, bias, row, activation
             case bucketsLog2 = "buckets_log2"
+            case hiddenBias = "hidden_bias"
+            case hiddenOut = "hidden_out"
         }
     }
 
@@ -171,11 +179,11 @@ struct InjectionArtifact: Sendable {
             throw .malformedArtifact(file: Self.configFile, reason: "weights.file must be a plain file name")
         }
         let weightData = try read(config.weights.file)
-        let expected = 4 << config.weights.bucketsLog2
+        let expected = (4 * config.weights.row) << config.weights.bucketsLog2
         guard weightData.count == expected else {
             throw .malformedArtifact(file: config.weights.file, reason: "expected \(expected) bytes, found \(weightData.count)")
         }
-        var weights = [Float](repeating: 0, count: 1 << config.weights.bucketsLog2)
+        var weights = [Float](repeating: 0, count: config.weights.row << config.weights.bucketsLog2)
         var finite = true
         weightData.withUnsafeBytes { raw in
             for i in 0..<weights.count {
@@ -200,11 +208,17 @@ struct InjectionArtifact: Sendable {
         guard config.weights.dtype == "float32-le", (8...24).contains(config.weights.bucketsLog2) else {
             throw fail("weights must be float32-le with 8...24 bucket bits")
         }
-        let f = config.features
-        guard f.hash == "rampart-hash-v3", f.shape == "v1", f.wordUnigramNamespace == Int(HashedLinearModel.unigramNamespace),
-            f.shapeNamespace == Int(HashedLinearModel.shapeNamespace), f.affixBytes == 3, (1...(1 << 24)).contains(f.maxAnalysedBytes)
+        let w = config.weights
+        guard w.activation == "relu", w.row == 1 || w.row == HashedModel.hiddenRow, w.hiddenBias.count == w.row - 1,
+            w.hiddenOut.count == w.row - 1
         else {
-            throw fail("unsupported feature definition (this runtime computes rampart-hash-v3 words, bigrams, 3-byte affixes and shape v1)")
+            throw fail("weights.row must be 1 or \(HashedModel.hiddenRow) with row - 1 relu hidden biases and outputs")
+        }
+        let f = config.features
+        guard f.hash == "rampart-hash-v3", f.shape == "v2", f.wordUnigramNamespace == Int(HashedModel.unigramNamespace),
+            f.shapeNamespace == Int(HashedModel.shapeNamespace), f.affixBytes == 3, (1...(1 << 24)).contains(f.maxAnalysedBytes)
+        else {
+            throw fail("unsupported feature definition (this runtime computes rampart-hash-v3 words, bigrams, 3-byte affixes and shape v2)")
         }
         let d = config.decoding
         guard (0...4).contains(d.maxDepth), (0...(1 << 20)).contains(d.maxDecodedBytes), (0...256).contains(d.maxSegments),
@@ -215,6 +229,7 @@ struct InjectionArtifact: Sendable {
         let c = config.combiner
         let t = config.thresholds
         for value in [c.model, c.rules, c.heuristic, c.bias, c.ruleEvidenceCap, config.weights.bias, t.fpr1Percent, t.fpr01Percent]
+            + w.hiddenBias + w.hiddenOut
         where !value.isFinite {
             throw fail("non-finite number")
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Rampart's prompt-injection detector: Hyperscan rules (also over decoded base64/hex, rot13 and
-/// leetspeak views), a Rebuff-style phrase similarity and a hashed n-gram logistic model,
+/// leetspeak views), a Rebuff-style phrase similarity and a hashed n-gram model (linear term plus a small ReLU hidden layer),
 /// combined into one calibrated score. Built only from a signed artifact that verifies.
 ///
 /// Thread-safe: one detector serves any number of concurrent `scan` calls.
@@ -73,7 +73,7 @@ extension InjectionDetector {
         let rules: [InjectionRuleFile.Rule]
         let synthetic: InjectionRuleFile.Synthetic
         let matcher: HyperscanRuleSet
-        let model: HashedLinearModel
+        let model: HashedModel
         let heuristic: PhraseHeuristic
         let combiner: InjectionModelConfig.Combiner
         let decoding: InjectionModelConfig.Decoding
@@ -88,8 +88,9 @@ extension InjectionDetector {
             self.synthetic = synthetic
             matcher = try HyperscanRuleSet(patterns: rules.map(\.pattern), requires: rules.map { $0.requires ?? [] }, names: rules.map(\.id))
             let config = artifact.config
-            model = HashedLinearModel(
+            model = HashedModel(
                 weights: artifact.weights, bucketsLog2: config.weights.bucketsLog2, bias: config.weights.bias,
+                hiddenBias: config.weights.hiddenBias, hiddenOut: config.weights.hiddenOut,
                 maxAnalysedBytes: config.features.maxAnalysedBytes)
             heuristic = PhraseHeuristic(maxAnalysedBytes: config.features.maxAnalysedBytes)
             combiner = config.combiner
@@ -228,7 +229,13 @@ extension InjectionDetector {
             }
             evidence = min(combiner.ruleEvidenceCap, evidence)
             let (logit, features) = modelResult
-            let z = combiner.model * logit + combiner.rules * evidence + combiner.heuristic * similarity + combiner.bias
+            // The model cannot read an instruction hidden in an encoding (base64/hex, rot13,
+            // leetspeak, invisible tag characters): when a rule matched only in a decoded view, or
+            // any rule matched in a text that smuggled tag characters, the model's logit enters
+            // the combiner as max(logit, 0), so it cannot veto that evidence.
+            let hidden = onlyDecoded != 0 || (views.tagCharacters > 0 && all != 0)
+            let modelInput = hidden ? max(logit, 0) : logit
+            let z = combiner.model * modelInput + combiner.rules * evidence + combiner.heuristic * similarity + combiner.bias
             var score = 1.0 / (1.0 + Foundation.exp(-z))
             if failed {
                 score = 1.0

@@ -1,14 +1,31 @@
-/// Text-shape tokens of the hashed model ("shape v1", mirrored by `shape_tokens` in
-/// scripts/train-injection-model.py), computed during the model's single pass over the bytes:
+/// Text-shape features of the hashed model ("shape v2", mirrored by `shape_tokens` and
+/// `sentence_values` in scripts/train-injection-model.py), computed during the model's single
+/// pass over the bytes.
 ///
+/// A sentence starts at the text's start and after each run of `.`, `!`, `?` or newline; its
+/// first word is the word right after the leading ASCII whitespace (a sentence that opens with
+/// other punctuation has none). Its start offset `p` (after the run) falls into the third
+/// `min(2, 3p / bytes)` of the text.
+///
+/// Per sentence with a first word (hash `u`, the model's unigram hash), two values:
+/// - `(u ^ 0x3333) * MIX`: the word opens a sentence (imperatives, "now", "instead" …);
+/// - `(u ^ (0x4444 + third)) * MIX`: the same, in that third of the text (a task that opens the
+///   last third of a text is rarer in benign prompts than one that opens it).
+///
+/// Tokens, value `FNV-1a-64(namespace 5, token) * GOLD`, at the end of the pass:
 /// - `len:B`: B = ⌊log2(bytes + 1)⌋, at most 12;
 /// - `lines:B`: B = ⌊log2(newlines + 1)⌋, at most 5;
 /// - `imp:N`: N sentences (at most 4) that open with an imperative verb ("write", "translate",
-///   "ignore", …). A sentence starts at the text's start and after each run of `.`, `!`, `?` or
-///   newline; its first word is the word right after the leading ASCII whitespace;
+///   "ignore", …);
 /// - `imp_late`: at least two such sentences, one starting past 40 % of the text (a task
 ///   appended after data, the shape of indirect injections);
-/// - `you:B`: B = ⌊50 · second-person words / words⌋, at most 5 (text that addresses the model).
+/// - `you:B`: B = ⌊50 · second-person words / words⌋, at most 5 (text that addresses the model);
+/// - `sw:N`: N task switches (at most 3): sentences that open with an imperative verb after a
+///   sentence (with a first word) that did not;
+/// - `impthird:T`: one token for each third T of the text in which an imperative sentence
+///   starts;
+/// - `para:N`: N paragraphs (at most 6): runs of text separated by whitespace that holds at
+///   least two newlines (a second task is often a paragraph of its own).
 struct ShapeTokens: Sendable {
     static let imperativeVerbs = [
         "write", "create", "generate", "translate", "summarize", "summarise", "list", "explain", "describe", "tell", "give",
@@ -20,6 +37,8 @@ struct ShapeTokens: Sendable {
         "sort", "extract", "determine", "choose", "recommend", "paraphrase", "rephrase",
     ]
     static let secondPerson = ["you", "your", "yours", "yourself"]
+    static let sentenceSalt: UInt64 = 0x3333
+    static let thirdSalt: UInt64 = 0x4444
 
     /// Running counts of one pass.
     struct State {
@@ -29,6 +48,13 @@ struct ShapeTokens: Sendable {
         var imperatives = 0
         var lastImperativeStart = -1
         var secondPerson = 0
+        /// Whether the last sentence with a first word opened with an imperative: −1 none yet.
+        var previousImperative: Int8 = -1
+        var switches = 0
+        /// Bit t: an imperative sentence starts in third t.
+        var imperativeThirds: UInt8 = 0
+        var paragraphs = 0
+        var newlinesSinceContent = 0
     }
 
     /// Word hashes (FNV-1a-64, namespace 1, as the model's unigrams).
@@ -40,13 +66,16 @@ struct ShapeTokens: Sendable {
     let imperativeValues: [UInt64]
     let lateValue: UInt64
     let secondPersonValues: [UInt64]
+    let switchValues: [UInt64]
+    let thirdValues: [UInt64]
+    let paragraphValues: [UInt64]
 
     init() {
         func word(_ s: String) -> UInt64 {
-            s.utf8.reduce(FNV1a.start(namespace: HashedLinearModel.unigramNamespace)) { FNV1a.step($0, $1) }
+            s.utf8.reduce(FNV1a.start(namespace: HashedModel.unigramNamespace)) { FNV1a.step($0, $1) }
         }
         func token(_ s: String) -> UInt64 {
-            s.utf8.reduce(FNV1a.start(namespace: HashedLinearModel.shapeNamespace)) { FNV1a.step($0, $1) } &* HashedLinearModel.gold
+            s.utf8.reduce(FNV1a.start(namespace: HashedModel.shapeNamespace)) { FNV1a.step($0, $1) } &* HashedModel.gold
         }
         imperativeHashes = Set(Self.imperativeVerbs.map(word))
         secondPersonHashes = Self.secondPerson.map(word)
@@ -55,32 +84,57 @@ struct ShapeTokens: Sendable {
         imperativeValues = (0...4).map { token("imp:\($0)") }
         lateValue = token("imp_late")
         secondPersonValues = (0...5).map { token("you:\($0)") }
+        switchValues = (0...3).map { token("sw:\($0)") }
+        thirdValues = (0...2).map { token("impthird:\($0)") }
+        paragraphValues = (0...6).map { token("para:\($0)") }
+    }
+
+    /// A byte that is neither a word byte nor ASCII whitespace opens a paragraph after a break.
+    @inline(__always)
+    private func content(state: inout State) {
+        if state.paragraphs == 0 || state.newlinesSinceContent >= 2 { state.paragraphs += 1 }
+        state.newlinesSinceContent = 0
     }
 
     /// A non-word byte at offset `index`.
     @inline(__always)
     func separator(_ byte: UInt8, at index: Int, state: inout State) {
         switch byte {
-        case 0x2E, 0x21, 0x3F, 0x0A:  // . ! ? newline
-            if byte == 0x0A { state.newlines += 1 }
+        case 0x0A:
+            state.newlines += 1
+            state.newlinesSinceContent += 1
+            state.expectingStart = true
+            state.segmentStart = index + 1
+        case 0x2E, 0x21, 0x3F:  // . ! ?
+            content(state: &state)
             state.expectingStart = true
             state.segmentStart = index + 1
         case 0x20, 0x09, 0x0D, 0x0B, 0x0C:
             break
         default:
+            content(state: &state)
             state.expectingStart = false
         }
     }
 
-    /// A word with hash `u` (model unigram hash).
+    /// A word with hash `u` (model unigram hash) in a text of `bytes` bytes; emits the sentence
+    /// values when it opens a sentence.
     @inline(__always)
-    func word(_ u: UInt64, state: inout State) {
+    func word(_ u: UInt64, bytes: Int, state: inout State, _ emit: (UInt64) -> Void) {
+        content(state: &state)
         if state.expectingStart {
             state.expectingStart = false
-            if imperativeHashes.contains(u) {
+            let third = min(2, 3 * state.segmentStart / max(1, bytes))
+            emit((u ^ Self.sentenceSalt) &* HashedModel.mix)
+            emit((u ^ (Self.thirdSalt + UInt64(third))) &* HashedModel.mix)
+            let imperative = imperativeHashes.contains(u)
+            if imperative {
                 state.imperatives += 1
                 state.lastImperativeStart = state.segmentStart
+                state.imperativeThirds |= 1 << UInt8(third)
+                if state.previousImperative == 0 { state.switches += 1 }
             }
+            state.previousImperative = imperative ? 1 : 0
         }
         for h in secondPersonHashes where h == u {
             state.secondPerson += 1
@@ -99,5 +153,8 @@ struct ShapeTokens: Sendable {
         emit(imperativeValues[min(4, state.imperatives)])
         if state.imperatives >= 2 && 10 * state.lastImperativeStart > 4 * bytes { emit(lateValue) }
         emit(secondPersonValues[min(5, 50 * state.secondPerson / max(1, words))])
+        emit(switchValues[min(3, state.switches)])
+        for third in 0..<3 where state.imperativeThirds & (1 << UInt8(third)) != 0 { emit(thirdValues[third]) }
+        emit(paragraphValues[min(6, state.paragraphs)])
     }
 }

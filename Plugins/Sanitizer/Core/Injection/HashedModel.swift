@@ -1,6 +1,11 @@
-/// The learned part of the detector: logistic regression over signed, hashed word unigrams,
-/// word bigrams, word affixes and a few text-shape tokens of the normalised text. One pass over
-/// the bytes, O(1) work per byte.
+/// The learned part of the detector: a small wide-and-deep network over signed, hashed word
+/// unigrams, word bigrams, word affixes, sentence openers and a few text-shape tokens of the
+/// normalised text. One pass over the bytes, O(1) work per byte.
+///
+/// Every bucket holds a row of floats: its linear weight, then (row 8) the weights of 7 ReLU
+/// hidden units. With `s = Σ sign · row / √(number of values)`:
+/// `logit = bias + s[0] + Σ_j out[j] · max(0, s[1 + j] + hiddenBias[j])`. Row 1 is plain logistic
+/// regression. A row of 8 floats is 32 bytes: one cache line per value, as for the linear model.
 ///
 /// Features (identical in scripts/train-injection-model.py, "rampart-hash-v3"; arithmetic mod 2^64):
 /// - bytes: the first `maxAnalysedBytes` UTF-8 bytes of the normalised text;
@@ -11,27 +16,57 @@
 ///   `" "`, each read big-endian as a 32-bit `key`; values `(key ^ 0x1111) * GOLD` (prefix) and
 ///   `(key ^ 0x2222) * GOLD` (suffix). These are the word-boundary byte 4-grams of the joined
 ///   words; all of its 4-grams gave the same out-of-fold quality with twice the features;
-/// - shape tokens (``ShapeTokens``): value `FNV-1a-64(namespace 5, token) * GOLD`;
-/// - each value `r` adds `sign * w[r >> (64 - bits)]`, sign = −1 when bit 40 of `r` is set;
-/// - logit = bias + sum / sqrt(number of values) (bias alone for no values).
-struct HashedLinearModel: Sendable {
+/// - shape features (``ShapeTokens``, "shape v2"): two values per sentence from its first word
+///   (`(u ^ 0x3333) * MIX` and `(u ^ (0x4444 + third of the text)) * MIX`), and tokens with value
+///   `FNV-1a-64(namespace 5, token) * GOLD` (length, lines, imperative sentences and where they
+///   start, task switches, paragraphs, second person);
+/// - each value `r` adds `sign * row[r >> (64 - bits)]`, sign = −1 when bit 40 of `r` is set.
+struct HashedModel: Sendable {
     static let unigramNamespace: UInt8 = 1
     static let shapeNamespace: UInt8 = 5
     static let gold: UInt64 = 0x9E37_79B9_7F4A_7C15
     static let mix: UInt64 = 0xBF58_476D_1CE4_E5B9
     static let prefixSalt: UInt64 = 0x1111
     static let suffixSalt: UInt64 = 0x2222
+    /// Floats per bucket of the network: the linear weight and 7 hidden units.
+    static let hiddenRow = 8
 
+    /// `row << bits` floats, bucket-major.
     let weights: [Float]
+    /// 1 (linear) or ``hiddenRow``.
+    let row: Int
     let shift: UInt64
     let bias: Double
+    /// Hidden units' biases and output weights (`row - 1` each).
+    let hiddenBias: SIMD8<Double>
+    let hiddenOut: SIMD8<Double>
     let maxAnalysedBytes: Int
     let shape: ShapeTokens
 
-    init(weights: [Float], bucketsLog2: Int, bias: Double, maxAnalysedBytes: Int) {
+    /// A linear model when `hiddenBias` is empty; otherwise `weights` holds rows of
+    /// ``hiddenRow`` floats and `hiddenBias` and `hiddenOut` hold `hiddenRow - 1` values each
+    /// (the artifact loader checks this; other sizes fall back to the linear reading).
+    init(
+        weights: [Float], bucketsLog2: Int, bias: Double, hiddenBias: [Double] = [], hiddenOut: [Double] = [],
+        maxAnalysedBytes: Int
+    ) {
+        let hidden = hiddenBias.count == Self.hiddenRow - 1 && hiddenOut.count == Self.hiddenRow - 1
+            && weights.count == Self.hiddenRow << bucketsLog2
         self.weights = weights
+        self.row = hidden ? Self.hiddenRow : 1
         self.shift = UInt64(64 - bucketsLog2)
         self.bias = bias
+        // Lane 0 is the linear term: bias 0 and no activation (handled in `logit`).
+        var b = SIMD8<Double>(repeating: 0)
+        var o = SIMD8<Double>(repeating: 0)
+        if hidden {
+            for j in 0..<(Self.hiddenRow - 1) {
+                b[j + 1] = hiddenBias[j]
+                o[j + 1] = hiddenOut[j]
+            }
+        }
+        self.hiddenBias = b
+        self.hiddenOut = o
         self.maxAnalysedBytes = maxAnalysedBytes
         self.shape = ShapeTokens()
     }
@@ -63,18 +98,41 @@ struct HashedLinearModel: Sendable {
     func logit(
         bytes: UnsafeBufferPointer<UInt8>, words: UnsafeMutablePointer<Range<Int>>?
     ) -> (logit: (logit: Double, features: Int), words: Int) {
-        var sum = 0.0
         var count = 0
         let shift = self.shift
+        if row == 1 {
+            var sum = 0.0
+            let wordCount = weights.withUnsafeBufferPointer { w in
+                forEachValue(bytes, words: words) { value in
+                    let weight = Double(w[Int(truncatingIfNeeded: value >> shift)])
+                    sum += (value >> 40) & 1 == 1 ? -weight : weight
+                    count += 1
+                }
+            }
+            guard count > 0 else { return ((bias, 0), wordCount) }
+            return ((bias + sum / Double(count).squareRoot(), count), wordCount)
+        }
+        // Rows of 8 floats: one 32-byte load and one 8-lane Float add per value; Double from there on.
+        var sum = SIMD8<Float>(repeating: 0)
         let wordCount = weights.withUnsafeBufferPointer { w in
-            forEachValue(bytes, words: words) { value in
-                let weight = Double(w[Int(truncatingIfNeeded: value >> shift)])
-                sum += (value >> 40) & 1 == 1 ? -weight : weight
+            // Never empty here (init takes rows of 8 only for a full table); no table, no sum.
+            guard let base = w.baseAddress else { return forEachValue(bytes, words: words) { _ in } }
+            let raw = UnsafeRawPointer(base)
+            return forEachValue(bytes, words: words) { value in
+                let offset = Int(truncatingIfNeeded: value >> shift) &* (Self.hiddenRow * MemoryLayout<Float>.stride)
+                let r = raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                if (value >> 40) & 1 == 1 { sum -= r } else { sum += r }
                 count += 1
             }
         }
-        guard count > 0 else { return ((bias, 0), wordCount) }
-        return ((bias + sum / Double(count).squareRoot(), count), wordCount)
+        let total = SIMD8<Double>(Double(sum[0]), Double(sum[1]), Double(sum[2]), Double(sum[3]),
+                                  Double(sum[4]), Double(sum[5]), Double(sum[6]), Double(sum[7]))
+        let s = count > 0 ? total / Double(count).squareRoot() : total
+        // Lane 0 (linear) is added as is; lanes 1… pass through the ReLU (lane 0's output weight is 0).
+        var hidden = s + hiddenBias
+        hidden.replace(with: 0, where: hidden .< 0)
+        let logit = bias + s[0] + (hidden * hiddenOut).sum()  // hiddenOut[0] is 0
+        return ((logit, count), wordCount)
     }
 
     /// Calls `add` with every feature value of `bytes` (see the type's documentation), in one
@@ -106,7 +164,7 @@ struct HashedLinearModel: Sendable {
             }
             add(u &* gold)
             if words > 0 { add(((previous &* gold) ^ u) &* Self.mix) }
-            shape.word(u, state: &state)
+            shape.word(u, bytes: n, state: &state, add)
             if index - start >= 4 {
                 let prefix = 0x2000_0000 | UInt64(bytes[start]) << 16 | UInt64(bytes[start + 1]) << 8 | UInt64(bytes[start + 2])
                 let suffix = UInt64(bytes[index - 3]) << 24 | UInt64(bytes[index - 2]) << 16 | UInt64(bytes[index - 1]) << 8 | 0x20
