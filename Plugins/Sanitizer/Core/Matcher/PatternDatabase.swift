@@ -128,6 +128,18 @@ public final class PatternDatabase: @unchecked Sendable {
         return found
     }
 
+    /// The shortest and longest match of `spec` in bytes (nil when Hyperscan cannot analyse it;
+    /// `max` is `Int(UInt32.max)` when matches are unbounded).
+    public static func widths(_ spec: PatternSpec) -> (min: Int, max: Int)? {
+        var info: UnsafeMutablePointer<hs_expr_info_t>?
+        var error: UnsafeMutablePointer<hs_compile_error_t>?
+        let status = hs_expression_info(spec.expression, spec.flags, &info, &error)
+        if let error { hs_free_compile_error(error) }
+        guard status == HS_SUCCESS, let info else { return nil }
+        defer { free(info) }
+        return (Int(info.pointee.min_width), Int(info.pointee.max_width))
+    }
+
     private func takeScratch() throws(PatternError) -> OpaquePointer {
         if let address = pool.withLock({ $0.popLast() }), let scratch = OpaquePointer(bitPattern: address) { return scratch }
         var clone: OpaquePointer?

@@ -1,10 +1,11 @@
-/// Finds PII and secrets in text: one Hyperscan pass over all candidate expressions (linear time,
-/// no backtracking), then Swift validators on the candidates, then overlap resolution (higher
+/// Finds PII and secrets in text: Hyperscan over all candidate expressions (linear time, no
+/// backtracking; the expressions that need a digit or a long word run only near one, see
+/// ``GatedPatternSet``), then Swift validators on the candidates, then overlap resolution (higher
 /// priority, then longer, wins).
 public final class SensitiveDataScanner: Sendable {
     /// The rules compiled into this scanner.
     public let rules: [SensitiveRule]
-    private let database: PatternDatabase
+    private let database: GatedPatternSet
     /// Most candidates examined per scan; beyond it the scan fails (callers fail closed).
     public let maxCandidates: Int
 
@@ -12,7 +13,7 @@ public final class SensitiveDataScanner: Sendable {
     public init(rules: [SensitiveRule] = PIIRules.all + SecretRules.all, maxCandidates: Int = 200_000) throws(PatternError) {
         self.rules = rules
         self.maxCandidates = maxCandidates
-        database = try PatternDatabase(rules.enumerated().map { index, rule in
+        database = try GatedPatternSet(rules.enumerated().map { index, rule in
             PatternSpec(rule.expression, id: UInt32(index), caseless: rule.caseless)
         })
     }

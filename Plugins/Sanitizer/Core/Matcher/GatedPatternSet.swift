@@ -1,0 +1,185 @@
+import CHyperscan
+
+/// A pattern set that reports exactly what one ``PatternDatabase`` over all its expressions
+/// reports (every match, leftmost start), but runs the expressions that are costly on prose only
+/// where they can match:
+///
+/// - expressions whose every match holds a decimal digit (``PatternShape/requiresDigit``) run on
+///   windows around the input's digit runs (found with a SIMD pass), in two databases by maximum
+///   match width (narrow and wide, each with its own window margin);
+/// - bounded expressions of word bytes only, at least 16 long (``PatternShape/wordBytesOnly``),
+///   run on windows around the ends of runs of that many word bytes (a gate expression in the
+///   main database reports them);
+/// - everything else runs on the whole input in the main database.
+///
+/// Exactness of a window [ws, we) of a group whose matches are at most `M` bytes long: a window is
+/// a gate hit widened by `M + 2` on both sides (overlapping windows merged), so every real match
+/// holding that hit lies at least two bytes inside it and is seen with its real neighbours (`\b`
+/// included): the window reports it with the same leftmost start. A match the window's artificial
+/// edges create starts at `ws` or ends at `we` and is dropped; one that starts at `ws` ends by
+/// `ws + M`, before any real match in the window ends, so it cannot displace a real match's start.
+public final class GatedPatternSet: Sendable {
+    /// One gated database and the margin its windows need.
+    struct Group: Sendable {
+        let database: PatternDatabase
+        /// The longest match of any expression in the group (bytes).
+        let margin: Int
+    }
+
+    private let main: PatternDatabase?
+    private let digitGroups: [Group]
+    private let wordGroup: Group?
+    /// The id the word-run gate reports with in the main database (never a pattern id).
+    private let wordGateID: UInt32
+
+    /// The longest match a digit-gated expression may have (wider ones stay in the main database).
+    static let maxGatedWidth = 256
+    /// Digit-gated expressions up to this width go to the narrow group (smaller windows).
+    static let narrowWidth = 24
+    /// The shortest word-run expression worth gating (shorter runs are everywhere in prose).
+    static let minWordRun = 16
+    /// Windows covering more than this share of the input are replaced by one whole-input scan.
+    static let wholeScanShare = 0.5
+
+    /// How each expression was placed (for tests and profiling).
+    public enum Placement: Sendable, Equatable {
+        case main, digitNarrow, digitWide, wordRun
+    }
+
+    /// Where each input expression went, in input order.
+    public let placements: [Placement]
+
+    /// Compiles `patterns`; throws ``PatternError`` as ``PatternDatabase`` does.
+    public init(_ patterns: [PatternSpec]) throws(PatternError) {
+        guard !patterns.isEmpty else { throw PatternError(expressionIndex: -1, message: "no patterns") }
+        var placements: [Placement] = []
+        var mainSpecs: [PatternSpec] = [], narrow: [PatternSpec] = [], wide: [PatternSpec] = [], word: [PatternSpec] = []
+        var narrowMax = 0, wideMax = 0, wordMax = 0, wordMin = Int.max
+        for spec in patterns {
+            let shape = PatternShape(spec.expression)
+            let widths = PatternDatabase.widths(spec)
+            if shape.requiresDigit, let widths, widths.max <= Self.maxGatedWidth {
+                if widths.max <= Self.narrowWidth {
+                    narrow.append(spec)
+                    narrowMax = max(narrowMax, widths.max)
+                    placements.append(.digitNarrow)
+                } else {
+                    wide.append(spec)
+                    wideMax = max(wideMax, widths.max)
+                    placements.append(.digitWide)
+                }
+            } else if shape.wordBytesOnly, let widths, widths.min >= Self.minWordRun, widths.max <= Self.maxGatedWidth {
+                word.append(spec)
+                wordMax = max(wordMax, widths.max)
+                wordMin = min(wordMin, widths.min)
+                placements.append(.wordRun)
+            } else {
+                mainSpecs.append(spec)
+                placements.append(.main)
+            }
+        }
+        self.placements = placements
+        wordGateID = (patterns.map(\.id).max() ?? 0) &+ 1
+        if !word.isEmpty {
+            // Every word-run match is a run of at least wordMin word bytes: it ends where this does.
+            mainSpecs.append(PatternSpec("[A-Za-z0-9_]{\(wordMin)}", id: wordGateID, leftmostStart: false))
+        }
+        main = mainSpecs.isEmpty ? nil : try PatternDatabase(mainSpecs)
+        var groups: [Group] = []
+        if !narrow.isEmpty { groups.append(Group(database: try PatternDatabase(narrow), margin: narrowMax)) }
+        if !wide.isEmpty { groups.append(Group(database: try PatternDatabase(wide), margin: wideMax)) }
+        digitGroups = groups
+        wordGroup = word.isEmpty ? nil : Group(database: try PatternDatabase(word), margin: wordMax)
+    }
+
+    /// Scans `bytes`, calling `onMatch(id, from, to)` for every match, as
+    /// ``PatternDatabase/scan(_:_:)`` over all expressions would (the order differs). Return
+    /// `false` to stop.
+    public func scan(_ bytes: UnsafeRawBufferPointer, _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
+        guard bytes.count > 0 else { return }
+        var stopped = false
+        var wordHits: [Int] = []
+        if let main {
+            let gate = wordGateID, gated = wordGroup != nil
+            try main.scan(bytes) { id, from, to in
+                if gated && id == gate {
+                    wordHits.append(to)
+                    return true
+                }
+                if !onMatch(id, from, to) { stopped = true; return false }
+                return true
+            }
+        }
+        if stopped { return }
+        if !digitGroups.isEmpty {
+            let runs = Self.digitRuns(bytes)
+            for group in digitGroups where !runs.isEmpty {
+                try scan(group, bytes, hits: runs, stopped: &stopped, onMatch)
+                if stopped { return }
+            }
+        }
+        if let wordGroup, !wordHits.isEmpty {
+            wordHits.sort()
+            try scan(wordGroup, bytes, hits: wordHits.map { $0..<$0 }, stopped: &stopped, onMatch)
+        }
+    }
+
+    /// Scans `group` on the windows around `hits` (each widened by the group's margin + 2, merged).
+    private func scan(_ group: Group, _ bytes: UnsafeRawBufferPointer, hits: [Range<Int>], stopped: inout Bool,
+                      _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
+        let n = bytes.count, pad = group.margin + 2
+        var windows: [Range<Int>] = []
+        var covered = 0
+        for hit in hits {
+            let start = max(0, hit.lowerBound - pad), end = min(n, hit.upperBound + pad)
+            if let last = windows.last, start <= last.upperBound {
+                covered += max(0, end - last.upperBound)
+                windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, end)
+            } else {
+                covered += end - start
+                windows.append(start..<end)
+            }
+        }
+        if Double(covered) > Double(n) * Self.wholeScanShare { windows = [0..<n] }
+        for window in windows {
+            let slice = UnsafeRawBufferPointer(rebasing: bytes[window])
+            let ws = window.lowerBound, we = window.upperBound
+            let dropStart = ws > 0, dropEnd = we < n
+            try group.database.scan(slice) { id, from, to in
+                let start = ws + from, end = ws + to
+                // Matches made by the window's artificial edges.
+                if dropStart && start == ws { return true }
+                if dropEnd && end == we { return true }
+                if !onMatch(id, start, end) { stopped = true; return false }
+                return true
+            }
+            if stopped { return }
+        }
+    }
+
+    /// The runs of ASCII digits in `bytes`, in order (16 bytes at a time where there are none).
+    static func digitRuns(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        let n = bytes.count
+        var i = 0
+        let zero = SIMD16<UInt8>(repeating: 0x30), ten = SIMD16<UInt8>(repeating: 10)
+        while i < n {
+            while i + 16 <= n {
+                let v = bytes.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+                if any((v &- zero) .< ten) { break }
+                i += 16
+            }
+            let stop = min(n, i + 16)
+            var found = false
+            while i < stop {
+                if bytes[i] &- 0x30 < 10 { found = true; break }
+                i += 1
+            }
+            guard found else { continue }
+            let start = i
+            while i < n, bytes[i] &- 0x30 < 10 { i += 1 }
+            runs.append(start..<i)
+        }
+        return runs
+    }
+}

@@ -1,0 +1,183 @@
+/// What every match of a Hyperscan expression must contain, read from the expression's syntax
+/// (conservatively: any construct it does not know makes both answers `false`).
+///
+/// Used to scan expensive expressions only near the bytes they cannot match without: an
+/// expression whose every match holds a decimal digit need not run over prose without digits.
+public struct PatternShape: Sendable, Equatable {
+    /// Every match contains at least one byte `0`–`9`.
+    public var requiresDigit: Bool
+    /// Every byte of every match is a word byte (`A–Z a–z 0–9 _`), so a match lies inside one run
+    /// of word bytes.
+    public var wordBytesOnly: Bool
+
+    /// The shape of `expression` (case-insensitivity changes neither answer).
+    public init(_ expression: String) {
+        var parser = ShapeParser(Array(expression.utf8))
+        if let node = parser.parseAlternation(), parser.atEnd {
+            requiresDigit = node.requiresDigit
+            wordBytesOnly = node.wordOnly
+        } else {
+            requiresDigit = false
+            wordBytesOnly = false
+        }
+    }
+}
+
+/// A parsed sub-expression, reduced to the two facts the gate needs.
+private struct ShapeNode {
+    var requiresDigit: Bool
+    var wordOnly: Bool
+}
+
+private struct ShapeParser {
+    let bytes: [UInt8]
+    var i = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var atEnd: Bool { i == bytes.count }
+
+    static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+    static func isWord(_ b: UInt8) -> Bool {
+        isDigit(b) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
+    }
+
+    /// `a|b|…`: requires a digit when every branch does; word-only when every branch is.
+    mutating func parseAlternation() -> ShapeNode? {
+        guard var result = parseSequence() else { return nil }
+        while i < bytes.count, bytes[i] == UInt8(ascii: "|") {
+            i += 1
+            guard let next = parseSequence() else { return nil }
+            result.requiresDigit = result.requiresDigit && next.requiresDigit
+            result.wordOnly = result.wordOnly && next.wordOnly
+        }
+        return result
+    }
+
+    /// A run of quantified atoms: requires a digit when one mandatory atom does.
+    mutating func parseSequence() -> ShapeNode? {
+        var result = ShapeNode(requiresDigit: false, wordOnly: true)
+        while i < bytes.count, bytes[i] != UInt8(ascii: "|"), bytes[i] != UInt8(ascii: ")") {
+            guard let atom = parseAtom(), let minimum = parseQuantifier() else { return nil }
+            if minimum > 0 && atom.requiresDigit { result.requiresDigit = true }
+            result.wordOnly = result.wordOnly && atom.wordOnly
+        }
+        return result
+    }
+
+    /// The minimum repeat count of the quantifier at `i` (1 when there is none).
+    mutating func parseQuantifier() -> Int? {
+        guard i < bytes.count else { return 1 }
+        switch bytes[i] {
+        case UInt8(ascii: "?"), UInt8(ascii: "*"):
+            i += 1
+            return 0
+        case UInt8(ascii: "+"):
+            i += 1
+            return 1
+        case UInt8(ascii: "{"):
+            var j = i + 1, minimum = 0, digits = 0
+            while j < bytes.count, Self.isDigit(bytes[j]) {
+                minimum = min(minimum * 10 + Int(bytes[j] - 0x30), 1 << 20)
+                digits += 1
+                j += 1
+            }
+            guard digits > 0 else { return nil }
+            while j < bytes.count, Self.isDigit(bytes[j]) || bytes[j] == UInt8(ascii: ",") { j += 1 }
+            guard j < bytes.count, bytes[j] == UInt8(ascii: "}") else { return nil }
+            i = j + 1
+            return minimum
+        default:
+            return 1
+        }
+    }
+
+    mutating func parseAtom() -> ShapeNode? {
+        guard i < bytes.count else { return nil }
+        let b = bytes[i]
+        switch b {
+        case UInt8(ascii: "("):
+            i += 1
+            // Only plain groups: `(?…)` constructs are not analysed.
+            guard i < bytes.count, bytes[i] != UInt8(ascii: "?") else { return nil }
+            guard let inner = parseAlternation(), i < bytes.count, bytes[i] == UInt8(ascii: ")") else { return nil }
+            i += 1
+            return inner
+        case UInt8(ascii: "["):
+            i += 1
+            guard let members = parseClass(), !members.isEmpty else { return nil }
+            return ShapeNode(requiresDigit: members.allSatisfy(Self.isDigit), wordOnly: members.allSatisfy(Self.isWord))
+        case UInt8(ascii: "\\"):
+            guard i + 1 < bytes.count else { return nil }
+            let e = bytes[i + 1]
+            i += 2
+            switch e {
+            case UInt8(ascii: "b"), UInt8(ascii: "B"): return ShapeNode(requiresDigit: false, wordOnly: true)  // zero width
+            case UInt8(ascii: "d"): return ShapeNode(requiresDigit: true, wordOnly: true)
+            case UInt8(ascii: "w"): return ShapeNode(requiresDigit: false, wordOnly: true)
+            case UInt8(ascii: "s"): return ShapeNode(requiresDigit: false, wordOnly: false)
+            default:
+                // Escaped punctuation stands for itself; other escapes are not analysed.
+                guard e < 0x80, !Self.isWord(e) else { return nil }
+                return ShapeNode(requiresDigit: false, wordOnly: false)
+            }
+        case UInt8(ascii: "^"), UInt8(ascii: "$"):
+            i += 1
+            return ShapeNode(requiresDigit: false, wordOnly: true)  // zero width
+        case UInt8(ascii: "."):
+            i += 1
+            return ShapeNode(requiresDigit: false, wordOnly: false)
+        case UInt8(ascii: ")"), UInt8(ascii: "|"), UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "{"):
+            return nil
+        default:
+            i += 1
+            return ShapeNode(requiresDigit: Self.isDigit(b), wordOnly: Self.isWord(b))
+        }
+    }
+
+    /// The members of a `[…]` class (after the `[`), or nil for a negated or unknown class.
+    /// Non-ASCII members are returned as themselves (neither digit nor word byte).
+    mutating func parseClass() -> [UInt8]? {
+        guard i < bytes.count, bytes[i] != UInt8(ascii: "^"), bytes[i] != UInt8(ascii: "]") else { return nil }
+        var members: [UInt8] = []
+        while i < bytes.count, bytes[i] != UInt8(ascii: "]") {
+            guard let low = parseClassMember(&members) else { return nil }
+            guard let first = low else { continue }  // a class escape such as \s was added whole
+            if i + 1 < bytes.count, bytes[i] == UInt8(ascii: "-"), bytes[i + 1] != UInt8(ascii: "]") {
+                i += 1
+                guard let highMember = parseClassMember(&members), let last = highMember, first <= last else { return nil }
+                members.append(contentsOf: first...last)
+            } else {
+                members.append(first)
+            }
+        }
+        guard i < bytes.count else { return nil }
+        i += 1
+        return members
+    }
+
+    /// One class member: `.some(byte)` for a single byte, `.some(nil)` when a whole escape class
+    /// was appended to `members`, nil when unknown.
+    mutating func parseClassMember(_ members: inout [UInt8]) -> UInt8?? {
+        guard i < bytes.count else { return nil }
+        let b = bytes[i]
+        guard b == UInt8(ascii: "\\") else {
+            i += 1
+            return .some(b)
+        }
+        guard i + 1 < bytes.count else { return nil }
+        let e = bytes[i + 1]
+        i += 2
+        switch e {
+        case UInt8(ascii: "s"):
+            members.append(contentsOf: [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D])
+            return .some(nil)
+        case UInt8(ascii: "d"):
+            members.append(contentsOf: 0x30...0x39)
+            return .some(nil)
+        default:
+            guard e < 0x80, !Self.isWord(e) else { return nil }
+            return .some(e)
+        }
+    }
+}

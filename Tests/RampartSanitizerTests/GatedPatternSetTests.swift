@@ -1,0 +1,158 @@
+import Foundation
+import XCTest
+@testable import RampartSanitizerCore
+
+/// The gated pattern set must report exactly what one database over all expressions reports.
+final class GatedPatternSetTests: XCTestCase {
+    struct Match: Hashable, Comparable {
+        let id: UInt32, from: Int, to: Int
+        static func < (a: Match, b: Match) -> Bool { (a.id, a.from, a.to) < (b.id, b.from, b.to) }
+    }
+
+    static let specs: [PatternSpec] = (PIIRules.all + SecretRules.all).enumerated().map { index, rule in
+        PatternSpec(rule.expression, id: UInt32(index), caseless: rule.caseless)
+    }
+    static let reference = Result { () throws(PatternError) in try PatternDatabase(specs) }
+    static let gated = Result { () throws(PatternError) in try GatedPatternSet(specs) }
+
+    func matches(_ text: [UInt8], reference: PatternDatabase) throws -> [Match] {
+        var out: [Match] = []
+        try text.withUnsafeBytes { raw in
+            try reference.scan(raw) { id, from, to in
+                out.append(Match(id: id, from: from, to: to))
+                return true
+            }
+        }
+        return out.sorted()
+    }
+
+    func matches(_ text: [UInt8], gated: GatedPatternSet) throws -> [Match] {
+        var out: [Match] = []
+        try text.withUnsafeBytes { raw in
+            try gated.scan(raw) { id, from, to in
+                out.append(Match(id: id, from: from, to: to))
+                return true
+            }
+        }
+        return out.sorted()
+    }
+
+    func assertSame(_ text: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws {
+        let reference = try Self.reference.get(), gated = try Self.gated.get()
+        let expected = try matches(text, reference: reference), actual = try matches(text, gated: gated)
+        XCTAssertEqual(actual, expected, "on \(String(decoding: text.prefix(200), as: UTF8.self))", file: file, line: line)
+    }
+
+    func testShapeReadsDigitsAndWordRuns() {
+        XCTAssertTrue(PatternShape(#"\b[0-9]{11}\b"#).requiresDigit)
+        XCTAssertTrue(PatternShape(#"\b[STFGM][0-9]{7}[A-Z]\b"#).requiresDigit)
+        XCTAssertTrue(PatternShape(#"\b(bc1[02-9ac-hj-np-z]{25,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34})\b"#).requiresDigit)
+        XCTAssertTrue(PatternShape(#"(\+63|\b0)[ \-]?\(?9[0-9]{2}"#).requiresDigit)
+        XCTAssertFalse(PatternShape(#"[0-9]?x"#).requiresDigit, "an optional digit is not required")
+        XCTAssertFalse(PatternShape(#"a|[0-9]"#).requiresDigit, "one branch has no digit")
+        XCTAssertFalse(PatternShape(#"x[0-9]{0,3}"#).requiresDigit, "zero repeats allowed")
+        XCTAssertFalse(PatternShape(#"[0-9A]"#).requiresDigit, "a class with a letter")
+        XCTAssertFalse(PatternShape(#"[^a-z]"#).requiresDigit, "negated classes are not analysed")
+        XCTAssertFalse(PatternShape(#"(?i)[0-9]"#).requiresDigit, "(?…) is not analysed")
+        XCTAssertFalse(PatternShape(#"[0-9"#).requiresDigit, "malformed")
+        XCTAssertFalse(PatternShape(#"\x30"#).requiresDigit, "unknown escapes are not analysed")
+        XCTAssertTrue(PatternShape(#"\b[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z]\b"#).wordBytesOnly)
+        XCTAssertFalse(PatternShape(#"\b[A-Z]{6}[ \-][0-9]"#).wordBytesOnly)
+        XCTAssertFalse(PatternShape(#"\b[A-Z]{6}.\b"#).wordBytesOnly)
+    }
+
+    func testPlacement() throws {
+        let gated = try Self.gated.get()
+        let rules = PIIRules.all + SecretRules.all
+        func placement(_ type: String) -> [GatedPatternSet.Placement] {
+            rules.indices.filter { rules[$0].type == type }.map { gated.placements[$0] }
+        }
+        XCTAssertEqual(placement("IT_FISCAL_CODE"), [.wordRun])
+        XCTAssertEqual(placement("SG_NRIC_FIN"), [.digitNarrow])
+        XCTAssertEqual(placement("CRYPTO"), [.digitWide])
+        XCTAssertEqual(placement("EMAIL_ADDRESS"), [.main])
+        XCTAssertTrue(gated.placements.contains(.main) && gated.placements.contains(.digitNarrow))
+    }
+
+    func testDigitRunsMatchAScalarScan() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for length in [0, 1, 15, 16, 17, 31, 33, 100, 1000] {
+            var bytes: [UInt8] = []
+            for _ in 0..<length {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let r = Int(state >> 33) % 10
+                bytes.append(r < 2 ? UInt8(0x30 + (state >> 40) % 10) : UInt8(ascii: "a") + UInt8((state >> 40) % 26))
+            }
+            var expected: [Range<Int>] = []
+            var i = 0
+            while i < bytes.count {
+                guard bytes[i] >= 0x30 && bytes[i] <= 0x39 else { i += 1; continue }
+                let start = i
+                while i < bytes.count, bytes[i] >= 0x30 && bytes[i] <= 0x39 { i += 1 }
+                expected.append(start..<i)
+            }
+            let runs = bytes.withUnsafeBytes { GatedPatternSet.digitRuns($0) }
+            XCTAssertEqual(runs, expected, "length \(length)")
+        }
+    }
+
+    /// Window edges: matches right at the start/end of the text, runs longer than any window,
+    /// patterns without a leading `\b`, digits far apart and close together.
+    func testSameMatchesAtEdgesAndLongRuns() throws {
+        let cases = [
+            "12345678901", "x 12345678901", "123456789", String(repeating: "7", count: 400), "S1234567D",
+            "ab S1234567D cd", String(repeating: "A", count: 40) + "1" + String(repeating: "B", count: 40),
+            "RSSMRA85T10A562S", "code RSSMRA85T10A562S.", String(repeating: "RSSMRA85T10A562S ", count: 30),
+            String(repeating: "word ", count: 50) + "ES12 3456 7890 1234 5678 9012" + String(repeating: " word", count: 50),
+            "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq and 1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+            "4111 1111 1111 1111", "4111-1111-1111-1111x", "+44 20 7946 0958, (415) 555-0132", "A-B 1", "HRB 12345",
+            "2001:db8::1 and 192.168.0.1", "éé123456789éé", "a1", "1", "\n1\n",
+        ]
+        for text in cases { try assertSame(Array(text.utf8)) }
+    }
+
+    /// Random texts over an alphabet rich in what the expressions look for.
+    func testSameMatchesOnRandomTexts() throws {
+        let pieces = ["1", "23", "456", "7890", "0", " ", "-", ".", "/", ":", "+", "(", ")", "A", "b", "DE", "GB", "S", "X",
+                      "RSSMRA", "T", "bc1", "sk-", "@", "x", "_", "  ", "\n", "é", "the ", "AKIA", "9"]
+        var state: UInt64 = 42
+        for _ in 0..<400 {
+            var text = ""
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let count = Int(state >> 33) % 120
+            for _ in 0..<count {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                text += pieces[Int(state >> 33) % pieces.count]
+            }
+            try assertSame(Array(text.utf8))
+        }
+    }
+
+    /// Every line of the development file, when it is present (it is not part of the repository).
+    func testSameMatchesOnDevelopmentData() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = root.deletingLastPathComponent().appendingPathComponent("shared/data/pii-dev.jsonl").path
+        guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else { throw XCTSkip("no development data at \(path)") }
+        var lines = 0
+        for line in contents.split(separator: "\n") where !line.isEmpty {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let text = object["text"] as? String else { continue }
+            try assertSame(Array(text.utf8))
+            lines += 1
+        }
+        XCTAssertGreaterThan(lines, 0)
+    }
+
+    func testStopsWhenAsked() throws {
+        let gated = try Self.gated.get()
+        var calls = 0
+        let text = Array("mail a@example.com and b@example.com, call 415-555-0132 or 415-555-0133".utf8)
+        try text.withUnsafeBytes { raw in
+            try gated.scan(raw) { _, _, _ in
+                calls += 1
+                return false
+            }
+        }
+        XCTAssertEqual(calls, 1)
+    }
+}
