@@ -11,6 +11,8 @@ public final class Throttle: Sendable {
     public let config: ThrottleConfig
     let clock: any ThrottleClock
     let store: any LimiterStore
+    /// `store` in Redis mode, typed (no dynamic cast per call).
+    private let redisStore: RedisLimiterStore?
     /// In Redis mode with fail mode open: the local store used while Redis is unreachable.
     let fallbackStore: LocalLimiterStore?
     public let gate: ConcurrencyGate
@@ -32,6 +34,7 @@ public final class Throttle: Sendable {
         switch config.mode {
         case .local:
             store = LocalLimiterStore(clock: clock)
+            redisStore = nil
             fallbackStore = nil
             redisPool = nil
             redisSlots = nil
@@ -39,7 +42,9 @@ public final class Throttle: Sendable {
         case .redis:
             let pool = RedisConnectionPool(settings: config.redis)
             redisPool = pool
-            store = RedisLimiterStore(pool: pool, keyPrefix: config.redis.keyPrefix)
+            let shared = RedisLimiterStore(pool: pool, keyPrefix: config.redis.keyPrefix)
+            store = shared
+            redisStore = shared
             let open = config.redis.failMode == .open
             fallbackStore = open ? LocalLimiterStore(clock: clock) : nil
             let slots = RedisSlots(pool: pool, prefix: config.redis.keyPrefix, leaseMicros: config.redis.leaseMicros)
@@ -197,7 +202,7 @@ public final class Throttle: Sendable {
             if unused > 0 { refunds.append(Refund(key: reservation.entry.key, limit: reservation.entry.limit, units: unused)) }
         }
         if let refunded = refunds.first?.units { counters.refundedTokens.add(refunded, ordering: .relaxed) }
-        if let redisStore = store as? RedisLimiterStore, let redisSlots, !ticket.onFallback,
+        if let redisStore, let redisSlots, !ticket.onFallback,
            let slot = ticket.slot, slot.holdsSlot, !slot.onFallback {
             // Redis mode: the refunds and the slot's leases in one round trip.
             redisSlots.forget(slot.holder)
@@ -256,7 +261,7 @@ public final class Throttle: Sendable {
     private func charge(_ plan: AdmissionPlan, slot: RedisLimiterStore.SlotRequest?) -> Result<Charge, StoreError> {
         do {
             let result: Charge
-            if let slot, let redisStore = store as? RedisLimiterStore {
+            if let slot, let redisStore {
                 let (outcome, taken) = try redisStore.admit(plan, slot: slot)
                 result = Charge(outcome: outcome, onFallback: false, slotTaken: taken)
             } else {
