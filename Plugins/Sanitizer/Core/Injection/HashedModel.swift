@@ -98,33 +98,28 @@ struct HashedModel: Sendable {
     func logit(
         bytes: UnsafeBufferPointer<UInt8>, words: UnsafeMutablePointer<Range<Int>>?
     ) -> (logit: (logit: Double, features: Int), words: Int) {
-        var count = 0
-        let shift = self.shift
         if row == 1 {
-            var sum = 0.0
+            var sink = LinearSink(shift: shift)
             let wordCount = weights.withUnsafeBufferPointer { w in
-                forEachValue(bytes, words: words) { value in
-                    let weight = Double(w[Int(truncatingIfNeeded: value >> shift)])
-                    sum += (value >> 40) & 1 == 1 ? -weight : weight
-                    count += 1
-                }
+                sink.weights = w
+                return forEachValue(bytes, words: words, into: &sink)
             }
-            guard count > 0 else { return ((bias, 0), wordCount) }
-            return ((bias + sum / Double(count).squareRoot(), count), wordCount)
+            guard sink.count > 0 else { return ((bias, 0), wordCount) }
+            return ((bias + sink.sum / Double(sink.count).squareRoot(), sink.count), wordCount)
         }
         // Rows of 8 floats: one 32-byte load and one 8-lane Float add per value; Double from there on.
-        var sum = SIMD8<Float>(repeating: 0)
+        var sink = RowSink(shift: shift)
         let wordCount = weights.withUnsafeBufferPointer { w in
             // Never empty here (init takes rows of 8 only for a full table); no table, no sum.
-            guard let base = w.baseAddress else { return forEachValue(bytes, words: words) { _ in } }
-            let raw = UnsafeRawPointer(base)
-            return forEachValue(bytes, words: words) { value in
-                let offset = Int(truncatingIfNeeded: value >> shift) &* (Self.hiddenRow * MemoryLayout<Float>.stride)
-                let r = raw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
-                if (value >> 40) & 1 == 1 { sum -= r } else { sum += r }
-                count += 1
+            guard let base = w.baseAddress else {
+                var counter = CountingSink()
+                return forEachValue(bytes, words: words, into: &counter)
             }
+            sink.base = UnsafeRawPointer(base)
+            return forEachValue(bytes, words: words, into: &sink)
         }
+        let count = sink.count
+        let sum = sink.sum
         let total = SIMD8<Double>(Double(sum[0]), Double(sum[1]), Double(sum[2]), Double(sum[3]),
                                   Double(sum[4]), Double(sum[5]), Double(sum[6]), Double(sum[7]))
         let s = count > 0 ? total / Double(count).squareRoot() : total
@@ -135,12 +130,26 @@ struct HashedModel: Sendable {
         return ((logit, count), wordCount)
     }
 
-    /// Calls `add` with every feature value of `bytes` (see the type's documentation), in one
-    /// pass: words, bigrams and affixes as the bytes stream by, the shape tokens at the end.
-    /// Returns the number of words; with `spans`, writes each word's byte range there.
-    @inline(__always)
+    /// Calls `add` with every feature value of `bytes`, in order (``forEachValue(_:words:into:)``
+    /// with a closure; the tests read the values through it).
     @discardableResult
     func forEachValue(_ bytes: UnsafeBufferPointer<UInt8>, words spans: UnsafeMutablePointer<Range<Int>>? = nil, _ add: (UInt64) -> Void) -> Int {
+        withoutActuallyEscaping(add) { add in
+            var sink = ClosureSink(body: add)
+            return forEachValue(bytes, words: spans, into: &sink)
+        }
+    }
+
+    /// Passes every feature value of `bytes` (see the type's documentation) to `sink`, in one
+    /// pass: words, bigrams and affixes as the bytes stream by, the shape tokens at the end.
+    /// Returns the number of words; with `spans`, writes each word's byte range there. Generic
+    /// over the sink (not a closure) so that the specialised loop keeps the running sum in
+    /// registers instead of calling a closure that reloads it from memory for every value.
+    @inline(__always)
+    @discardableResult
+    func forEachValue<Sink: FeatureSink>(
+        _ bytes: UnsafeBufferPointer<UInt8>, words spans: UnsafeMutablePointer<Range<Int>>? = nil, into sink: inout Sink
+    ) -> Int {
         let gold = Self.gold
         var state = ShapeTokens.State()
         var previous: UInt64 = 0
@@ -162,20 +171,20 @@ struct HashedModel: Sendable {
                 u = FNV1a.step(u, b)
                 index += 1
             }
-            add(u &* gold)
-            if words > 0 { add(((previous &* gold) ^ u) &* Self.mix) }
-            shape.word(u, bytes: n, state: &state, add)
+            sink.add(u &* gold)
+            if words > 0 { sink.add(((previous &* gold) ^ u) &* Self.mix) }
+            shape.word(u, bytes: n, state: &state, into: &sink)
             if index - start >= 4 {
                 let prefix = 0x2000_0000 | UInt64(bytes[start]) << 16 | UInt64(bytes[start + 1]) << 8 | UInt64(bytes[start + 2])
                 let suffix = UInt64(bytes[index - 3]) << 24 | UInt64(bytes[index - 2]) << 16 | UInt64(bytes[index - 1]) << 8 | 0x20
-                add((prefix ^ Self.prefixSalt) &* gold)
-                add((suffix ^ Self.suffixSalt) &* gold)
+                sink.add((prefix ^ Self.prefixSalt) &* gold)
+                sink.add((suffix ^ Self.suffixSalt) &* gold)
             }
             previous = u
             spans?[words] = start..<index
             words += 1
         }
-        shape.finish(state, bytes: n, words: words, add)
+        shape.finish(state, bytes: n, words: words, into: &sink)
         return words
     }
 }

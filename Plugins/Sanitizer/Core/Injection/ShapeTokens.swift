@@ -120,13 +120,13 @@ struct ShapeTokens: Sendable {
     /// A word with hash `u` (model unigram hash) in a text of `bytes` bytes; emits the sentence
     /// values when it opens a sentence.
     @inline(__always)
-    func word(_ u: UInt64, bytes: Int, state: inout State, _ emit: (UInt64) -> Void) {
+    func word<Sink: FeatureSink>(_ u: UInt64, bytes: Int, state: inout State, into sink: inout Sink) {
         content(state: &state)
         if state.expectingStart {
             state.expectingStart = false
             let third = min(2, 3 * state.segmentStart / max(1, bytes))
-            emit((u ^ Self.sentenceSalt) &* HashedModel.mix)
-            emit((u ^ (Self.thirdSalt + UInt64(third))) &* HashedModel.mix)
+            sink.add((u ^ Self.sentenceSalt) &* HashedModel.mix)
+            sink.add((u ^ (Self.thirdSalt + UInt64(third))) &* HashedModel.mix)
             let imperative = imperativeHashes.contains(u)
             if imperative {
                 state.imperatives += 1
@@ -144,17 +144,17 @@ struct ShapeTokens: Sendable {
 
     /// Emits the token values of a text of `bytes` bytes and `words` words.
     @inline(__always)
-    func finish(_ state: State, bytes: Int, words: Int, _ emit: (UInt64) -> Void) {
+    func finish<Sink: FeatureSink>(_ state: State, bytes: Int, words: Int, into sink: inout Sink) {
         @inline(__always) func log2Bucket(_ n: Int, _ cap: Int) -> Int {
             min(cap, Int.bitWidth - (n + 1).leadingZeroBitCount - 1)
         }
-        emit(lengthValues[log2Bucket(bytes, 12)])
-        emit(lineValues[log2Bucket(state.newlines, 5)])
-        emit(imperativeValues[min(4, state.imperatives)])
-        if state.imperatives >= 2 && 10 * state.lastImperativeStart > 4 * bytes { emit(lateValue) }
-        emit(secondPersonValues[min(5, 50 * state.secondPerson / max(1, words))])
-        emit(switchValues[min(3, state.switches)])
-        for third in 0..<3 where state.imperativeThirds & (1 << UInt8(third)) != 0 { emit(thirdValues[third]) }
-        emit(paragraphValues[min(6, state.paragraphs)])
+        sink.add(lengthValues[log2Bucket(bytes, 12)])
+        sink.add(lineValues[log2Bucket(state.newlines, 5)])
+        sink.add(imperativeValues[min(4, state.imperatives)])
+        if state.imperatives >= 2 && 10 * state.lastImperativeStart > 4 * bytes { sink.add(lateValue) }
+        sink.add(secondPersonValues[min(5, 50 * state.secondPerson / max(1, words))])
+        sink.add(switchValues[min(3, state.switches)])
+        for third in 0..<3 where state.imperativeThirds & (1 << UInt8(third)) != 0 { sink.add(thirdValues[third]) }
+        sink.add(paragraphValues[min(6, state.paragraphs)])
     }
 }

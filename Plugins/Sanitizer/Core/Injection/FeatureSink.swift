@@ -1,0 +1,67 @@
+/// A consumer of the hashed model's feature values (``HashedModel/forEachValue(_:words:into:)``),
+/// in the order they are produced. A generic sink is specialised and inlined into the feature
+/// loop, so its state (a running sum) stays in registers.
+protocol FeatureSink {
+    mutating func add(_ value: UInt64)
+}
+
+/// The linear model's sum: `±weights[value >> shift]` in Double, in feature order.
+struct LinearSink: FeatureSink {
+    let shift: UInt64
+    var weights = UnsafeBufferPointer<Float>(start: nil, count: 0)
+    var sum = 0.0
+    var count = 0
+
+    init(shift: UInt64) {
+        self.shift = shift
+    }
+
+    @inline(__always)
+    mutating func add(_ value: UInt64) {
+        let weight = Double(weights[Int(truncatingIfNeeded: value >> shift)])
+        sum += (value >> 40) & 1 == 1 ? -weight : weight
+        count += 1
+    }
+}
+
+/// The network's sum: `±row[value >> shift]` (8 floats, 32 bytes) in Float, in feature order.
+struct RowSink: FeatureSink {
+    let shift: UInt64
+    /// The table's first row; set before the first `add`.
+    var base: UnsafeRawPointer?
+    var sum = SIMD8<Float>(repeating: 0)
+    var count = 0
+
+    init(shift: UInt64) {
+        self.shift = shift
+    }
+
+    @inline(__always)
+    mutating func add(_ value: UInt64) {
+        guard let base else { return }
+        let offset = Int(truncatingIfNeeded: value >> shift) &* (HashedModel.hiddenRow * MemoryLayout<Float>.stride)
+        let r = base.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+        if (value >> 40) & 1 == 1 { sum -= r } else { sum += r }
+        count += 1
+    }
+}
+
+/// Counts the values only.
+struct CountingSink: FeatureSink {
+    var count = 0
+
+    @inline(__always)
+    mutating func add(_ value: UInt64) {
+        count += 1
+    }
+}
+
+/// Passes each value to a closure (tests and diagnostics).
+struct ClosureSink: FeatureSink {
+    let body: (UInt64) -> Void
+
+    @inline(__always)
+    mutating func add(_ value: UInt64) {
+        body(value)
+    }
+}
