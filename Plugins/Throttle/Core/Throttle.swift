@@ -247,7 +247,6 @@ public final class Throttle: Sendable {
 
     // MARK: helpers
 
-    /// Charges the plan on the primary store, or on the local fallback when Redis fails and the fail mode is open.
     /// What ``charge(_:slot:)`` did: the plan's outcome, whether the local fallback counted it,
     /// and whether the slot asked for was taken with it.
     private struct Charge {
