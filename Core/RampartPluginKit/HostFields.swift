@@ -210,7 +210,9 @@ extension PluginCallContext {
     /// All or nothing: returns `false`, having made no call, when the host is older than 1.2,
     /// the hook cannot answer (stream end, chunks, logits), or a value is outside the host's
     /// limits (a trailer key of 1–128 bytes of `[a-z0-9-_.]`, a value of at most 4096 bytes, at
-    /// most 64 trailers, `maxTokens` ≥ 1). Return the equivalent `.mutate` verdict then.
+    /// most 64 trailers, `maxTokens` ≥ 1). Return the equivalent `.mutate` verdict then. The
+    /// host's 64 trailers are per hook call: answering twice can run past them with the second
+    /// call's trailers only partly added — answer once.
     /// A hook that answered here may still return `.deny` (the trailers go with the denial), but
     /// not a verdict that needs protobuf (the host refuses a hook that answers both ways).
     public func answer(maxTokens: UInt32? = nil, trailers: [(String, String)] = []) -> Bool {
