@@ -6,24 +6,7 @@ import XCTest
 /// Steuer-IDs, grouped USt-IdNr., glued Discord tokens, digit groups inside longer runs). Every
 /// value is invented: valid ones were computed to satisfy the check, invalid ones differ from
 /// them in one place.
-final class SanitizerPIIRecallTests: XCTestCase {
-    static let scanner = try? SensitiveDataScanner()
-
-    func types(_ text: String) throws -> Set<String> {
-        Set(try XCTUnwrap(Self.scanner).scan(text).map(\.type))
-    }
-
-    func assertFound(_ cases: [(String, String)], file: StaticString = #filePath, line: UInt = #line) throws {
-        for (text, type) in cases {
-            XCTAssertTrue(try types(text).contains(type), "\(type) not found in: \(text)", file: file, line: line)
-        }
-    }
-
-    func assertNotFound(_ cases: [(String, String)], file: StaticString = #filePath, line: UInt = #line) throws {
-        for (text, type) in cases {
-            XCTAssertFalse(try types(text).contains(type), "\(type) wrongly found in: \(text)", file: file, line: line)
-        }
-    }
+final class SanitizerPIIRecallTests: XCTestCase, ScannerAssertions {
 
     func testEveryValidIPAddressIsReportedByDefault() throws {
         try assertFound([

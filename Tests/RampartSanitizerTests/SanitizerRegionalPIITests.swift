@@ -3,24 +3,8 @@ import XCTest
 
 /// The national-id, document, vehicle and contact recognisers. Every value here is invented: the
 /// valid ones were made to satisfy the check digit, the invalid ones differ in that digit only.
-final class SanitizerRegionalPIITests: XCTestCase {
-    static let scanner = try? SensitiveDataScanner()
-
-    func types(_ text: String) throws -> Set<String> {
-        Set(try XCTUnwrap(Self.scanner).scan(text).map(\.type))
-    }
-
-    func assertFound(_ cases: [(String, String)], file: StaticString = #filePath, line: UInt = #line) throws {
-        for (text, type) in cases {
-            XCTAssertTrue(try types(text).contains(type), "\(type) not found in: \(text)", file: file, line: line)
-        }
-    }
-
-    func assertNotFound(_ cases: [(String, String)], file: StaticString = #filePath, line: UInt = #line) throws {
-        for (text, type) in cases {
-            XCTAssertFalse(try types(text).contains(type), "\(type) wrongly found in: \(text)", file: file, line: line)
-        }
-    }
+final class SanitizerRegionalPIITests: XCTestCase, ScannerAssertions {
+    static let scanner = defaultScanner  // the direct scans below
 
     func testCheckDigitAlgorithms() {
         XCTAssertTrue(CheckDigits.auABN([1, 2, 3, 4, 5, 6, 7, 9, 0, 1, 6]))
