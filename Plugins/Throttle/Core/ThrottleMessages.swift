@@ -114,19 +114,12 @@ extension Throttle {
     static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
-        var digits: (UInt64, UInt64) = (0, 0)  // up to 20 digits, stored little-end first
-        var count = 0
+        let start = bytes.count
         repeat {
-            let digit = magnitude % 10
+            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10))
             magnitude /= 10
-            if count < 16 { digits.0 |= digit << (4 * UInt64(count)) } else { digits.1 |= digit << (4 * UInt64(count - 16)) }
-            count += 1
         } while magnitude > 0
-        while count > 0 {
-            count -= 1
-            let digit = count < 16 ? (digits.0 >> (4 * UInt64(count))) & 0xF : (digits.1 >> (4 * UInt64(count - 16))) & 0xF
-            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: digit))
-        }
+        bytes[start...].reverse()  // the digits came least significant first
     }
 
     static func ceilMillis(_ micros: Int64) -> Int64 {

@@ -55,9 +55,9 @@ public final class ThrottlePlugin: RampartPlugin {
             // ABI 1.2: host calls, no Mutation message; an older host gets the verdict.
             if context.answer(maxTokens: clamp, trailers: admission.headers) { return .pass }
             return .mutate { mutation in
-                if let maxTokens = admission.maxTokens {
+                if let clamp {
                     // max_tokens alone (ABI 1.2): the other sampling parameters stay.
-                    mutation.maxTokens = UInt32(clamping: max(1, maxTokens))
+                    mutation.maxTokens = clamp
                 }
                 mutation.responseMetadata = admission.headers.map { Rampart_V1_MetadataEntry(key: $0.0, text: $0.1) }
             }
