@@ -47,6 +47,11 @@ public protocol ChainPluginStream: AnyObject {
     func onRequest(_ input: HookInput) throws -> Rampart_V1_Verdict
     /// Inspects a complete unary response (`PluginResponse`).
     func onResponse(_ input: HookInput) throws -> Rampart_V1_Verdict
+    /// The request hook as the chain calls it: a plugin that answers through host calls returns
+    /// the answer as it is (no `Verdict` built). Defaults to ``onRequest(_:)``.
+    func decideRequest(_ input: HookInput) throws -> HookDecision
+    /// The response hook as the chain calls it. Defaults to ``onResponse(_:)``.
+    func decideResponse(_ input: HookInput) throws -> HookDecision
     func onChunk(_ text: String) throws -> ChunkDecision
     func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws
     /// Learns how the call ended (`input.ending`, or the `StreamSummary` protobuf).
@@ -62,6 +67,8 @@ public protocol ChainPluginStream: AnyObject {
 extension ChainPluginStream {
     public func onRequest(_ input: HookInput) throws -> Rampart_V1_Verdict { Rampart_V1_Verdict() }
     public func onResponse(_ input: HookInput) throws -> Rampart_V1_Verdict { Rampart_V1_Verdict() }
+    public func decideRequest(_ input: HookInput) throws -> HookDecision { .verdict(try onRequest(input)) }
+    public func decideResponse(_ input: HookInput) throws -> HookDecision { .verdict(try onResponse(input)) }
     public func onChunk(_ text: String) throws -> ChunkDecision { .pass }
     public func onLogits(_ logits: UnsafeMutableBufferPointer<Float>, previous: UnsafeBufferPointer<Int32>) throws {}
     public func onStreamEnd(_ input: HookInput) throws {}

@@ -151,7 +151,8 @@ public final class ChainCall: @unchecked Sendable {
                 if mutation.hasParams { request.params = mutation.params }
                 if mutation.maxTokens > 0 { request.params.maxTokens = mutation.maxTokens }
                 for entry in mutation.addMetadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
-            })
+            },
+            setMaxTokens: { request.params.maxTokens = $0 })
     }
 
     /// Runs the request hooks of the plugins that see every RPC (``ChainPlugin/seesAllMethods``)
@@ -169,32 +170,52 @@ public final class ChainCall: @unchecked Sendable {
                     return try input.serializedBytes()
                 }
             },
-            mutate: { _ in })
+            mutate: { _ in }, setMaxTokens: { _ in })
     }
 
     /// The request-hook loop shared by inference and non-inference calls: the input is made
-    /// once and again only after a mutation (its protobuf only if a plugin reads it); a deny
-    /// skips the rest. `mutate` applies what the call kind allows beyond the principal and
-    /// response metadata, which always apply.
+    /// once and again only after a change it shows (its protobuf only if a plugin reads it); a
+    /// deny skips the rest. `mutate` applies what the call kind allows of a `Mutation` beyond the
+    /// principal and response metadata, which always apply; `setMaxTokens` a host-call answer's
+    /// `max_tokens`.
     private func runRequestHooks(where include: (ChainStage) -> Bool, input makeInput: () -> HookInput,
-                                 mutate: (Rampart_V1_Mutation) -> Void) throws(RPCError) {
+                                 mutate: (Rampart_V1_Mutation) -> Void, setMaxTokens: (UInt32) -> Void) throws(RPCError) {
         var current: HookInput?
         for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.request) && include(stage) {
             let input = current ?? makeInput()
             current = input
-            guard let verdict = try invokeVerdict(index, stage, "on_request", { try $0.onRequest(input) }) else { continue }
-            switch verdict.action {
-            case .none, .pass?:
-                record(stage, .passed)
-            case .deny(let deny)?:
-                record(stage, .denied)
-                skipRest(after: index, hook: .request)
-                throw denial(deny, by: stage)
-            case .mutate(let mutation)?:
+            guard let decision = try invokeDecision(index, stage, "on_request", { try $0.decideRequest(input) }) else { continue }
+            switch decision {
+            case .verdict(let verdict):
+                switch verdict.action {
+                case .none, .pass?:
+                    record(stage, .passed)
+                case .deny(let deny)?:
+                    record(stage, .denied)
+                    skipRest(after: index, hook: .request)
+                    throw denial(deny, by: stage)
+                case .mutate(let mutation)?:
+                    record(stage, .mutated)
+                    mutate(mutation)
+                    apply(callMutation: mutation)
+                    current = nil
+                }
+            case .answer(let answer):
+                if let deny = answer.deny {
+                    record(stage, .denied)
+                    skipRest(after: index, hook: .request)
+                    throw denial(deny, trailers: answer.trailers, by: stage)
+                }
+                guard !answer.isEmpty else {
+                    record(stage, .passed)
+                    continue
+                }
                 record(stage, .mutated)
-                mutate(mutation)
-                apply(callMutation: mutation)
-                current = nil
+                if answer.maxTokens > 0 { setMaxTokens(answer.maxTokens) }
+                if let principal = answer.principal { info.principal = principal }
+                for (key, value) in answer.trailers { responseMetadata[key] = value }
+                // Trailers are not part of the input; max_tokens and the principal are.
+                if answer.maxTokens > 0 || answer.principal != nil { current = nil }
             }
         }
     }
@@ -265,18 +286,30 @@ public final class ChainCall: @unchecked Sendable {
                 input.response = snapshot
                 return try input.serializedBytes()
             }
-            guard let verdict = try invokeVerdict(index, stage, "on_response", { try $0.onResponse(bytes) }) else { continue }
-            switch verdict.action {
-            case .none, .pass?:
-                record(stage, .passed)
-            case .deny(let deny)?:
-                record(stage, .denied)
-                skipRest(after: index, hook: .response)
-                throw denial(deny, by: stage)
-            case .mutate(let mutation)?:
-                record(stage, .mutated)
-                if mutation.replaceText { response.text = mutation.text }
-                for entry in mutation.addMetadata { if case .text(let value)? = entry.value { trailers[entry.key] = value } }
+            guard let decision = try invokeDecision(index, stage, "on_response", { try $0.decideResponse(bytes) }) else { continue }
+            switch decision {
+            case .verdict(let verdict):
+                switch verdict.action {
+                case .none, .pass?:
+                    record(stage, .passed)
+                case .deny(let deny)?:
+                    record(stage, .denied)
+                    skipRest(after: index, hook: .response)
+                    throw denial(deny, by: stage)
+                case .mutate(let mutation)?:
+                    record(stage, .mutated)
+                    if mutation.replaceText { response.text = mutation.text }
+                    for entry in mutation.addMetadata { if case .text(let value)? = entry.value { trailers[entry.key] = value } }
+                }
+            case .answer(let answer):
+                if let deny = answer.deny {
+                    record(stage, .denied)
+                    skipRest(after: index, hook: .response)
+                    throw denial(deny, trailers: answer.trailers, by: stage)
+                }
+                // A response hook's answer can only deny or add trailers (the host refuses the rest).
+                record(stage, answer.trailers.isEmpty ? .passed : .mutated)
+                for (key, value) in answer.trailers { trailers[key] = value }
             }
         }
     }
@@ -383,14 +416,14 @@ public final class ChainCall: @unchecked Sendable {
         }
     }
 
-    /// Calls a verdict hook. A verdict's annotations are the plugin's telemetry for the audit
-    /// trail (docs/PLUGINS.md 2.9): they become one `plugin.verdict` audit event of the call,
-    /// attributed to the plugin.
-    private func invokeVerdict(_ index: Int, _ stage: ChainStage, _ hook: String,
-                               _ body: (any ChainPluginStream) throws -> Rampart_V1_Verdict) throws(RPCError) -> Rampart_V1_Verdict? {
-        let verdict = try invoke(index, stage, hook, body)
-        if let verdict, !verdict.annotations.isEmpty { auditAnnotations(verdict, stage: stage, hook: hook) }
-        return verdict
+    /// Calls a request or response hook. A verdict's annotations are the plugin's telemetry for
+    /// the audit trail (docs/PLUGINS.md 2.9): they become one `plugin.verdict` audit event of the
+    /// call, attributed to the plugin. (Host-call answers carry none.)
+    private func invokeDecision(_ index: Int, _ stage: ChainStage, _ hook: String,
+                                _ body: (any ChainPluginStream) throws -> HookDecision) throws(RPCError) -> HookDecision? {
+        let decision = try invoke(index, stage, hook, body)
+        if case .verdict(let verdict)? = decision, !verdict.annotations.isEmpty { auditAnnotations(verdict, stage: stage, hook: hook) }
+        return decision
     }
 
     /// At most this many annotations per verdict reach the audit trail, each key and value cut to
@@ -475,10 +508,18 @@ public final class ChainCall: @unchecked Sendable {
     }
 
     private func denial(_ deny: Rampart_V1_Deny, by stage: ChainStage) -> RPCError {
+        let trailers = deny.metadata.compactMap { entry -> (key: String, value: String)? in
+            if case .text(let value)? = entry.value { (entry.key, value) } else { nil }
+        }
+        return denial(HookAnswer.Deny(code: deny.code, message: deny.message, retryAfterMs: deny.retryAfterMs),
+                      trailers: trailers, by: stage)
+    }
+
+    private func denial(_ deny: HookAnswer.Deny, trailers: [(key: String, value: String)], by stage: ChainStage) -> RPCError {
         let code = StatusCode(rawValue: deny.code).flatMap { $0 == .ok ? nil : $0 } ?? .permissionDenied
         var metadata: [String: String] = ["rampart-denied-by": stage.name]
         if deny.retryAfterMs > 0 { metadata["retry-after-ms"] = String(deny.retryAfterMs) }
-        for entry in deny.metadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
+        for (key, value) in trailers { metadata[key] = value }
         let message = deny.message.isEmpty ? "denied by plugin \(stage.name)" : deny.message
         return RPCError(code, message, metadata: metadata)
     }

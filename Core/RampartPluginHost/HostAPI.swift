@@ -1,4 +1,5 @@
 import CRampartPlugin
+import RampartChain
 import RampartProto
 
 #if canImport(Glibc)
@@ -87,7 +88,7 @@ enum HostAPI {
                     return RP_ERR_INVALID_ARGUMENT
                 }
                 let text = message.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self) } ?? ""
-                state.answer.deny = (code == 0 ? 7 : code, text, retryAfter)
+                state.answer.deny = HookAnswer.Deny(code: code == 0 ? 7 : code, message: text, retryAfterMs: retryAfter)
                 return RP_OK
             },
             add_trailer: { call, key, keyLength, value, valueLength in
@@ -97,10 +98,10 @@ enum HostAPI {
                     return RP_ERR_INVALID_ARGUMENT
                 }
                 let keyBytes = UnsafeRawBufferPointer(start: key, count: keyLength)
-                guard HostAnswer.isValidKey(keyBytes),
+                guard isValidTrailerKey(keyBytes),
                       let text = String(validating: UnsafeRawBufferPointer(start: value, count: valueLength), as: UTF8.self)
                 else { return RP_ERR_INVALID_ARGUMENT }
-                state.answer.trailers.append(Rampart_V1_MetadataEntry(key: String(decoding: keyBytes, as: UTF8.self), text: text))
+                state.answer.trailers.append((key: String(decoding: keyBytes, as: UTF8.self), value: text))
                 return RP_OK
             },
             set_principal: { call, bytes, length in

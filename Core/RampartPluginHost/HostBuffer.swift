@@ -33,7 +33,8 @@ final class CallState {
     /// response hooks).
     let answerable: Bool
     var errorMessage = ""
-    var answer = HostAnswer()
+    /// What the hook answered through host calls (ABI 1.2) instead of writing a Verdict.
+    var answer = HookAnswer()
 
     init(plugin: String, signals: SignalStore, environment: ChainEnvironment? = nil, input: HookInput? = nil,
          answerable: Bool = false, log: @escaping @Sendable (PluginLogLevel, String) -> Void) {
@@ -46,43 +47,11 @@ final class CallState {
     }
 }
 
-/// What a hook answered through host calls (ABI 1.2) instead of writing a Verdict.
-struct HostAnswer {
-    var deny: (code: Int32, message: String, retryAfterMs: UInt64)?
-    var trailers: [Rampart_V1_MetadataEntry] = []
-    var principal: Rampart_V1_Principal?
-    var maxTokens: UInt32 = 0
-
-    var isEmpty: Bool { deny == nil && trailers.isEmpty && principal == nil && maxTokens == 0 }
-
-    /// The verdict these calls add up to, or nil when none was made.
-    var verdict: Rampart_V1_Verdict? {
-        if let deny {
-            var verdict = Rampart_V1_Verdict()
-            var message = Rampart_V1_Deny()
-            message.code = deny.code
-            message.message = deny.message
-            message.retryAfterMs = deny.retryAfterMs
-            message.metadata = trailers
-            verdict.action = .deny(message)
-            return verdict
-        }
-        guard principal != nil || !trailers.isEmpty || maxTokens > 0 else { return nil }
-        var mutation = Rampart_V1_Mutation()
-        if let principal { mutation.principal = principal }
-        mutation.maxTokens = maxTokens
-        mutation.responseMetadata = trailers
-        var verdict = Rampart_V1_Verdict()
-        verdict.action = .mutate(mutation)
-        return verdict
-    }
-
-    /// Trailer keys: 1-128 bytes of `[a-z0-9-_.]`.
-    static func isValidKey(_ key: UnsafeRawBufferPointer) -> Bool {
-        guard !key.isEmpty, key.count <= 128 else { return false }
-        return key.allSatisfy { byte in
-            (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2d || byte == 0x5f || byte == 0x2e
-        }
+/// Trailer keys a plugin may add through host calls: 1-128 bytes of `[a-z0-9-_.]`.
+func isValidTrailerKey(_ key: UnsafeRawBufferPointer) -> Bool {
+    guard !key.isEmpty, key.count <= 128 else { return false }
+    return key.allSatisfy { byte in
+        (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2d || byte == 0x5f || byte == 0x2e
     }
 }
 

@@ -91,7 +91,13 @@ public final class NativePlugin: @unchecked Sendable {
     /// made unless it asks); others get the encoded `PluginRequest`.
     public func onRequest(_ input: HookInput, stream: UnsafeMutableRawPointer?,
                           environment: ChainEnvironment? = nil) throws(PluginError) -> Rampart_V1_Verdict {
-        guard let hook = descriptor.pointee.on_request else { return Rampart_V1_Verdict() }
+        Self.verdict(try decideRequest(input, stream: stream, environment: environment), input)
+    }
+
+    /// Runs `on_request`; an answer given through host calls comes back as it is (no `Verdict`).
+    public func decideRequest(_ input: HookInput, stream: UnsafeMutableRawPointer?,
+                              environment: ChainEnvironment? = nil) throws(PluginError) -> HookDecision {
+        guard let hook = descriptor.pointee.on_request else { return .answer(HookAnswer()) }
         return try verdictCall("on_request", input, stream, environment, hook)
     }
 
@@ -104,8 +110,22 @@ public final class NativePlugin: @unchecked Sendable {
     /// Runs `on_response` (a `PluginResponse`).
     public func onResponse(_ input: HookInput, stream: UnsafeMutableRawPointer?,
                            environment: ChainEnvironment? = nil) throws(PluginError) -> Rampart_V1_Verdict {
-        guard let hook = descriptor.pointee.on_response else { return Rampart_V1_Verdict() }
+        Self.verdict(try decideResponse(input, stream: stream, environment: environment), input)
+    }
+
+    /// Runs `on_response`; an answer given through host calls comes back as it is.
+    public func decideResponse(_ input: HookInput, stream: UnsafeMutableRawPointer?,
+                               environment: ChainEnvironment? = nil) throws(PluginError) -> HookDecision {
+        guard let hook = descriptor.pointee.on_response else { return .answer(HookAnswer()) }
         return try verdictCall("on_response", input, stream, environment, hook)
+    }
+
+    /// A decision as a protobuf verdict (for an isolated plugin's parent).
+    private static func verdict(_ decision: HookDecision, _ input: HookInput) -> Rampart_V1_Verdict {
+        switch decision {
+        case .verdict(let verdict): verdict
+        case .answer(let answer): answer.verdict(for: input.kind) ?? Rampart_V1_Verdict()
+        }
     }
 
     /// Runs `on_response` with a serialized `PluginResponse`.
@@ -178,7 +198,7 @@ public final class NativePlugin: @unchecked Sendable {
     }
 
     private func verdictCall(_ hookName: String, _ input: HookInput, _ stream: UnsafeMutableRawPointer?,
-                             _ environment: ChainEnvironment?, _ hook: VerdictHook) throws(PluginError) -> Rampart_V1_Verdict {
+                             _ environment: ChainEnvironment?, _ hook: VerdictHook) throws(PluginError) -> HookDecision {
         let call = CallState(plugin: name, signals: signals, environment: environment, input: input, answerable: true, log: log)
         let output = HostBuffer(limit: Self.verdictLimit)
         let status = try serialized { () throws(PluginError) -> rp_status in
@@ -191,13 +211,14 @@ public final class NativePlugin: @unchecked Sendable {
         guard status == RP_OK else {
             throw .hookFailed(plugin: name, hook: hookName, status: status, message: call.errorMessage)
         }
-        if output.bytes.isEmpty, let verdict = call.answer.verdict { return verdict }
+        // Nothing written: the host-call answer (empty = pass), applied without a Verdict.
+        if output.bytes.isEmpty { return .answer(call.answer) }
         if !call.answer.isEmpty {
             throw .malformedVerdict(plugin: name, hook: hookName,
                                     reason: "the hook both wrote a Verdict and answered through host->deny/add_trailer/set_principal")
         }
         do {
-            return try Rampart_V1_Verdict(serializedBytes: output.bytes)
+            return .verdict(try Rampart_V1_Verdict(serializedBytes: output.bytes))
         } catch {
             throw .malformedVerdict(plugin: name, hook: hookName, reason: "\(error)")
         }
@@ -313,6 +334,12 @@ final class NativeStream: ChainPluginStream {
     }
     func onResponse(_ input: HookInput) throws -> Rampart_V1_Verdict {
         try plugin.onResponse(input, stream: handle, environment: environment)
+    }
+    func decideRequest(_ input: HookInput) throws -> HookDecision {
+        try plugin.decideRequest(input, stream: handle, environment: environment)
+    }
+    func decideResponse(_ input: HookInput) throws -> HookDecision {
+        try plugin.decideResponse(input, stream: handle, environment: environment)
     }
     func onChunk(_ text: String) throws -> ChunkDecision { try plugin.onChunk(text, stream: handle, environment: environment) }
     func onMethod(_ call: [UInt8]) throws -> [UInt8] { try plugin.onMethod(call, environment: environment) }

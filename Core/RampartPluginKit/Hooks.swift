@@ -154,7 +154,7 @@ enum Hooks {
             let context = PluginCallContext(host: PluginHost(scope: scope), streamState: box.streamState(stream))
             let verdict = try body(box.plugin, value, context)
             // ABI 1.2: common verdicts go through host calls, with no protobuf to encode or decode.
-            if HostFields.available(scope), HostFields(scope: scope).answer(verdict) { return RP_OK }
+            if HostFields.available(scope), HostFields(scope: scope).answer(verdict, responseHook: hook == "on_response") { return RP_OK }
             let encoded: [UInt8] = try verdict.serializedBytes()
             try encoded.withUnsafeBytes { bytes in
                 try scope.append(bytes, to: out, what: "\(hook): the verdict")

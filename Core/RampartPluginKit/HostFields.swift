@@ -127,9 +127,10 @@ struct HostFields {
     // MARK: answers
 
     /// Gives `verdict` through host calls when it is a plain pass, a deny, or a mutation that
-    /// only sets the principal and response trailers; returns false (nothing done) otherwise:
-    /// the caller then writes the protobuf verdict.
-    func answer(_ verdict: Rampart_V1_Verdict) -> Bool {
+    /// only sets the principal, max_tokens and trailers (a request hook's `response_metadata`, a
+    /// response hook's `add_metadata`); returns false (nothing done) otherwise: the caller then
+    /// writes the protobuf verdict.
+    func answer(_ verdict: Rampart_V1_Verdict, responseHook: Bool) -> Bool {
         guard verdict.annotations.isEmpty else { return false }
         switch verdict.action {
         case nil, .pass?:
@@ -144,9 +145,11 @@ struct HostFields {
             return status == RP_OK && addTrailers(deny.metadata)
         case .mutate(let mutation)?:
             // Only the principal, response trailers and max_tokens have host calls.
+            let trailers = responseHook ? mutation.addMetadata : mutation.responseMetadata
+            let ignored = responseHook ? mutation.responseMetadata : mutation.addMetadata
             guard !mutation.replaceMessages, mutation.messages.isEmpty, !mutation.replacePrompt, mutation.prompt.isEmpty,
-                  !mutation.hasParams, !mutation.replaceText, mutation.text.isEmpty, mutation.addMetadata.isEmpty,
-                  mutation.unknownFields.data.isEmpty, Self.plain(mutation.responseMetadata) else { return false }
+                  !mutation.hasParams, !mutation.replaceText, mutation.text.isEmpty, ignored.isEmpty,
+                  mutation.unknownFields.data.isEmpty, Self.plain(trailers) else { return false }
             if mutation.maxTokens > 0 {
                 guard let set = scope.api.pointee.set_max_tokens, set(scope.call, mutation.maxTokens) == RP_OK else { return false }
             }
@@ -155,7 +158,7 @@ struct HostFields {
                       let bytes: [UInt8] = try? mutation.principal.serializedBytes(),
                       bytes.withUnsafeBufferPointer({ set(scope.call, $0.baseAddress, $0.count) }) == RP_OK else { return false }
             }
-            return addTrailers(mutation.responseMetadata)
+            return addTrailers(trailers)
         }
     }
 

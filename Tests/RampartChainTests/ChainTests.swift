@@ -192,3 +192,37 @@ final class ChainTests: XCTestCase {
         XCTAssertTrue(released.isEmpty || released == "👍🏽", released)
     }
 }
+
+/// A host-call answer as a protobuf verdict (what an isolated plugin's process sends back).
+final class HookAnswerTests: XCTestCase {
+    func testEmptyIsAPass() {
+        XCTAssertNil(HookAnswer().verdict(for: .request))
+    }
+
+    func testDenyCarriesCodeMessageRetryAndTrailers() {
+        var answer = HookAnswer()
+        answer.deny = HookAnswer.Deny(code: 8, message: "slow", retryAfterMs: 250)
+        answer.trailers = [(key: "ratelimit", value: "0/5")]
+        answer.maxTokens = 9  // a denial carries no mutation
+        guard case .deny(let deny)? = answer.verdict(for: .request)?.action else { return XCTFail() }
+        XCTAssertEqual(deny.code, 8)
+        XCTAssertEqual(deny.message, "slow")
+        XCTAssertEqual(deny.retryAfterMs, 250)
+        XCTAssertEqual(deny.metadata, [Rampart_V1_MetadataEntry(key: "ratelimit", text: "0/5")])
+    }
+
+    func testTrailersGoWhereEachHookKindPutsThem() {
+        var answer = HookAnswer()
+        answer.trailers = [(key: "k", value: "v")]
+        answer.maxTokens = 7
+        answer.principal = Rampart_V1_Principal.with { $0.id = "p" }
+        guard case .mutate(let request)? = answer.verdict(for: .request)?.action else { return XCTFail() }
+        XCTAssertEqual(request.responseMetadata.map(\.key), ["k"])
+        XCTAssertTrue(request.addMetadata.isEmpty)
+        XCTAssertEqual(request.maxTokens, 7)
+        XCTAssertEqual(request.principal.id, "p")
+        guard case .mutate(let response)? = answer.verdict(for: .response)?.action else { return XCTFail() }
+        XCTAssertEqual(response.addMetadata.map(\.key), ["k"])
+        XCTAssertTrue(response.responseMetadata.isEmpty)
+    }
+}

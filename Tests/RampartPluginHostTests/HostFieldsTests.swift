@@ -121,6 +121,30 @@ final class HostFieldsTests: XCTestCase {
         XCTAssertEqual(signals.get("end:deny"), 9)  // RP_ERR_FAILED_PRECONDITION
     }
 
+    func testResponseHookTrailersReachTheResponse() throws {
+        let call = try run(try chain(), [:])
+        var response = Rampart_V1_GenerateResponse()
+        response.text = "fine"
+        var trailers: [String: String] = [:]
+        try call.onResponse(&response, trailers: &trailers)
+        XCTAssertEqual(trailers["x-response-seen"], "1")
+        XCTAssertEqual(trailers["x-response-max-tokens"], "9")  // RP_ERR_FAILED_PRECONDITION: request hooks only
+        XCTAssertEqual(response.text, "fine")
+    }
+
+    func testResponseHookDenialCarriesItsTrailers() throws {
+        let call = try run(try chain(), [:])
+        var response = Rampart_V1_GenerateResponse()
+        response.text = "deny"
+        var trailers: [String: String] = [:]
+        XCTAssertThrowsError(try call.onResponse(&response, trailers: &trailers)) { error in
+            let error = error as? RPCError
+            XCTAssertEqual(error?.code, .permissionDenied)
+            XCTAssertEqual(error?.message, "response refused")
+            XCTAssertEqual(error?.metadata["x-why"], "output")
+        }
+    }
+
     func testContentFieldsGiveThePromptAndEveryMessage() throws {
         let call = try chain().begin(context)
         var request = Rampart_V1_GenerateRequest()

@@ -325,3 +325,43 @@ final class RequestContentKitTests: XCTestCase {
             prompt: "x", messages: [RequestContent.Message(role: .retrieved, content: "doc")], toolCount: 0, toolCallCount: 1))
     }
 }
+
+/// A response hook adding a trailer (`add_metadata`) or, wrongly, `response_metadata` (request
+/// hooks only), as the response's text says.
+final class ResponseTrailer: RampartPlugin {
+    static let name = "response-trailer"
+    static let version = "1.0.0"
+    static let hooks: PluginHooks = [.response]
+    init(config: [UInt8], host: PluginHost) throws {}
+
+    func onResponse(_ response: Rampart_V1_PluginResponse, context: PluginCallContext) throws -> Rampart_V1_Verdict {
+        .mutate { mutation in
+            let entry = Rampart_V1_MetadataEntry(key: "x-checked", text: "yes")
+            if response.response.text == "wrong-field" { mutation.responseMetadata = [entry] } else { mutation.addMetadata = [entry] }
+        }
+    }
+}
+
+final class ResponseAnswerKitTests: XCTestCase {
+    private func respond(_ text: String) throws -> Rampart_V1_Mutation? {
+        let plugin = try loadInProcess(ResponseTrailer.self)
+        var input = Rampart_V1_PluginResponse()
+        input.response.text = text
+        let verdict = try plugin.onResponse(try input.serializedBytes(), stream: nil)
+        guard case .mutate(let mutation)? = verdict.action else { return nil }
+        return mutation
+    }
+
+    func testAResponseHookTrailerIsItsAddMetadata() throws {
+        let mutation = try XCTUnwrap(try respond("fine"))
+        XCTAssertEqual(mutation.addMetadata.map(\.key), ["x-checked"])
+        XCTAssertTrue(mutation.responseMetadata.isEmpty)
+    }
+
+    func testResponseMetadataInAResponseHookIsNotMadeATrailer() throws {
+        // request-hook-only field: sent as protobuf, where the chain ignores it, not turned into a trailer
+        let mutation = try XCTUnwrap(try respond("wrong-field"))
+        XCTAssertTrue(mutation.addMetadata.isEmpty)
+        XCTAssertEqual(mutation.responseMetadata.map(\.key), ["x-checked"])
+    }
+}

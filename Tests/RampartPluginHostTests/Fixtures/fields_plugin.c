@@ -1,6 +1,7 @@
 /* An ABI 1.2 plugin that reads its input only through the host's field getters and answers
  * through host->deny / add_trailer / set_principal. What it does is chosen by the request's
  * `x-action` metadata; it reports what it saw as trailers, so the tests can check every getter. */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
 #include "rampart_plugin.h"
@@ -147,6 +148,24 @@ static rp_status on_request(void *inst, void *stream, const uint8_t *req, size_t
     return RP_OK;
 }
 
+/* A response hook answers through the host too: a trailer on the success, or a denial when the
+ * generated text is "deny". */
+static rp_status on_response(void *inst, void *stream, const uint8_t *resp, size_t len, rp_host_buf *out, rp_call *call) {
+    (void)inst; (void)stream; (void)out;
+    if (resp != NULL || len != 0) { return RP_ERR_INTERNAL; }
+    const uint8_t *pb = NULL;
+    size_t n = 0;
+    /* The response's text is only in its protobuf (no text field getter): "deny" is 4 bytes. */
+    if (host->input_pb(call, &pb, &n) == RP_OK && n >= 4 && memmem(pb, n, "deny", 4) != NULL) {
+        host->deny(call, 7, "response refused", 16, 0);
+        trailer(call, "x-why", "output");
+        return RP_OK;
+    }
+    trailer(call, "x-response-seen", "1");
+    trailer_u64(call, "x-response-max-tokens", (uint64_t)host->set_max_tokens(call, 5));
+    return RP_OK;
+}
+
 static rp_status on_stream_end(void *inst, void *stream, const uint8_t *summary, size_t len, rp_call *call) {
     (void)inst; (void)stream;
     if (summary != NULL || len != 0) { return RP_ERR_INTERNAL; }
@@ -168,15 +187,16 @@ static const rp_plugin_v1 descriptor = {
     .name = "fields",
     .version = "1.2.0",
 #ifdef NO_FIELDS_CAP
-    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_STREAM_END,
+    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_RESPONSE | RP_CAP_HOOK_STREAM_END,
 #elif defined(ABI_1_1)
-    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_STREAM_END | RP_CAP_HOST_FIELDS,
+    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_RESPONSE | RP_CAP_HOOK_STREAM_END | RP_CAP_HOST_FIELDS,
 #else
-    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_STREAM_END | RP_CAP_HOST_FIELDS,
+    .capabilities = RP_CAP_HOOK_REQUEST | RP_CAP_HOOK_RESPONSE | RP_CAP_HOOK_STREAM_END | RP_CAP_HOST_FIELDS,
 #endif
     .create = create,
     .destroy = destroy,
     .on_request = on_request,
+    .on_response = on_response,
     .on_stream_end = on_stream_end,
 };
 
