@@ -34,8 +34,7 @@ enum HostAPI {
             },
             signal_get: { call, key, keyLength, value in
                 guard let state = HostAPI.state(call), let key, let value, (0...1024).contains(keyLength) else { return 0 }
-                let name = String(decoding: UnsafeRawBufferPointer(start: key, count: keyLength), as: UTF8.self)
-                guard let current = state.signals.get(name) else { return 0 }
+                guard let current = state.signals.get(utf8: UnsafeRawBufferPointer(start: key, count: keyLength)) else { return 0 }
                 value.pointee = current
                 return 1
             },

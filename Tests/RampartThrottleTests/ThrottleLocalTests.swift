@@ -261,9 +261,35 @@ final class LimitHeaderFormatTests: XCTestCase {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<1000 { values.append(Int64.random(in: Int64.min...Int64.max, using: &generator)) }
         for value in values {
-            var bytes: [UInt8] = [UInt8(ascii: "x")]
-            Throttle.appendDecimal(value, to: &bytes)
-            XCTAssertEqual(String(decoding: bytes, as: UTF8.self), "x" + String(value))
+            let text = String(unsafeUninitializedCapacity: 32) { buffer in
+                var out = ASCIIWriter(buffer)
+                out.append("x")
+                out.append(value)
+                return out.count
+            }
+            XCTAssertEqual(text, "x" + String(value))
         }
+    }
+
+    /// What does not fit is dropped whole and reported, never written past the end.
+    func testTheWriterNeverOverflowsItsBuffer() {
+        var storage = [UInt8](repeating: 0, count: 6)
+        storage.withUnsafeMutableBufferPointer { buffer in
+            var out = ASCIIWriter(UnsafeMutableBufferPointer(rebasing: buffer[0..<5]))
+            out.append(Int64(-1234))
+            XCTAssertEqual(out.count, 5)
+            XCTAssertFalse(out.overflowed)
+            out.append("y")
+            XCTAssertTrue(out.overflowed)
+            XCTAssertEqual(out.count, 5)
+        }
+        XCTAssertEqual(String(decoding: storage[0..<5], as: UTF8.self), "-1234")
+        XCTAssertEqual(storage[5], 0)
+    }
+
+    /// The longest possible header (every number at its widest) fits the capacity.
+    func testTheWidestHeaderFits() {
+        let widest = "requests=\(Int64.min)/\(Int64.min) reset-ms=\(Int64.min); tokens=\(Int64.min)/\(Int64.min) reset-ms=\(Int64.min); max-tokens=\(Int64.min)"
+        XCTAssertLessThanOrEqual(widest.utf8.count, Throttle.headerCapacity)
     }
 }

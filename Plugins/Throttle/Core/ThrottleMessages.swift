@@ -87,40 +87,33 @@ extension Throttle {
             }
             return best
         }
-        // Formatted into one byte buffer (this runs on every admitted request; `String(Int)` and
-        // string appends cost more than the limit check itself).
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(112)
-        for kind in [LimitKind.requests, .tokens] {
-            guard let index = tightest(kind) else { continue }
-            let result = outcome.results[index]
-            if !bytes.isEmpty { bytes.append(contentsOf: "; ".utf8) }
-            bytes.append(contentsOf: kind == .requests ? "requests=".utf8 : "tokens=".utf8)
-            Self.appendDecimal(result.remaining, to: &bytes)
-            bytes.append(UInt8(ascii: "/"))
-            Self.appendDecimal(result.limit, to: &bytes)
-            bytes.append(contentsOf: " reset-ms=".utf8)
-            Self.appendDecimal(Self.ceilMillis(result.resetAfterMicros), to: &bytes)
+        let indices = [LimitKind.requests, .tokens].compactMap { kind in tightest(kind).map { (kind, $0) } }
+        guard !indices.isEmpty || clampedTo != nil else { return [] }
+        // At most 2 × (9 + 20 + 1 + 20 + 10 + 20) + 2 × 2 + 11 + 20 bytes: 195.
+        let text = String(unsafeUninitializedCapacity: Self.headerCapacity) { buffer in
+            var out = ASCIIWriter(buffer)
+            for (kind, index) in indices {
+                let result = outcome.results[index]
+                if !out.isEmpty { out.append("; ") }
+                out.append(kind == .requests ? "requests=" : "tokens=")
+                out.append(result.remaining)
+                out.append("/")
+                out.append(result.limit)
+                out.append(" reset-ms=")
+                out.append(Self.ceilMillis(result.resetAfterMicros))
+            }
+            if let clampedTo {
+                if !out.isEmpty { out.append("; ") }
+                out.append("max-tokens=")
+                out.append(clampedTo)
+            }
+            return out.count
         }
-        if let clampedTo {
-            if !bytes.isEmpty { bytes.append(contentsOf: "; ".utf8) }
-            bytes.append(contentsOf: "max-tokens=".utf8)
-            Self.appendDecimal(clampedTo, to: &bytes)
-        }
-        return bytes.isEmpty ? [] : [("ratelimit", String(decoding: bytes, as: UTF8.self))]
+        return [("ratelimit", text)]
     }
 
-    /// Appends `value` in decimal (with a `-` when negative) without an intermediate string.
-    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        let start = bytes.count
-        repeat {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        bytes[start...].reverse()  // the digits came least significant first
-    }
+    /// Room for the longest `ratelimit` value (every number at 20 characters).
+    static let headerCapacity = 200
 
     static func ceilMillis(_ micros: Int64) -> Int64 {
         micros <= 0 ? 0 : micros / 1000 + (micros % 1000 == 0 ? 0 : 1)
