@@ -21,6 +21,8 @@ public final class Throttle: Sendable {
     private let redisSlots: RedisSlots?
     let counters = ThrottleCounters()
     private let events = Mutex<[ThrottleEvent]>([])
+    /// Whether `events` may hold something: most calls have nothing to drain and skip the lock.
+    private let eventsPending = Atomic<Bool>(false)
     private let lastAudit = Mutex<[String: Int64]>([:])
     private let redisHealthy = Atomic<Bool>(true)
 
@@ -95,6 +97,7 @@ public final class Throttle: Sendable {
         }
 
         var entries: [PlanEntry] = []
+        entries.reserveCapacity(2 * LimitScope.allCases.count)
         for scope in LimitScope.allCases {
             let subject = principal.subject(scope)
             guard !subject.isEmpty else { continue }
@@ -166,6 +169,7 @@ public final class Throttle: Sendable {
         }
 
         var reservations: [ThrottleTicket.Reservation] = []
+        reservations.reserveCapacity(plan.entries.count)
         for (index, entry) in plan.entries.enumerated() {
             reservations.append(.init(entry: entry, units: plan.quantity(index, variable: outcome.variable)))
         }
@@ -233,7 +237,8 @@ public final class Throttle: Sendable {
 
     /// Takes the audit events gathered since the last call (the plugin forwards them to `host.audit`).
     public func drainEvents() -> [ThrottleEvent] {
-        events.withLock { events in
+        guard eventsPending.exchange(false, ordering: .acquiring) else { return [] }
+        return events.withLock { events in
             defer { events.removeAll() }
             return events
         }
@@ -243,6 +248,7 @@ public final class Throttle: Sendable {
         events.withLock { events in
             if events.count < 1024 { events.append(event) }
         }
+        eventsPending.store(true, ordering: .releasing)
     }
 
     // MARK: helpers
