@@ -161,8 +161,27 @@ public enum UnicodeHygiene {
     static func asciiFastPath(_ text: String) -> Int? {
         var copy = text
         return copy.withUTF8 { bytes -> Int? in
+            guard let base = bytes.baseAddress else { return 0 }
             var visible = 0
-            for byte in bytes {
+            var offset = 0
+            // 8 bytes at a time, in a 64-bit word (SWAR): each byte's high bit of a mask says
+            // "visible" or "allowed whitespace"; for bytes under 0x80 none of these sums carries
+            // into the next byte, so every lane is exact.
+            let high: UInt64 = 0x8080_8080_8080_8080
+            let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+            func lanes(_ byte: UInt8) -> UInt64 { UInt64(byte) &* 0x0101_0101_0101_0101 }
+            func zeroLanes(_ x: UInt64) -> UInt64 { ~(((x & low7) &+ low7) | x) & high }
+            while offset + 8 <= bytes.count {
+                let word = UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
+                guard word & high == 0 else { return nil }  // non-ASCII
+                let visibleLanes = (word &+ lanes(0x5F)) & ~(word &+ lanes(0x01)) & high  // 0x21 ≤ b < 0x7F
+                let spaceLanes = zeroLanes(word ^ lanes(0x20)) | zeroLanes(word ^ lanes(0x0A))
+                    | zeroLanes(word ^ lanes(0x09)) | zeroLanes(word ^ lanes(0x0D))
+                guard visibleLanes | spaceLanes == high else { return nil }
+                visible &+= visibleLanes.nonzeroBitCount
+                offset += 8
+            }
+            for byte in bytes[offset...] {
                 if byte >= 0x21 && byte < 0x7F { visible &+= 1; continue }
                 if byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D { continue }
                 return nil
