@@ -129,6 +129,9 @@ final class HostFieldsTests: XCTestCase {
         try call.onResponse(&response, trailers: &trailers)
         XCTAssertEqual(trailers["x-response-seen"], "1")
         XCTAssertEqual(trailers["x-response-max-tokens"], "9")  // RP_ERR_FAILED_PRECONDITION: request hooks only
+        // The request hook's answer (same stream, same rp_call state) is not given again.
+        XCTAssertNil(trailers["x-method-ok"])
+        XCTAssertEqual(call.responseMetadata["x-method-ok"], "1")
         XCTAssertEqual(response.text, "fine")
     }
 
