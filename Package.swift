@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(name: "RampartAuditTests", dependencies: ["RampartAudit"], path: "Tests/RampartAuditTests"),
         .testTarget(name: "RampartWireTests", dependencies: ["RampartWire"], path: "Tests/RampartWireTests"),
         .testTarget(
-            name: "RampartSigningTests", dependencies: ["RampartSigning"], path: "Tests/RampartSigningTests",
+            name: "RampartSigningTests", dependencies: ["RampartSigning", "RampartCrypto"], path: "Tests/RampartSigningTests",
             exclude: ["Fixtures"]),
         .testTarget(
             name: "RampartPluginHostTests", dependencies: ["RampartPluginHost", "RampartProto", "RampartChain", "RampartAudit", "RampartCore"],
