@@ -29,5 +29,8 @@ echo "== sanitizer alone"; $B/rampart bench chain --plugin $W/sanitizer --counts
 for i in $(seq 64); do cat Benchmarks/prompts/support-1k.txt; done > $W/prose-64k.txt
 echo "== sanitizer alone, 64 KB prompt"; $B/rampart bench chain --plugin $W/sanitizer --counts 0 1 --isolated-iterations 0 --iterations $((IT / 50)) --prompt-file $W/prose-64k.txt
 echo "== noop C plugin"; $B/rampart bench chain --counts 0 1 --isolated-iterations 0 --iterations $IT $P
+# Issue #5's measurement: the throttle behind auth (it then limits the authenticated principal).
+echo "== stack auth -> throttle"; $B/rampart bench chain --counts 0 --isolated-iterations 0 --iterations $IT $P \
+  --stack $W/auth=$W/auth.json --stack $W/throttle=$W/throttle.json --metadata "authorization=Bearer $TOKEN"
 echo "== stack auth -> throttle -> sanitizer"; $B/rampart bench chain --counts 0 --isolated-iterations 0 --iterations $IT $P \
   --stack $W/auth=$W/auth.json --stack $W/throttle=$W/throttle.json --stack $W/sanitizer=$W/sanitizer.json --metadata "authorization=Bearer $TOKEN"
