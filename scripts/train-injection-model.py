@@ -129,7 +129,19 @@ IMPERATIVE_VERBS = [
     "correct", "convert", "compare", "name", "select", "categorize", "categorise", "calculate", "suggest", "design",
     "develop", "imagine", "instead", "now", "do", "please", "stop", "start", "begin", "remember", "return", "use",
     "add", "remove", "replace", "change", "produce", "draft", "outline", "analyze", "analyse", "evaluate", "rate",
-    "sort", "extract", "determine", "choose", "recommend", "paraphrase", "rephrase"]
+    "sort", "extract", "determine", "choose", "recommend", "paraphrase", "rephrase",
+    # shape v3: more general English task verbs (instruction-writing vocabulary, not taken from any data
+    # set). With them a second task is recognised as one when it opens with "compute", "merge", "put" ...
+    "compute", "construct", "highlight", "discuss", "put", "turn", "take", "merge", "assemble", "parse",
+    "present", "transform", "brainstorm", "predict", "estimate", "count", "detect", "propose", "formulate", "rank",
+    "arrange", "build", "check", "complete", "define", "delete", "divide", "expand", "fill", "fix", "format", "group",
+    "guess", "illustrate", "improve", "insert", "interpret", "invent", "label", "match", "modify", "organize",
+    "organise", "pick", "plan", "prepare", "rearrange", "reformulate", "reorder", "restate", "reverse", "revise",
+    "shorten", "simplify", "solve", "spell", "split", "state", "verify", "assess", "come", "discover", "extrapolate",
+    "collect", "cite", "recall", "record", "send", "share", "research", "review", "look", "let", "keep", "get", "go",
+    "consider", "focus", "include", "ensure", "avoid", "apply", "assume", "follow", "read", "run", "search", "teach",
+    "type", "visit", "fetch", "call", "open", "email", "post", "emit", "append", "disclose", "leak"]
+assert len(set(IMPERATIVE_VERBS)) == len(IMPERATIVE_VERBS)
 SECOND_PERSON = ["you", "your", "yours", "yourself"]
 
 
@@ -168,10 +180,10 @@ def sentences(data):
 
 
 def shape_values(data, word_hashes):
-    """Shape v2 (ShapeTokens.swift). Per sentence with first word hash u, in third t = min(2, 3p / bytes)
+    """Shape v3 (ShapeTokens.swift; v2 with 99 more imperative verbs). Per sentence with first word hash u, in third t = min(2, 3p / bytes)
     of the text: (u ^ 0x3333) * MIX and (u ^ (0x4444 + t)) * MIX. Tokens (value FNV-1a-64(ns 5) * GOLD):
     len:B (log2 of bytes + 1, <= 12), lines:B (log2 of newlines + 1, <= 5), imp:N (sentences that open with
-    an imperative verb, <= 4), imp_late (>= 2 such sentences and one starts past 40 % of the text), you:B
+    an imperative verb of IMPERATIVE_VERBS, <= 4), imp_late (>= 2 such sentences and one starts past 40 % of the text), you:B
     (50 * second-person words / words, <= 5), sw:N (task switches, <= 3: an imperative sentence after a
     sentence with a first word that is not imperative), impthird:T (for each third with an imperative
     sentence start), para:N (paragraphs, <= 6: non-blank runs between whitespace holding >= 2 newlines)."""
@@ -635,7 +647,7 @@ def main():
                     "row": 1 + HIDDEN, "activation": "relu", "hidden_bias": [float(v) for v in net.hidden_bias],
                     "hidden_out": [float(v) for v in net.out]},
         "features": {"hash": "rampart-hash-v3", "word_unigram_ns": NS_UNIGRAM, "shape_ns": NS_SHAPE,
-                     "affix_bytes": 3, "shape": "v2",
+                     "affix_bytes": 3, "shape": "v3",
                      "max_analysed_bytes": MAX_ANALYSED_BYTES},
         "decoding": {"max_depth": MAX_DECODE_DEPTH, "max_decoded_bytes": MAX_DECODED_BYTES,
                      "max_segments": MAX_DECODED_SEGMENTS, "min_run": MIN_ENCODED_RUN},

@@ -157,6 +157,44 @@ final class InjectionFeatureTests: XCTestCase {
         XCTAssertTrue(Set(values(m, "")).contains(shapeValue("para:0")))
     }
 
+    func testShapeV3TaskVerbsOpenImperativeSentences() {
+        let m = model()
+        // 172 distinct verbs of lower-case ASCII letters (they are compared with the word hashes of
+        // the normalised, lower-case text); each one that opens a sentence is an imperative.
+        XCTAssertEqual(ShapeTokens.imperativeVerbs.count, 172)
+        XCTAssertEqual(Set(ShapeTokens.imperativeVerbs).count, ShapeTokens.imperativeVerbs.count)
+        for verb in ShapeTokens.imperativeVerbs {
+            XCTAssertTrue(!verb.isEmpty && verb.utf8.allSatisfy { (0x61...0x7A).contains($0) }, verb)
+            let got = Set(values(m, "\(verb) the list."))
+            XCTAssertTrue(got.contains(shapeValue("imp:1")), verb)
+            XCTAssertFalse(got.contains(shapeValue("imp:0")), verb)
+        }
+        // Other words, inflected forms included, open no imperative sentence.
+        for word in ["bread", "the", "computer", "merged", "puts", "checks"] {
+            XCTAssertTrue(Set(values(m, "\(word) the list.")).contains(shapeValue("imp:0")), word)
+        }
+    }
+
+    func testShapeV3VerbMakesAnAppendedTaskASwitch() {
+        let m = model()
+        // A task, a data sentence, then a second task opening with a verb new in v3 ("compute",
+        // starting at byte 114 of 144: the last third): two imperatives, one switch, imp_late.
+        let appended = "summarise the notes below.\nthe meeting moved to thursday because the room was booked and "
+            + "nobody told the caterers. compute the area of a circle."
+        XCTAssertEqual(appended.utf8.count, 144)
+        let got = Set(values(m, appended))
+        for token in ["imp:2", "imp_late", "sw:1", "impthird:0", "impthird:2", "para:1"] {
+            XCTAssertTrue(got.contains(shapeValue(token)), token)
+        }
+        XCTAssertFalse(got.contains(shapeValue("impthird:1")))
+        // The same text with the second task opening with a non-verb: one imperative, no switch.
+        let data = appended.replacingOccurrences(of: "compute the", with: "perhaps the")
+        let d = Set(values(m, data))
+        for token in ["imp:1", "sw:0", "impthird:0"] { XCTAssertTrue(d.contains(shapeValue(token)), token) }
+        XCTAssertFalse(d.contains(shapeValue("imp_late")))
+        XCTAssertFalse(d.contains(shapeValue("impthird:2")))
+    }
+
     func testFeatureValuesAreDeterministic() {
         let m = model()
         let other = model()

@@ -16,7 +16,7 @@
 ///   `" "`, each read big-endian as a 32-bit `key`; values `(key ^ 0x1111) * GOLD` (prefix) and
 ///   `(key ^ 0x2222) * GOLD` (suffix). These are the word-boundary byte 4-grams of the joined
 ///   words; all of its 4-grams gave the same out-of-fold quality with twice the features;
-/// - shape features (``ShapeTokens``, "shape v2"): two values per sentence from its first word
+/// - shape features (``ShapeTokens``, "shape v3"): two values per sentence from its first word
 ///   (`(u ^ 0x3333) * MIX` and `(u ^ (0x4444 + third of the text)) * MIX`), and tokens with value
 ///   `FNV-1a-64(namespace 5, token) * GOLD` (length, lines, imperative sentences and where they
 ///   start, task switches, paragraphs, second person);

@@ -1,4 +1,4 @@
-/// Text-shape features of the hashed model ("shape v2", mirrored by `shape_tokens` and
+/// Text-shape features of the hashed model ("shape v3", mirrored by `shape_tokens` and
 /// `sentence_values` in scripts/train-injection-model.py), computed during the model's single
 /// pass over the bytes.
 ///
@@ -16,7 +16,7 @@
 /// - `len:B`: B = ⌊log2(bytes + 1)⌋, at most 12;
 /// - `lines:B`: B = ⌊log2(newlines + 1)⌋, at most 5;
 /// - `imp:N`: N sentences (at most 4) that open with an imperative verb ("write", "translate",
-///   "ignore", …);
+///   "ignore", "compute", …: the 172 task verbs of ``imperativeVerbs``; shape v2 had the first 73);
 /// - `imp_late`: at least two such sentences, one starting past 40 % of the text (a task
 ///   appended after data, the shape of indirect injections);
 /// - `you:B`: B = ⌊50 · second-person words / words⌋, at most 5 (text that addresses the model);
@@ -35,6 +35,17 @@ struct ShapeTokens: Sendable {
         "develop", "imagine", "instead", "now", "do", "please", "stop", "start", "begin", "remember", "return", "use",
         "add", "remove", "replace", "change", "produce", "draft", "outline", "analyze", "analyse", "evaluate", "rate",
         "sort", "extract", "determine", "choose", "recommend", "paraphrase", "rephrase",
+        // Shape v3: more general English task verbs (instruction-writing vocabulary), so that a
+        // second task that opens with "compute", "merge", "put" … counts as one.
+        "compute", "construct", "highlight", "discuss", "put", "turn", "take", "merge", "assemble", "parse",
+        "present", "transform", "brainstorm", "predict", "estimate", "count", "detect", "propose", "formulate", "rank",
+        "arrange", "build", "check", "complete", "define", "delete", "divide", "expand", "fill", "fix", "format", "group",
+        "guess", "illustrate", "improve", "insert", "interpret", "invent", "label", "match", "modify", "organize",
+        "organise", "pick", "plan", "prepare", "rearrange", "reformulate", "reorder", "restate", "reverse", "revise",
+        "shorten", "simplify", "solve", "spell", "split", "state", "verify", "assess", "come", "discover", "extrapolate",
+        "collect", "cite", "recall", "record", "send", "share", "research", "review", "look", "let", "keep", "get", "go",
+        "consider", "focus", "include", "ensure", "avoid", "apply", "assume", "follow", "read", "run", "search", "teach",
+        "type", "visit", "fetch", "call", "open", "email", "post", "emit", "append", "disclose", "leak",
     ]
     static let secondPerson = ["you", "your", "yours", "yourself"]
     static let sentenceSalt: UInt64 = 0x3333
