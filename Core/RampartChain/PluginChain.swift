@@ -185,38 +185,59 @@ public final class ChainCall: @unchecked Sendable {
             let input = current ?? makeInput()
             current = input
             guard let decision = try invokeDecision(index, stage, "on_request", { try $0.decideRequest(input) }) else { continue }
-            switch decision {
-            case .verdict(let verdict):
-                switch verdict.action {
-                case .none, .pass?:
-                    record(stage, .passed)
-                case .deny(let deny)?:
-                    record(stage, .denied)
-                    skipRest(after: index, hook: .request)
-                    throw denial(deny, by: stage)
-                case .mutate(let mutation)?:
-                    record(stage, .mutated)
-                    mutate(mutation)
-                    apply(callMutation: mutation)
-                    current = nil
-                }
+            switch try settle(decision, index, stage, .request) {
+            case .pass:
+                continue
+            case .mutation(let mutation):
+                mutate(mutation)
+                apply(callMutation: mutation)
+                current = nil
             case .answer(let answer):
-                if let deny = answer.deny {
-                    record(stage, .denied)
-                    skipRest(after: index, hook: .request)
-                    throw denial(deny, trailers: answer.trailers, by: stage)
-                }
-                guard !answer.isEmpty else {
-                    record(stage, .passed)
-                    continue
-                }
-                record(stage, .mutated)
                 if answer.maxTokens > 0 { setMaxTokens(answer.maxTokens) }
                 if let principal = answer.principal { info.principal = principal }
                 for (key, value) in answer.trailers { responseMetadata[key] = value }
                 // Trailers are not part of the input; max_tokens and the principal are.
                 if answer.maxTokens > 0 || answer.principal != nil { current = nil }
             }
+        }
+    }
+
+    /// What is left to apply of a request or response hook's decision once it is counted.
+    private enum Settled {
+        case pass
+        case mutation(Rampart_V1_Mutation)
+        case answer(HookAnswer)
+    }
+
+    /// Counts a decision's outcome and throws its denial (the later plugins' `hook` counted as
+    /// skipped); returns the change to apply, if any.
+    private func settle(_ decision: HookDecision, _ index: Int, _ stage: ChainStage, _ hook: ChainHooks) throws(RPCError) -> Settled {
+        switch decision {
+        case .verdict(let verdict):
+            switch verdict.action {
+            case .none, .pass?:
+                record(stage, .passed)
+                return .pass
+            case .deny(let deny)?:
+                record(stage, .denied)
+                skipRest(after: index, hook: hook)
+                throw denial(deny, by: stage)
+            case .mutate(let mutation)?:
+                record(stage, .mutated)
+                return .mutation(mutation)
+            }
+        case .answer(let answer):
+            if let deny = answer.deny {
+                record(stage, .denied)
+                skipRest(after: index, hook: hook)
+                throw denial(deny, trailers: answer.trailers, by: stage)
+            }
+            guard !answer.isEmpty else {
+                record(stage, .passed)
+                return .pass
+            }
+            record(stage, .mutated)
+            return .answer(answer)
         }
     }
 
@@ -287,28 +308,14 @@ public final class ChainCall: @unchecked Sendable {
                 return try input.serializedBytes()
             }
             guard let decision = try invokeDecision(index, stage, "on_response", { try $0.decideResponse(bytes) }) else { continue }
-            switch decision {
-            case .verdict(let verdict):
-                switch verdict.action {
-                case .none, .pass?:
-                    record(stage, .passed)
-                case .deny(let deny)?:
-                    record(stage, .denied)
-                    skipRest(after: index, hook: .response)
-                    throw denial(deny, by: stage)
-                case .mutate(let mutation)?:
-                    record(stage, .mutated)
-                    if mutation.replaceText { response.text = mutation.text }
-                    for entry in mutation.addMetadata { if case .text(let value)? = entry.value { trailers[entry.key] = value } }
-                }
+            switch try settle(decision, index, stage, .response) {
+            case .pass:
+                continue
+            case .mutation(let mutation):
+                if mutation.replaceText { response.text = mutation.text }
+                for entry in mutation.addMetadata { if case .text(let value)? = entry.value { trailers[entry.key] = value } }
             case .answer(let answer):
-                if let deny = answer.deny {
-                    record(stage, .denied)
-                    skipRest(after: index, hook: .response)
-                    throw denial(deny, trailers: answer.trailers, by: stage)
-                }
                 // A response hook's answer can only deny or add trailers (the host refuses the rest).
-                record(stage, answer.trailers.isEmpty ? .passed : .mutated)
                 for (key, value) in answer.trailers { trailers[key] = value }
             }
         }
