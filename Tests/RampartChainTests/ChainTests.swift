@@ -226,3 +226,31 @@ final class HookAnswerTests: XCTestCase {
         XCTAssertTrue(response.responseMetadata.isEmpty)
     }
 }
+
+/// String fields handed to the C ABI are packed into shared blocks: every copy stays intact and
+/// at its address while the input lives, whatever the mix of sizes.
+final class HookInputKeptStringsTests: XCTestCase {
+    func testCopiesOfEverySizeStayIntactAndAreMadeOnce() {
+        let input = HookInput(kind: .request, context: RequestContextFields(requestID: "r", method: "m", streamID: 1, peer: nil,
+                                                                           deadlineUnixMicros: nil),
+                              principal: nil, metadata: [], request: nil, promptTokens: 0, encode: { [] })
+        var generator = SystemRandomNumberGenerator()
+        var texts: [String] = []
+        for index in 0..<300 {
+            // Empty, small, around the sharing limit (a quarter of a block), and larger than a block.
+            let length = [0, 1, 7, 255, 256, 257, 1023, 1024, 1500, Int.random(in: 0...300, using: &generator)][index % 10]
+            let letter = Character(Unicode.Scalar(UInt8(0x61 + index % 26)))
+            texts.append(String(repeating: letter, count: length) + (index % 3 == 0 ? "é\(index)" : ""))
+        }
+        var copies: [UnsafeRawBufferPointer] = []
+        for (key, text) in texts.enumerated() {
+            copies.append(input.stableUTF8(key: key) { text } ?? UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        for (key, text) in texts.enumerated() {
+            XCTAssertEqual(Array(copies[key]), Array(text.utf8), "copy \(key)")
+            let again = input.stableUTF8(key: key) { XCTFail("copied twice"); return nil }
+            XCTAssertEqual(again?.baseAddress, copies[key].baseAddress)
+        }
+        XCTAssertNil(input.stableUTF8(key: -1) { nil })
+    }
+}
