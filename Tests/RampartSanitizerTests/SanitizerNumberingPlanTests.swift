@@ -75,19 +75,24 @@ final class SanitizerNumberingPlanTests: XCTestCase, ScannerAssertions {
     }
 
     func testPhilippineTIN() throws {
+        XCTAssertTrue(CheckDigits.phTIN([2, 1, 4, 3, 8, 7, 9, 0, 2]))
+        XCTAssertFalse(CheckDigits.phTIN([2, 1, 4, 3, 8, 7, 9, 0, 5]))
+        XCTAssertFalse(CheckDigits.phTIN([0, 0, 0, 0, 0, 0, 0, 0, 0]), "no taxpayer number")
+        XCTAssertFalse(CheckDigits.phTIN([5, 0, 0, 0, 0, 0, 0, 0, 0]), "remainder 10 is never issued")
         try assertFound([
-            ("my TIN is 214-387-905-000", "PH_TIN"), ("TIN 214 387 905 00000", "PH_TIN"), ("TIN: 214-387-905", "PH_TIN"),
-            ("BIR no. 214387905", "PH_TIN"), ("taxpayer identification number 214387905000", "PH_TIN"),
+            ("my TIN is 214-387-902-000", "PH_TIN"), ("TIN 214 387 902 00000", "PH_TIN"), ("TIN: 318-274-656", "PH_TIN"),
+            ("BIR no. 214387902", "PH_TIN"), ("taxpayer identification number 214387902000", "PH_TIN"),
         ])
         try assertNotFound([
-            ("meeting 214-387-905-000", "PH_TIN"),        // "tin" inside a word is no name
-            ("birthday 214-387-905-000", "PH_TIN"),
-            ("214-387-905-000", "PH_TIN"),                // unnamed
-            ("TIN 214387905", "PH_TIN"),                  // nine bare digits named only as a TIN (a US TIN's shape)
+            ("my TIN is 214-387-905-000", "PH_TIN"),      // check digit
+            ("TIN: 318-274-659", "PH_TIN"),
+            ("meeting 214-387-902-000", "PH_TIN"),        // "tin" inside a word is no name
+            ("birthday 214-387-902-000", "PH_TIN"),
+            ("214-387-902-000", "PH_TIN"),                // unnamed
             ("TIN 000-000-000-000", "PH_TIN"),            // no taxpayer number
-            ("TIN 214-387-9050-00", "PH_TIN"),            // not the grouping
-            ("TIN 214-387 905-000", "PH_TIN"),            // mixed separators
-            ("TIN 214-387-905-0000", "PH_TIN"),           // branch code of four digits
+            ("TIN 214-387-9020-00", "PH_TIN"),            // not the grouping
+            ("TIN 214-387 902-000", "PH_TIN"),            // mixed separators
+            ("TIN 214-387-902-0000", "PH_TIN"),           // branch code of four digits
         ])
     }
 

@@ -179,24 +179,22 @@ public enum NationalIDRules {
         CheckDigits.itVAT(Text.digitValues(text, range)) ? range : nil
     }
 
-    /// Philippine Taxpayer Identification Number (BIR): nine digits, then the three- or five-digit
-    /// branch code (000 / 00000 for the head office), printed in groups of three with hyphens or
-    /// spaces. No public check digit: reported only when named. With the branch code or in its
-    /// grouping, "TIN", "BIR" or "taxpayer identification" suffice (the short names as whole
-    /// words); nine bare digits (also a US TIN's shape) need the BIR or the Philippines named.
+    /// Philippine Taxpayer Identification Number (BIR): a taxpayer-type digit, seven sequence
+    /// digits and a check digit (``CheckDigits/phTIN(_:)``), then the three- or five-digit branch
+    /// code (000 / 00000 for the head office), printed in groups of three with hyphens or spaces.
+    /// A single mod-11 check digit: reported only when named ("TIN", "BIR", "taxpayer
+    /// identification", the short names as whole words).
     static let phTIN = SensitiveRule(
         "PH_TIN", .pii, #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{3}([ \-]?([0-9]{3}|[0-9]{5}))?\b"#, priority: 3
     ) { text, range in
         let d = Text.digitValues(text, range)
         guard [9, 12, 14].contains(d.count), Text.isolated(text, range), Text.consistentSeparators(text, range),
-              d.prefix(9).contains(where: { $0 != 0 }) else { return nil }
+              CheckDigits.phTIN(Array(d.prefix(9))) else { return nil }
         let groups = text[range].split(whereSeparator: { !Text.isDigit($0) }).map(\.count)
         let layouts: [[Int]] = [[9], [12], [14], [3, 3, 3], [3, 3, 3, 3], [3, 3, 3, 5], [9, 3], [9, 5]]
-        guard layouts.contains(groups) else { return nil }
-        if groups == [9] {
-            return Text.hasContextWord(text, range, ["bir", "philippine", "philippines"], window: 64) ? range : nil
-        }
-        return Text.hasContextWord(text, range, ["tin", "bir", "taxpayer identification"], window: 48) ? range : nil
+        guard layouts.contains(groups),
+              Text.hasContextWord(text, range, ["tin", "bir", "taxpayer identification", "taxpayer id"], window: 48) else { return nil }
+        return range
     }
 
     /// Medicare Beneficiary Identifier: 11 characters in a fixed digit/letter layout (letters
