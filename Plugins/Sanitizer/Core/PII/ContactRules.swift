@@ -50,11 +50,14 @@ public enum ContactRules {
     /// the code is in the Turkish plan and the number cannot be North American (exchange 0XX or
     /// 1XX), which the NANP rule would otherwise report.
     static let trPhoneNANPStyle = SensitiveRule(
-        "TR_PHONE_NUMBER", .pii, #"\b[2-5][0-9]{2}[ \-.][0-9]{3}[ \-.][0-9]{4}\b"#, priority: 2
+        "TR_PHONE_NUMBER", .pii, #"\b[2-5][0-9]{2}[ \-.][01][0-9]{2}[ \-.][0-9]{4}\b"#, priority: 2
     ) { text, range in
+        // The expression already requires an exchange starting with 0 or 1, so North American
+        // numbers are no candidates (they would double the matches on text full of them).
+        guard range.count == 12 else { return nil }
         let d = Text.digitValues(text, range)
-        guard d.count == 10, Text.isolated(text, range), Text.consistentSeparators(text, range), Set(d).count > 2,
-              turkishCode(d[0] * 100 + d[1] * 10 + d[2]), !nanpPossible(d), !Text.inGroupedRun(text, range) else { return nil }
+        guard d.count == 10, turkishCode(d[0] * 100 + d[1] * 10 + d[2]), !nanpPossible(d), Text.isolated(text, range),
+              Text.consistentSeparators(text, range), Set(d).count > 2, !Text.inGroupedRun(text, range) else { return nil }
         return range
     }
 

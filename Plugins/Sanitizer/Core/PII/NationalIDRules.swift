@@ -187,9 +187,16 @@ public enum NationalIDRules {
     static let phTIN = SensitiveRule(
         "PH_TIN", .pii, #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{3}([ \-]?([0-9]{3}|[0-9]{5}))?\b"#, priority: 3
     ) { text, range in
+        // The check digit from the bytes first (no allocation): most candidates fail it.
+        var sum = 0, count = 0, check = -1
+        for i in range where Text.isDigit(text[i]) {
+            let v = Int(text[i] - 0x30)
+            if count < 8 { sum += v * (9 - count) } else if count == 8 { check = v }
+            count += 1
+        }
+        guard count == 9 || count == 12 || count == 14, sum % 11 == check, sum > 0 else { return nil }
         let d = Text.digitValues(text, range)
-        guard [9, 12, 14].contains(d.count), Text.isolated(text, range), Text.consistentSeparators(text, range),
-              CheckDigits.phTIN(Array(d.prefix(9))) else { return nil }
+        guard Text.isolated(text, range), Text.consistentSeparators(text, range), CheckDigits.phTIN(Array(d.prefix(9))) else { return nil }
         let groups = text[range].split(whereSeparator: { !Text.isDigit($0) }).map(\.count)
         let layouts: [[Int]] = [[9], [12], [14], [3, 3, 3], [3, 3, 3, 3], [3, 3, 3, 5], [9, 3], [9, 5]]
         guard layouts.contains(groups),
