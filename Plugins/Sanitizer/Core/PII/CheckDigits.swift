@@ -149,6 +149,14 @@ public enum CheckDigits {
         return false
     }
 
+    /// Philippine TIN (the nine-digit taxpayer number, without the branch code): the ninth digit
+    /// is the weighted sum of the first eight (weights 9…2) mod 11; a remainder of 10 is never
+    /// issued. Not published by the BIR; the check that TIN validators (e.g. Presidio's) apply.
+    public static func phTIN(_ d: [Int]) -> Bool {
+        guard d.count == 9, d.contains(where: { $0 != 0 }) else { return false }
+        return Checksums.weighted(d, [9, 8, 7, 6, 5, 4, 3, 2]) % 11 == d[8]
+    }
+
     /// Whether `day`/`month` (1-based) can be a calendar date.
     static func plausibleDate(day: Int, month: Int) -> Bool {
         (1...12).contains(month) && (1...31).contains(day)

@@ -2,7 +2,9 @@
 /// length), phone numbers named by a context word, URLs and German postcodes.
 public enum ContactRules {
     /// Every rule of this file.
-    public static let all: [SensitiveRule] = [phMobile, trPhone, trPhoneGrouped, trPhoneNamed, phoneWithContext, url, dePostcode]
+    public static let all: [SensitiveRule] = [
+        phMobile, trPhone, trPhoneGrouped, trPhoneNANPStyle, trPhoneNamed, phoneWithContext, url, dePostcode,
+    ]
 
     /// Types that are personal data only in some deployments (every link and postcode would
     /// otherwise be redacted): the sanitizer reports them only when `pii.types` names them.
@@ -15,9 +17,10 @@ public enum ContactRules {
         tenDigitNational(text, range)
     }
 
-    /// Turkish numbers: +90 or trunk 0, area code 2XX–5XX (5XX mobile), seven digits.
+    /// Turkish numbers: +90 or trunk 0, area code 2XX–5XX (5XX mobile), seven digits; the groups
+    /// separated by spaces, hyphens or dots (also right after the +90).
     static let trPhone = SensitiveRule(
-        "TR_PHONE_NUMBER", .pii, #"(\+90|\b0)[ \-]?\(?[2-5][0-9]{2}\)?[ \-.]?[0-9]{3}[ \-.]?[0-9]{2}[ \-.]?[0-9]{2}\b"#, priority: 3
+        "TR_PHONE_NUMBER", .pii, #"(\+90|\b0)[ \-.]?\(?[2-5][0-9]{2}\)?[ \-.]?[0-9]{3}[ \-.]?[0-9]{2}[ \-.]?[0-9]{2}\b"#, priority: 3
     ) { text, range in
         tenDigitNational(text, range)
     }
@@ -30,11 +33,52 @@ public enum ContactRules {
     }
 
     /// Turkish numbers written as ten bare digits (area or mobile code 2XX–5XX), named in Turkish
-    /// ("telefon", "cep", "GSM", "numara…"): ten bare digits alone are too common to report.
+    /// ("telefon", "cep", "GSM", "numara…"); or named as a phone in English when the number is in
+    /// the Turkish plan (``turkishCode(_:)``) and cannot be a North American one (its exchange
+    /// starts with 0 or 1). Ten bare digits alone are too common to report.
     static let trPhoneNamed = SensitiveRule("TR_PHONE_NUMBER", .pii, #"\b[2-5][0-9]{9}\b"#, priority: 3) { text, range in
-        guard Text.isolated(text, range), Set(Text.digitValues(text, range)).count > 2,
-              Text.hasContext(text, range, ["telefon", "cep ", "cep:", "gsm", "numara", "irtibat", "iletişim"], window: 40) else { return nil }
+        let d = Text.digitValues(text, range)
+        guard Text.isolated(text, range), Set(d).count > 2 else { return nil }
+        if Text.hasContext(text, range, ["telefon", "cep ", "cep:", "gsm", "numara", "irtibat", "iletişim"], window: 40) { return range }
+        guard turkishCode(d[0] * 100 + d[1] * 10 + d[2]), !nanpPossible(d),
+              Text.hasContextWord(text, range, ["phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "contact"], window: 32)
+        else { return nil }
         return range
+    }
+
+    /// Turkish numbers printed in the 3-3-4 grouping (532 123 4567) without the trunk 0: only when
+    /// the code is in the Turkish plan and the number cannot be North American (exchange 0XX or
+    /// 1XX), which the NANP rule would otherwise report.
+    static let trPhoneNANPStyle = SensitiveRule(
+        "TR_PHONE_NUMBER", .pii, #"\b[2-5][0-9]{2}[ \-.][01][0-9]{2}[ \-.][0-9]{4}\b"#, priority: 2
+    ) { text, range in
+        // The expression already requires an exchange starting with 0 or 1, so North American
+        // numbers are no candidates (they would double the matches on text full of them).
+        guard range.count == 12 else { return nil }
+        let d = Text.digitValues(text, range)
+        guard d.count == 10, turkishCode(d[0] * 100 + d[1] * 10 + d[2]), !nanpPossible(d), Text.isolated(text, range),
+              Text.consistentSeparators(text, range), Set(d).count > 2, !Text.inGroupedRun(text, range) else { return nil }
+        return range
+    }
+
+    /// Turkish geographic area codes (BTK numbering plan); the mobile operator codes (501,
+    /// 505–507, 530–549, 551–555, 559, 561) are in ``turkishCode(_:)``.
+    static let turkishAreaCodes: Set<Int> = [
+        212, 216, 222, 224, 226, 228, 232, 236, 242, 246, 248, 252, 256, 258, 262, 264, 266, 272, 274, 276, 282, 284, 286, 288,
+        312, 318, 322, 324, 326, 328, 332, 338, 342, 344, 346, 348, 352, 354, 356, 358, 362, 364, 366, 368, 370, 372, 374, 376,
+        378, 380, 382, 384, 386, 388, 412, 414, 416, 422, 424, 426, 428, 432, 434, 436, 438, 442, 446, 452, 454, 456, 458, 462,
+        464, 466, 472, 474, 476, 478, 482, 484, 486, 488,
+    ]
+
+    /// Whether `code` (the first three national digits) is a Turkish area or mobile code.
+    static func turkishCode(_ code: Int) -> Bool {
+        turkishAreaCodes.contains(code) || [501, 505, 506, 507, 559, 561].contains(code) || (530...549).contains(code)
+            || (551...555).contains(code)
+    }
+
+    /// Whether ten digits can be a North American number: area and exchange codes both [2-9]XX.
+    static func nanpPossible(_ d: [Int]) -> Bool {
+        d.count == 10 && d[0] >= 2 && d[3] >= 2
     }
 
     /// Ten-digit numbers written without the usual separators, named as a phone number.

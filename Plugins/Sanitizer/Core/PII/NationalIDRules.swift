@@ -8,7 +8,7 @@ public enum NationalIDRules {
     /// Every rule of this file.
     public static let all: [SensitiveRule] = [
         auABN, auACN, auTFN, auMedicare, deHealthInsurance, deSocialSecurity, deLANR, deBSNR, deVAT, deTaxNumber,
-        deHandelsregister, krFRN, krBRN, thTNIN, seOrganisationsnummer, sgUEN, inGSTIN, inVoter, itVAT, usMBI,
+        deHandelsregister, krFRN, krBRN, thTNIN, seOrganisationsnummer, sgUEN, inGSTIN, inVoter, itVAT, usMBI, phTIN,
     ]
 
     /// A digits-only rule: `check` on the digits, then either the printed grouping (`grouped`) or
@@ -39,9 +39,13 @@ public enum NationalIDRules {
         "AU_TFN", #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{3}\b"#, priority: 3, count: 9...9, context: ["tfn", "tax file"],
         check: CheckDigits.auTFN)
 
+    /// Medicare card number printed 4-5-1 (spaces, or hyphens); bare ten digits only when named.
     static let auMedicare = digitRule(
-        "AU_MEDICARE", #"\b[2-6][0-9]{3} ?[0-9]{5} ?[0-9]\b"#, priority: 3, count: 10...10, context: ["medicare"],
-        groupedOK: { text, range in range.count == 12 && Text.groupedBy(text, range, [0x20]) },
+        "AU_MEDICARE", #"\b[2-6][0-9]{3}[ \-]?[0-9]{5}[ \-]?[0-9]\b"#, priority: 3, count: 10...10, context: ["medicare"],
+        groupedOK: { text, range in
+            range.count == 12 && Text.groupedBy(text, range, [0x20, 0x2D]) && !Text.isDigit(text[range.lowerBound + 4])
+                && !Text.isDigit(text[range.lowerBound + 10])
+        },
         check: CheckDigits.auMedicare)
 
     /// Krankenversichertennummer: letter + nine digits with a check digit (its layout is rare).
@@ -93,10 +97,13 @@ public enum NationalIDRules {
         return range
     }
 
-    /// Handelsregister numbers: HRA/HRB then up to six digits.
-    static let deHandelsregister = SensitiveRule("DE_HANDELSREGISTER", .pii, #"\bHR[AB] ?[1-9][0-9]{0,5}\b"#, priority: 2) { text, range in
+    /// Handelsregister numbers: HRA/HRB (also printed "HR B") then up to six digits; the letters
+    /// in one case (typed in lower case too), mixed case is a word.
+    static let deHandelsregister = SensitiveRule(
+        "DE_HANDELSREGISTER", .pii, #"\bHR ?[AB] ?[1-9][0-9]{0,5}\b"#, caseless: true, priority: 2
+    ) { text, range in
         if range.upperBound < text.count, Text.isDigit(text[range.upperBound]) { return nil }
-        return range
+        return VehicleRules.consistentCase(text, range) ? range : nil
     }
 
     /// Korean foreign registration number: birth date, then 5–8 (foreigner's sex/century digit).
@@ -109,10 +116,14 @@ public enum NationalIDRules {
         return range
     }
 
+    /// Korean business registration number: printed 3-2-5 (hyphens, or spaces), check digit.
     static let krBRN = digitRule(
-        "KR_BRN", #"\b[0-9]{3}-?[0-9]{2}-?[0-9]{5}\b"#, priority: 2, count: 10...10,
-        context: ["brn", "business registration", "사업자"],
-        groupedOK: { text, range in range.count == 12 && Text.groupedBy(text, range, [0x2D]) },
+        "KR_BRN", #"\b[0-9]{3}[ \-]?[0-9]{2}[ \-]?[0-9]{5}\b"#, priority: 2, count: 10...10,
+        context: ["brn", "business registration", "사업자", "등록번호"],
+        groupedOK: { text, range in
+            range.count == 12 && Text.groupedBy(text, range, [0x2D, 0x20]) && !Text.isDigit(text[range.lowerBound + 3])
+                && !Text.isDigit(text[range.lowerBound + 6])
+        },
         check: CheckDigits.krBRN)
 
     /// Thai national id: 13 digits (first 1–8), mod 11; also printed 1-2345-67890-12-3.
@@ -133,7 +144,9 @@ public enum NationalIDRules {
         if d.count == 12 { d.removeFirst(2) }
         guard d.count == 10, d[2] >= 2, Checksums.luhn(d), Set(d).count > 2 else { return nil }
         guard text[range].contains(0x2D)
-              || Text.hasContextAround(text, range, ["organisationsnummer", "orgnr", "org.nr", "orgnummer", "company", "företag"],
+              || Text.hasContextAround(text, range, ["organisationsnummer", "orgnr", "org.nr", "org. nr", "org nr", "org.-nr",
+                                                     "orgnummer", "company", "företag", "organisation number",
+                                                     "organization number", "bolag"],
                                        window: 48) else { return nil }
         return range
     }
@@ -164,6 +177,31 @@ public enum NationalIDRules {
 
     static let itVAT = SensitiveRule("IT_VAT_CODE", .pii, #"\b[0-9]{11}\b"#, priority: 3) { text, range in
         CheckDigits.itVAT(Text.digitValues(text, range)) ? range : nil
+    }
+
+    /// Philippine Taxpayer Identification Number (BIR): a taxpayer-type digit, seven sequence
+    /// digits and a check digit (``CheckDigits/phTIN(_:)``), then the three- or five-digit branch
+    /// code (000 / 00000 for the head office), printed in groups of three with hyphens or spaces.
+    /// A single mod-11 check digit: reported only when named ("TIN", "BIR", "taxpayer
+    /// identification", the short names as whole words).
+    static let phTIN = SensitiveRule(
+        "PH_TIN", .pii, #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{3}([ \-]?([0-9]{3}|[0-9]{5}))?\b"#, priority: 3
+    ) { text, range in
+        // The check digit from the bytes first (no allocation): most candidates fail it.
+        var sum = 0, count = 0, check = -1
+        for i in range where Text.isDigit(text[i]) {
+            let v = Int(text[i] - 0x30)
+            if count < 8 { sum += v * (9 - count) } else if count == 8 { check = v }
+            count += 1
+        }
+        guard count == 9 || count == 12 || count == 14, sum % 11 == check, sum > 0 else { return nil }
+        let d = Text.digitValues(text, range)
+        guard Text.isolated(text, range), Text.consistentSeparators(text, range), CheckDigits.phTIN(Array(d.prefix(9))) else { return nil }
+        let groups = text[range].split(whereSeparator: { !Text.isDigit($0) }).map(\.count)
+        let layouts: [[Int]] = [[9], [12], [14], [3, 3, 3], [3, 3, 3, 3], [3, 3, 3, 5], [9, 3], [9, 5]]
+        guard layouts.contains(groups),
+              Text.hasContextWord(text, range, ["tin", "bir", "taxpayer identification", "taxpayer id"], window: 48) else { return nil }
+        return range
     }
 
     /// Medicare Beneficiary Identifier: 11 characters in a fixed digit/letter layout (letters

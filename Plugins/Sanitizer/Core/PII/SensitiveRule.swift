@@ -73,6 +73,26 @@ enum Text {
         return words.contains { after.contains($0) }
     }
 
+    /// Whether one of `words` (lower case, ASCII) stands as a whole word (no letter right before
+    /// or after it) within `window` bytes before the range: short names such as "tin" or "bir"
+    /// must not match inside "meeting" or "birthday".
+    static func hasContextWord(_ text: [UInt8], _ range: Range<Int>, _ words: [String], window: Int = 64) -> Bool {
+        let start = max(0, range.lowerBound - window)
+        let before = Array(text[start..<range.lowerBound]).map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+        func isLetter(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || b >= 0x80 }
+        for word in words {
+            let w = Array(word.utf8)
+            guard !w.isEmpty, w.count <= before.count else { continue }
+            var i = 0
+            while i + w.count <= before.count {
+                if before[i..<(i + w.count)].elementsEqual(w),
+                   i == 0 || !isLetter(before[i - 1]), i + w.count == before.count || !isLetter(before[i + w.count]) { return true }
+                i += 1
+            }
+        }
+        return false
+    }
+
     /// The digits of the range as integers (other bytes skipped).
     static func digitValues(_ text: [UInt8], _ range: Range<Int>) -> [Int] {
         var out: [Int] = []
