@@ -14,13 +14,6 @@ import Synchronization
 /// on every scan. One database holding all rules costs ~45 µs per KB of English text (merged
 /// automata triggered by common words); the anchors skip nearly all of that work.
 ///
-/// Several candidate rules (ordinary prose holds the anchors of a few rules: "system",
-/// "instead", "above" …) are scanned together: the database of that candidate set is compiled
-/// on its first use and kept (at most ``maximumCombinedSets`` sets), so one scan replaces one
-/// per rule. The result is the same: each rule reports on its own in a multi-pattern database,
-/// and a rule outside the candidates cannot match (its anchors are absent). When a set cannot
-/// be compiled, or the cache is full, the rules are scanned one by one as before.
-///
 /// Scratch space is per scan: a small pool of `hs_scratch_t` cloned from a prototype (sized for
 /// every database), so concurrent scans from any number of threads never share one.
 final class HyperscanRuleSet: @unchecked Sendable {
@@ -37,8 +30,6 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// Anchor groups over all rules, counting their rot13 images (bits of a 4 × 64-bit set).
     static let maximumAnchorGroups = 256
     static let maximumPooledScratches = 64
-    /// Candidate sets whose combined database is kept.
-    static let maximumCombinedSets = 256
 
     /// The anchor database (group g reports id g), nil when no rule has anchors.
     private let anchors: OpaquePointer?
@@ -57,19 +48,6 @@ final class HyperscanRuleSet: @unchecked Sendable {
 
     private let pool = Mutex<[Scratch]>([])
     let count: Int
-    /// Per rule: its pattern (for the combined databases).
-    private let patterns: [String]
-    /// Whether candidate sets of two or more rules are scanned through one combined database.
-    let combinesCandidates: Bool
-    /// The rules with anchors (bit i = rule i): the ones a combined database may hold.
-    private let anchoredRules: UInt64
-    /// A combined database, or nil when its set could not be compiled (scan its rules one by one).
-    private struct Combined: @unchecked Sendable {
-        let database: OpaquePointer?
-    }
-
-    /// The combined databases by candidate set (bit i = rule i).
-    private let combined = Mutex<[UInt64: Combined]>([:])
 
     /// The Hyperscan pattern for one anchor group: the literals as an alternation, every byte
     /// other than an ASCII letter or digit written as `\xHH`.
@@ -117,18 +95,12 @@ final class HyperscanRuleSet: @unchecked Sendable {
     }
 
     /// Compiles `patterns` (rule ids are their indices); `requires[i]` are rule i's anchor
-    /// groups (empty: the rule always runs). `names` label compile errors. With
-    /// `combineCandidates` false, candidate rules are always scanned one database each (the
-    /// reference the tests compare the combined scans with).
-    init(
-        patterns: [String], requires: [[[String]]], names: [String], combineCandidates: Bool = true
-    ) throws(InjectionDetectorError) {
+    /// groups (empty: the rule always runs). `names` label compile errors.
+    init(patterns: [String], requires: [[[String]]], names: [String]) throws(InjectionDetectorError) {
         guard !patterns.isEmpty, patterns.count <= Self.maximumRules, requires.count == patterns.count else {
             throw .malformedArtifact(file: "rules.json", reason: "expected 1 to \(Self.maximumRules) rules, found \(patterns.count)")
         }
         count = patterns.count
-        self.patterns = patterns
-        combinesCandidates = combineCandidates
         var anchorPatterns: [String] = []
         var anchorNames: [String] = []
         var groupRanges: [Range<Int>] = []
@@ -174,7 +146,6 @@ final class HyperscanRuleSet: @unchecked Sendable {
                 anchored.append((i, db, groupRanges[i]))
             }
             self.anchored = anchored
-            anchoredRules = anchored.reduce(UInt64(0)) { $0 | UInt64(1) << UInt64($1.rule) }
             rotatedGroups = anchored.map { ($0.groups.lowerBound + originalGroups)..<($0.groups.upperBound + originalGroups) }
         } catch {
             release()
@@ -193,10 +164,6 @@ final class HyperscanRuleSet: @unchecked Sendable {
             scratches.removeAll()
         }
         hs_free_scratch(prototype)
-        combined.withLock { sets in
-            for entry in sets.values { if let database = entry.database { hs_free_database(database) } }
-            sets.removeAll()
-        }
         if let anchors { hs_free_database(anchors) }
         if let always { hs_free_database(always) }
         for entry in anchored { hs_free_database(entry.database) }
@@ -211,38 +178,6 @@ final class HyperscanRuleSet: @unchecked Sendable {
             default: b
             }
         }, as: UTF8.self)
-    }
-
-    /// The number of combined databases compiled so far (tests).
-    var combinedSetCount: Int {
-        combined.withLock { sets in sets.values.filter { $0.database != nil }.count }
-    }
-
-    /// The combined database of `rules` (two or more anchored rules), compiled on first use;
-    /// nil when it cannot be compiled or the cache is full (scan the rules one by one).
-    private func combinedDatabase(_ rules: UInt64) -> OpaquePointer? {
-        // (known, database): known when the set is cached or the cache is full (then nil).
-        let cached: (known: Bool, database: Combined) = combined.withLock { sets in
-            if let entry = sets[rules] { return (true, entry) }
-            return (sets.count >= Self.maximumCombinedSets, Combined(database: nil))
-        }
-        if cached.known { return cached.database.database }
-        var members: [Int] = []
-        var remaining = rules
-        while remaining != 0 {
-            members.append(remaining.trailingZeroBitCount)
-            remaining &= remaining - 1
-        }
-        let database = try? Self.compile(
-            members.map { patterns[$0] }, ids: members.map { UInt32($0) }, flags: Self.flags, names: members.map { patterns[$0] })
-        let compiled = Combined(database: database)
-        let kept: Combined = combined.withLock { sets in
-            if let entry = sets[rules] { return entry }  // compiled meanwhile by another scan
-            sets[rules] = compiled
-            return compiled
-        }
-        if let database, kept.database != database { hs_free_database(database) }
-        return kept.database
     }
 
     private func takeScratch() -> OpaquePointer? {
@@ -282,9 +217,8 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// Returns nil only if Hyperscan fails (no scratch memory).
     func scan(_ bytes: UnsafeBufferPointer<UInt8>, skipping: UInt64) -> (rules: UInt64, rot13Rules: UInt64)? {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return (0, 0) }
-        var scratch = takeScratch()
-        guard let first = scratch else { return nil }
-        defer { if let scratch { returnScratch(scratch) } }
+        guard let scratch = takeScratch() else { return nil }
+        defer { returnScratch(scratch) }
         let length = UInt32(truncatingIfNeeded: bytes.count)
         return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data -> (rules: UInt64, rot13Rules: UInt64)? in
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 5) { words -> (rules: UInt64, rot13Rules: UInt64)? in
@@ -292,7 +226,7 @@ final class HyperscanRuleSet: @unchecked Sendable {
                 guard let state = words.baseAddress else { return nil }
                 state.initialize(repeating: 0, count: 5)
                 if let anchors {
-                    let status = hs_scan(anchors, data, length, 0, first, { id, _, _, _, context in
+                    let status = hs_scan(anchors, data, length, 0, scratch, { id, _, _, _, context in
                         guard let context, id < 256 else { return 0 }
                         context.assumingMemoryBound(to: UInt64.self)[Int(id >> 6)] |= UInt64(1) << UInt64(id & 63)
                         return 0
@@ -310,7 +244,7 @@ final class HyperscanRuleSet: @unchecked Sendable {
                     if allPresent(entry.groups) { candidates |= bit }
                     if allPresent(rotatedGroups[k]) { rot13Rules |= bit }
                 }
-                guard let matched = scanRules(data, length, &scratch, candidates: candidates & ~skipping) else {
+                guard let matched = scanRules(data, length, scratch, candidates: candidates & ~skipping) else {
                     return nil
                 }
                 return (matched & ~skipping, rot13Rules)
@@ -324,23 +258,19 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// fails.
     func scan(_ bytes: UnsafeBufferPointer<UInt8>, onlyRules candidates: UInt64) -> UInt64? {
         guard let base = bytes.baseAddress, !bytes.isEmpty, candidates != 0 || always != nil else { return 0 }
-        var scratch = takeScratch()
-        guard scratch != nil else { return nil }
-        defer { if let scratch { returnScratch(scratch) } }
+        guard let scratch = takeScratch() else { return nil }
+        defer { returnScratch(scratch) }
         return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data in
-            scanRules(data, UInt32(truncatingIfNeeded: bytes.count), &scratch, candidates: candidates)
+            scanRules(data, UInt32(truncatingIfNeeded: bytes.count), scratch, candidates: candidates)
         }
     }
 
-    /// `scratch` (never nil on entry) may be grown (reallocated) for a combined database; it is
-    /// nil on return only if growing it failed (Hyperscan then freed it; the scan failed).
     private func scanRules(
-        _ data: UnsafePointer<CChar>, _ length: UInt32, _ scratch: inout OpaquePointer?, candidates: UInt64
+        _ data: UnsafePointer<CChar>, _ length: UInt32, _ scratch: OpaquePointer, candidates: UInt64
     ) -> UInt64? {
-        guard let current = scratch else { return nil }
         var matched: UInt64 = 0
         if let always {
-            let status = hs_scan(always, data, length, 0, current, { id, _, _, _, context in
+            let status = hs_scan(always, data, length, 0, scratch, { id, _, _, _, context in
                 guard let context, id < 64 else { return 0 }
                 context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
                 return 0
@@ -348,33 +278,9 @@ final class HyperscanRuleSet: @unchecked Sendable {
             guard status == HS_SUCCESS else { return nil }
         }
         guard candidates != 0 else { return matched }
-        let combinable = candidates & anchoredRules
-        if combinesCandidates && combinable.nonzeroBitCount >= 2, let database = combinedDatabase(combinable) {
-            var found: UInt64 = 0
-            let callback: match_event_handler = { id, _, _, _, context in
-                guard let context, id < 64 else { return 0 }
-                context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
-                return 0
-            }
-            var status = hs_scan(database, data, length, 0, current, callback, &found)
-            if status == HS_INVALID {
-                // A scratch cloned before this database existed may be too small: grow it (it is
-                // ours alone during the scan) and scan again. Hyperscan frees the old scratch
-                // when it reallocates, and leaves nil if that fails.
-                guard hs_alloc_scratch(database, &scratch) == HS_SUCCESS, let grown = scratch else {
-                    scratch = nil
-                    return nil
-                }
-                found = 0
-                status = hs_scan(database, data, length, 0, grown, callback, &found)
-            }
-            if status == HS_SUCCESS { return matched | (found & combinable) }
-            // Otherwise the rules one by one (same result, or the error they report).
-        }
-        guard let ruleScratch = scratch else { return nil }
         for entry in anchored where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
             // One rule per database: stop at its first match.
-            let status = hs_scan(entry.database, data, length, 0, ruleScratch, { id, _, _, _, context in
+            let status = hs_scan(entry.database, data, length, 0, scratch, { id, _, _, _, context in
                 guard let context, id < 64 else { return 1 }
                 context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
                 return 1
