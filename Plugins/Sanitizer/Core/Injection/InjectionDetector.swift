@@ -106,13 +106,15 @@ extension InjectionDetector {
             let views = fastPaths ? InjectionNormalizer.views(of: text) : InjectionNormalizer.generalViews(of: text)
             var scanned = 0
             var failed = false
-            // Rule set per view: bit i = rule i; the first view that matched each rule is kept.
-            var firstView = [(view: InjectionView, depth: Int)?](repeating: nil, count: rules.count)
+            // Rule set per view: bit i = rule i; the first view that matched each rule is kept
+            // (allocated on the first match: most texts match no rule).
+            var firstView: [(view: InjectionView, depth: Int)?] = []
             var original: UInt64 = 0
             var extra: UInt64 = 0
 
             var rot13Rules: UInt64 = 0
             func record(_ bits: UInt64, view: InjectionView, depth: Int) {
+                if bits != 0 && firstView.isEmpty { firstView = .init(repeating: nil, count: rules.count) }
                 var remaining = bits
                 while remaining != 0 {
                     let i = remaining.trailingZeroBitCount
@@ -218,13 +220,13 @@ extension InjectionDetector {
             var matches: [RuleMatch] = []
             for (i, rule) in rules.enumerated() where all & (UInt64(1) << UInt64(i)) != 0 {
                 evidence += rule.weight
-                let first = firstView[i] ?? (.original, 0)
+                let first = (i < firstView.count ? firstView[i] : nil) ?? (.original, 0)
                 matches.append(RuleMatch(ruleID: rule.id, category: rule.category, weight: rule.weight, view: first.view, depth: first.depth))
             }
             if onlyDecoded != 0 {
                 evidence += synthetic.weight
                 let i = onlyDecoded.trailingZeroBitCount
-                let first = firstView[i] ?? (.base64, 1)
+                let first = (i < firstView.count ? firstView[i] : nil) ?? (.base64, 1)
                 matches.append(RuleMatch(ruleID: synthetic.id, category: synthetic.category, weight: synthetic.weight, view: first.view, depth: first.depth))
             }
             evidence = min(combiner.ruleEvidenceCap, evidence)
