@@ -13,16 +13,24 @@ of the expensive rules together).
 
 How: the pattern is parsed with Python's own regex parser (re._parser) and walked:
 - a maximal run of items that each match one of a few fixed strings (literals, small
-  alternations of literals, optional literals, zero-width assertions) gives the set of all
+  alternations of literals, optional literals, `\s`, zero-width assertions) gives the set of all
   strings the run can match: every match contains one of them;
+- a variable item between two runs closes the first run extended by the strings the item must
+  start with, and opens the next with the strings it must end with: `x{m,}` (m >= 1) starts and
+  ends with m copies of x (`-{3,}` gives "---", `#{2,4}` gives "##", `cancel+ed` gives "cancel");
 - a sub-pattern repeated at least once contributes its own groups; a repeat that can be empty
   contributes nothing;
-- an alternation contributes one group: the union of the best group of every branch (nothing if
-  one branch has none).
-Groups whose shortest literal has fewer than MIN_ANCHOR bytes are dropped (too common to help)
-unless the rule has no other group (then its best group of at least 3 bytes is kept); at most
-MAX_GROUPS groups per rule are kept (the longest): measured on 1 KB English prompts, the anchor
-database costs ~2 µs/KB this way and ~11 µs/KB with every 3-letter group ("the", "you", "all").
+- an alternation contributes groups made of one group per branch: the union of the strongest
+  group of every branch, then the union of the second strongest (a branch with fewer reuses its
+  weakest), and so on; nothing if one branch has none. So `system\s+prompt|hidden\s+prompt|…`
+  gives the first words and also the second words;
+- whitespace at a literal's ends is dropped (a substring of a literal is still in every match).
+Groups are ranked by their shortest literal. Up to MAX_GROUPS groups of at least MIN_ANCHOR bytes
+are kept (the longest); when a rule has fewer, the best shorter groups fill the places: 3+ bytes,
+or punctuation only (`##`, `:`, `[`), never a short word or whitespace. So a rule whose only
+strong group is a common word ("system", "instead", "end") also requires a rarer literal of its
+pattern (`:`, `##`, its verbs, `---`). Measured on 1 KB English prompts, the anchor database
+costs ~2 µs/KB this way and ~11 µs/KB with every 3-letter group ("the", "you", "all").
 A rule with no group runs always.
 
 This is sound by construction; --check-data re-verifies it on the training part of the data
@@ -36,7 +44,7 @@ import os
 import re
 import re._parser as sre
 import sys
-from re._constants import (AT, BRANCH, CATEGORY, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NEGATE, NOT_LITERAL,
+from re._constants import (AT, BRANCH, CATEGORY, CATEGORY_SPACE, IN, LITERAL, MAX_REPEAT, MIN_REPEAT, NEGATE, NOT_LITERAL,
                            RANGE, SUBPATTERN)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,6 +55,15 @@ MAX_EXACT = 64          # strings: bigger fixed sets are not expanded
 MAX_GROUPS = 2
 
 
+# `\s` in both engines: Python with re.ASCII and Hyperscan in byte mode (no HS_FLAG_UTF8/UCP)
+# match exactly these six bytes, so `\s` is a small fixed set like `[ab]`.
+WHITESPACE = {" ", "\t", "\n", "\r", "\f", "\v"}
+
+
+def is_space_class(op, av):
+    return op == IN and av == [(CATEGORY, CATEGORY_SPACE)]
+
+
 def exact(items):
     """The finite set of strings `items` (a parsed sequence) can match, or None."""
     out = {""}
@@ -55,6 +72,8 @@ def exact(items):
             s = {chr(av).lower()}
         elif op == AT:
             s = {""}
+        elif is_space_class(op, av):
+            s = set(WHITESPACE)
         elif op == IN and len(av) <= 4 and all(o == LITERAL for o, _ in av):
             s = {chr(v).lower() for _, v in av}
         elif op == SUBPATTERN:
@@ -86,6 +105,27 @@ def exact(items):
     return out
 
 
+def product(a, b):
+    """All concatenations, or None when there are more than MAX_EXACT."""
+    if a is None or b is None or len(a) * len(b) > MAX_EXACT:
+        return None
+    return {x + y for x in a for y in b}
+
+
+def power(e, m):
+    out = {""}
+    for _ in range(m):
+        out = product(out, e)
+        if out is None:
+            return None
+    return out
+
+
+def useful(s):
+    """A prefix/suffix set that says something (no empty string)."""
+    return s if s is not None and "" not in s else None
+
+
 def strength(group):
     return min(len(s.encode("utf-8")) for s in group)
 
@@ -95,52 +135,108 @@ def minimal(group):
     return sorted({s for s in group if not any(t != s and t in s for t in group)})
 
 
-def groups(items):
-    """A list of groups (sets of strings); every match of `items` contains one string of each."""
-    result = []
-    run = []
+def item_info(item):
+    """(groups, prefixes, suffixes) of one non-exact item: every match of it contains a string of
+    each group, starts with one of `prefixes` and ends with one of `suffixes` (None: unknown)."""
+    op, av = item
+    if op == SUBPATTERN:
+        return info(av[3])
+    if op in (MAX_REPEAT, MIN_REPEAT) and av[0] >= 1:
+        # x{m,n}, m >= 1: the first and the last m repetitions are whole matches of x.
+        body = av[2]
+        e = exact(body)
+        if e is not None:
+            ends = useful(power(e, av[0])) or useful(e)
+            return ([ends] if ends else []), ends, ends
+        return info(body)
+    if op == BRANCH:
+        infos = [info(b) for b in av[1]]
+        ranked = [sorted((g for g in gs if "" not in g), key=strength, reverse=True) for gs, _, _ in infos]
+        result = []
+        if all(ranked):
+            # Any choice of one group per branch gives a group of the alternation: the k-th
+            # strongest of each branch (its weakest when it has fewer).
+            for k in range(max(len(r) for r in ranked)):
+                result.append(set().union(*(r[min(k, len(r) - 1)] for r in ranked)))
+        prefixes = None if any(p is None for _, p, _ in infos) else set().union(*(p for _, p, _ in infos))
+        suffixes = None if any(s is None for _, _, s in infos) else set().union(*(s for _, _, s in infos))
+        return result, useful(prefixes), useful(suffixes)
+    return [], None, None
 
-    def flush():
-        if run:
-            e = exact(run)
-            if e is not None and "" not in e:
-                result.append(e)
-            run.clear()
+
+def info(items):
+    """(groups, prefixes, suffixes) of a sequence: see item_info.
+
+    `cur` is a set of strings one of which ends every match of the items read so far (they are
+    all contiguous in the match); a fixed item extends it, a variable one closes it (extended by
+    the item's prefixes: it is a group) and starts a new one from the item's suffixes."""
+    result = []
+    cur = {""}
+    prefixes = {""}
+    open_prefix = True
 
     for item in items:
-        op, av = item
-        if exact([item]) is not None:
-            run.append(item)
+        e = exact([item])
+        if e is not None:
+            nxt = product(cur, e)
+            if nxt is None:
+                if "" not in cur:
+                    result.append(cur)
+                nxt = e
+            cur = nxt
+            if open_prefix:
+                p = product(prefixes, e)
+                if p is None:
+                    open_prefix = False
+                else:
+                    prefixes = p
             continue
-        flush()
-        if op == SUBPATTERN:
-            result.extend(groups(av[3]))
-        elif op in (MAX_REPEAT, MIN_REPEAT) and av[0] >= 1:
-            result.extend(groups(av[2]))
-        elif op == BRANCH:
-            union = set()
-            for b in av[1]:
-                gs = [g for g in groups(b) if "" not in g]
-                if not gs:
-                    union = None
-                    break
-                union |= max(gs, key=strength)
-            if union:
-                result.append(union)
-    flush()
-    return result
+        gs, pre, suf = item_info(item)
+        closed = product(cur, pre) if pre is not None else None
+        closed = closed if closed is not None else cur
+        if "" not in closed:
+            result.append(closed)
+        result.extend(gs)
+        if open_prefix:
+            p = product(prefixes, pre) if pre is not None else None
+            prefixes = p if p is not None else prefixes
+            open_prefix = False
+        cur = suf if suf is not None else {""}
+    if "" not in cur:
+        result.append(cur)
+    return result, useful(prefixes), useful(cur)
+
+
+def groups(items):
+    """A list of groups (sets of strings); every match of `items` contains one string of each."""
+    return info(items)[0]
+
+
+def secondary(group):
+    """A group of short literals still worth a second place: 3+ bytes, or punctuation only
+    (`##`, `:`, `---`: rare in prose, unlike short words or whitespace)."""
+    return strength(group) >= 3 or all(s.strip() and not any(c.isalnum() or c.isspace() for c in s) for s in group)
 
 
 def anchors(pattern):
-    gs = [minimal(g) for g in groups(list(sre.parse(pattern, FLAGS)))]
-    gs = [g for g in gs if strength(g) >= 3]
+    gs = []
+    for g in groups(list(sre.parse(pattern, FLAGS))):
+        # Whitespace at a literal's ends is dropped (a literal's substring is still in every
+        # match): six variants of every word would swell the anchor database for little gain.
+        g = {s.strip("".join(WHITESPACE)) for s in g}
+        if "" in g:
+            continue
+        g = minimal(g)
+        if g not in gs:
+            gs.append(g)
     gs.sort(key=lambda g: (-strength(g), g))
-    gs = [g for g in gs if strength(g) >= MIN_ANCHOR] or gs[:1]
-    out = []
-    for g in gs:
-        if g not in out:
-            out.append(g)
-    return out[:MAX_GROUPS]
+    strong = [g for g in gs if strength(g) >= MIN_ANCHOR]
+    if len(strong) >= MAX_GROUPS:
+        return strong[:MAX_GROUPS]
+    # Fewer strong groups than MAX_GROUPS: the best shorter ones fill the remaining places (a rule
+    # whose only group is a common word such as "system" also requires a rarer short literal).
+    rest = [g for g in gs if g not in strong and secondary(g)]
+    return (strong + rest)[:MAX_GROUPS]
 
 
 def satisfied(requires, text):

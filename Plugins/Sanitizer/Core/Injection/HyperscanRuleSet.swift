@@ -252,6 +252,39 @@ final class HyperscanRuleSet: @unchecked Sendable {
         }
     }
 
+    /// The rules (bit i = rule i) that have `requires` groups (the others run on every text).
+    var anchoredRules: UInt64 {
+        anchored.reduce(0) { $0 | UInt64(1) << UInt64($1.rule) }
+    }
+
+    /// The anchored rules (bit i = rule i) whose `requires` groups all occur in `bytes`: the rules
+    /// whose databases a scan of `bytes` runs. Runs only the anchor database (no rule). nil if
+    /// Hyperscan fails.
+    func candidates(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
+        guard let scratch = takeScratch() else { return nil }
+        defer { returnScratch(scratch) }
+        var seen: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        if let anchors {
+            let status = base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data in
+                withUnsafeMutableBytes(of: &seen) { words in
+                    hs_scan(anchors, data, UInt32(truncatingIfNeeded: bytes.count), 0, scratch, { id, _, _, _, context in
+                        guard let context, id < 256 else { return 0 }
+                        context.assumingMemoryBound(to: UInt64.self)[Int(id >> 6)] |= UInt64(1) << UInt64(id & 63)
+                        return 0
+                    }, words.baseAddress)
+                }
+            }
+            guard status == HS_SUCCESS else { return nil }
+        }
+        let words = [seen.0, seen.1, seen.2, seen.3]
+        var result: UInt64 = 0
+        for entry in anchored where entry.groups.allSatisfy({ words[$0 >> 6] & (UInt64(1) << UInt64($0 & 63)) != 0 }) {
+            result |= UInt64(1) << UInt64(entry.rule)
+        }
+        return result
+    }
+
     /// The rules in `candidates` (and the rules without anchors) that match in
     /// `bytes`, scanning only their databases: no anchor scan. Exact when every rule of
     /// `candidates`' complement is known not to match (its anchors are absent). nil if Hyperscan
