@@ -119,7 +119,12 @@ final class RedisSlots: SlotBackend, @unchecked Sendable {
         held.withLock { _ = $0.removeValue(forKey: holder) }
     }
 
-    var leaseMilliseconds: Int64 { leaseMillis }
+    /// The slot request for the admission's combined script (``RedisLimiterStore/admit(_:slot:)``):
+    /// this key's and the pool's lease sets, leased as `holder` for this backend's lease time.
+    func request(key: String, keyCap: Int64?, poolCap: Int64?, holder: String) -> RedisLimiterStore.SlotRequest {
+        RedisLimiterStore.SlotRequest(keySet: keySet(key), poolSet: poolSet, keyCap: keyCap, poolCap: poolCap,
+                                      member: holder, leaseMillis: leaseMillis)
+    }
 
     /// Renews every lease this process holds (one script call).
     func renewAll() {

@@ -118,9 +118,7 @@ public final class Throttle: Sendable {
         // Redis mode with a cap and nobody queued here: the slot is taken in the admission's round trip.
         var direct: (holder: String, slot: RedisLimiterStore.SlotRequest)?
         if let redisSlots, !entries.isEmpty, keyCap != nil || gate.poolCap != nil, let holder = gate.holderForDirectTake() {
-            direct = (holder, RedisLimiterStore.SlotRequest(
-                keySet: redisSlots.keySet(principal.id), poolSet: redisSlots.poolSet, keyCap: keyCap, poolCap: gate.poolCap,
-                member: holder, leaseMillis: redisSlots.leaseMilliseconds))
+            direct = (holder, redisSlots.request(key: principal.id, keyCap: keyCap, poolCap: gate.poolCap, holder: holder))
         }
 
         var outcome = PlanOutcome(admitted: true, variable: wanted, results: [])

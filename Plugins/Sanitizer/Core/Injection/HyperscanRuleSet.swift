@@ -216,39 +216,56 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// (their bits are 0): a caller that already knows they matched saves their scans.
     /// Returns nil only if Hyperscan fails (no scratch memory).
     func scan(_ bytes: UnsafeBufferPointer<UInt8>, skipping: UInt64) -> (rules: UInt64, rot13Rules: UInt64)? {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return (0, 0) }
-        guard let scratch = takeScratch() else { return nil }
-        defer { returnScratch(scratch) }
-        let length = UInt32(truncatingIfNeeded: bytes.count)
-        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data -> (rules: UInt64, rot13Rules: UInt64)? in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 5) { words -> (rules: UInt64, rot13Rules: UInt64)? in
-                // words[0..<4]: anchor groups seen; words[4]: rules matched.
-                guard let state = words.baseAddress else { return nil }
-                state.initialize(repeating: 0, count: 5)
-                if let anchors {
-                    let status = hs_scan(anchors, data, length, 0, scratch, { id, _, _, _, context in
-                        guard let context, id < 256 else { return 0 }
-                        context.assumingMemoryBound(to: UInt64.self)[Int(id >> 6)] |= UInt64(1) << UInt64(id & 63)
-                        return 0
-                    }, state)
-                    guard status == HS_SUCCESS else { return nil }
-                }
-                @inline(__always) func allPresent(_ groups: Range<Int>) -> Bool {
-                    for g in groups where state[g >> 6] & (UInt64(1) << UInt64(g & 63)) == 0 { return false }
-                    return true
-                }
-                var candidates: UInt64 = 0
-                var rot13Rules: UInt64 = anchors == nil || always != nil ? UInt64.max >> (64 - count) : 0
-                for (k, entry) in anchored.enumerated() {
-                    let bit = UInt64(1) << UInt64(entry.rule)
-                    if allPresent(entry.groups) { candidates |= bit }
-                    if allPresent(rotatedGroups[k]) { rot13Rules |= bit }
-                }
-                guard let matched = scanRules(data, length, scratch, candidates: candidates & ~skipping) else {
-                    return nil
-                }
-                return (matched & ~skipping, rot13Rules)
+        guard !bytes.isEmpty else { return (0, 0) }
+        return withScratch(bytes) { data, length, scratch -> (rules: UInt64, rot13Rules: UInt64)? in
+            guard let anchored = anchorScan(data, length, scratch),
+                  let matched = scanRules(data, length, scratch, candidates: anchored.candidates & ~skipping) else {
+                return nil
             }
+            return (matched & ~skipping, anchored.rot13Rules)
+        }
+    }
+
+    /// `body` with `bytes` as C characters and a pooled scratch; nil if there is no scratch.
+    private func withScratch<T>(_ bytes: UnsafeBufferPointer<UInt8>,
+                                _ body: (UnsafePointer<CChar>, UInt32, OpaquePointer) -> T?) -> T? {
+        guard let base = bytes.baseAddress, let scratch = takeScratch() else { return nil }
+        defer { returnScratch(scratch) }
+        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data in
+            body(data, UInt32(truncatingIfNeeded: bytes.count), scratch)
+        }
+    }
+
+    /// The anchor scan: the anchored rules (bit i = rule i) whose `requires` groups all occur in
+    /// `data` (the candidates), and the rules that can match its rot13 view (all the rot13
+    /// images of their groups occur; every rule when some rule has no anchors). nil if
+    /// Hyperscan fails.
+    private func anchorScan(_ data: UnsafePointer<CChar>, _ length: UInt32,
+                            _ scratch: OpaquePointer) -> (candidates: UInt64, rot13Rules: UInt64)? {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 4) { words -> (candidates: UInt64, rot13Rules: UInt64)? in
+            // Anchor groups seen, one bit each (at most 256).
+            guard let seen = words.baseAddress else { return nil }
+            seen.initialize(repeating: 0, count: 4)
+            if let anchors {
+                let status = hs_scan(anchors, data, length, 0, scratch, { id, _, _, _, context in
+                    guard let context, id < 256 else { return 0 }
+                    context.assumingMemoryBound(to: UInt64.self)[Int(id >> 6)] |= UInt64(1) << UInt64(id & 63)
+                    return 0
+                }, seen)
+                guard status == HS_SUCCESS else { return nil }
+            }
+            @inline(__always) func allPresent(_ groups: Range<Int>) -> Bool {
+                for g in groups where seen[g >> 6] & (UInt64(1) << UInt64(g & 63)) == 0 { return false }
+                return true
+            }
+            var candidates: UInt64 = 0
+            var rot13Rules: UInt64 = anchors == nil || always != nil ? UInt64.max >> (64 - count) : 0
+            for (k, entry) in anchored.enumerated() {
+                let bit = UInt64(1) << UInt64(entry.rule)
+                if allPresent(entry.groups) { candidates |= bit }
+                if allPresent(rotatedGroups[k]) { rot13Rules |= bit }
+            }
+            return (candidates, rot13Rules)
         }
     }
 
@@ -261,28 +278,8 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// whose databases a scan of `bytes` runs. Runs only the anchor database (no rule). nil if
     /// Hyperscan fails.
     func candidates(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return 0 }
-        guard let scratch = takeScratch() else { return nil }
-        defer { returnScratch(scratch) }
-        var seen: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        if let anchors {
-            let status = base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data in
-                withUnsafeMutableBytes(of: &seen) { words in
-                    hs_scan(anchors, data, UInt32(truncatingIfNeeded: bytes.count), 0, scratch, { id, _, _, _, context in
-                        guard let context, id < 256 else { return 0 }
-                        context.assumingMemoryBound(to: UInt64.self)[Int(id >> 6)] |= UInt64(1) << UInt64(id & 63)
-                        return 0
-                    }, words.baseAddress)
-                }
-            }
-            guard status == HS_SUCCESS else { return nil }
-        }
-        let words = [seen.0, seen.1, seen.2, seen.3]
-        var result: UInt64 = 0
-        for entry in anchored where entry.groups.allSatisfy({ words[$0 >> 6] & (UInt64(1) << UInt64($0 & 63)) != 0 }) {
-            result |= UInt64(1) << UInt64(entry.rule)
-        }
-        return result
+        guard !bytes.isEmpty else { return 0 }
+        return withScratch(bytes) { data, length, scratch in anchorScan(data, length, scratch)?.candidates }
     }
 
     /// The rules in `candidates` (and the rules without anchors) that match in
