@@ -56,7 +56,7 @@ public enum ContactRules {
         // numbers are no candidates (they would double the matches on text full of them).
         guard range.count == 12 else { return nil }
         let d = Text.digitValues(text, range)
-        guard d.count == 10, turkishCode(d[0] * 100 + d[1] * 10 + d[2]), !nanpPossible(d), Text.isolated(text, range),
+        guard d.count == 10, turkishCode(d[0] * 100 + d[1] * 10 + d[2]), Text.isolated(text, range),
               Text.consistentSeparators(text, range), Set(d).count > 2, !Text.inGroupedRun(text, range) else { return nil }
         return range
     }
