@@ -33,10 +33,12 @@ enum HostAPI {
                 state.errorMessage = String(decoding: UnsafeRawBufferPointer(start: message, count: min(length, 4096)), as: UTF8.self)
             },
             signal_get: { call, key, keyLength, value in
-                guard let state = HostAPI.state(call), let key, let value, (0...1024).contains(keyLength) else { return 0 }
-                guard let current = state.signals.get(utf8: UnsafeRawBufferPointer(start: key, count: keyLength)) else { return 0 }
-                value.pointee = current
-                return 1
+                guard let key, let value, (0...1024).contains(keyLength) else { return 0 }
+                return HostAPI.withState(call, absent: 0) { state in
+                    guard let current = state.signals.get(utf8: UnsafeRawBufferPointer(start: key, count: keyLength)) else { return 0 }
+                    value.pointee = current
+                    return 1
+                }
             },
             signal_set: { call, key, keyLength, value, ttl in
                 guard let state = HostAPI.state(call), let key, (0...1024).contains(keyLength) else { return }
@@ -61,17 +63,21 @@ enum HostAPI {
                 return RP_OK
             },
             get_str: { call, field, index, data, length in
-                guard let state = HostAPI.state(call), let input = state.input, let data, let length,
-                      index <= UInt(Int32.max), let kept = input.stableString(field, index: Int(index)) else { return 0 }
-                data.pointee = kept.baseAddress?.assumingMemoryBound(to: CChar.self)
-                length.pointee = kept.count
-                return 1
+                guard let data, let length, index <= UInt(Int32.max) else { return 0 }
+                return HostAPI.withState(call, absent: 0) { state in
+                    guard let kept = state.input?.stableString(field, index: Int(index)) else { return 0 }
+                    data.pointee = kept.baseAddress?.assumingMemoryBound(to: CChar.self)
+                    length.pointee = kept.count
+                    return 1
+                }
             },
             get_u64: { call, field, value in
-                guard let state = HostAPI.state(call), let input = state.input, let value,
-                      let number = input.number(field) else { return 0 }
-                value.pointee = number
-                return 1
+                guard let value else { return 0 }
+                return HostAPI.withState(call, absent: 0) { state in
+                    guard let number = state.input?.number(field) else { return 0 }
+                    value.pointee = number
+                    return 1
+                }
             },
             input_pb: { call, data, length in
                 guard let state = HostAPI.state(call), let input = state.input else { return RP_ERR_FAILED_PRECONDITION }
@@ -91,17 +97,19 @@ enum HostAPI {
                 return RP_OK
             },
             add_trailer: { call, key, keyLength, value, valueLength in
-                guard let state = HostAPI.state(call), state.answerable else { return RP_ERR_FAILED_PRECONDITION }
-                guard let key, (1...128).contains(keyLength), value != nil || valueLength == 0, (0...4096).contains(valueLength),
-                      state.answer.trailers.count < 64 else {
-                    return RP_ERR_INVALID_ARGUMENT
+                HostAPI.withState(call, absent: RP_ERR_FAILED_PRECONDITION) { state in
+                    guard state.answerable else { return RP_ERR_FAILED_PRECONDITION }
+                    guard let key, (1...128).contains(keyLength), value != nil || valueLength == 0, (0...4096).contains(valueLength),
+                          state.answer.trailers.count < 64 else {
+                        return RP_ERR_INVALID_ARGUMENT
+                    }
+                    let keyBytes = UnsafeRawBufferPointer(start: key, count: keyLength)
+                    guard isValidTrailerKey(keyBytes),
+                          let text = String(validating: UnsafeRawBufferPointer(start: value, count: valueLength), as: UTF8.self)
+                    else { return RP_ERR_INVALID_ARGUMENT }
+                    state.answer.trailers.append((key: String(decoding: keyBytes, as: UTF8.self), value: text))
+                    return RP_OK
                 }
-                let keyBytes = UnsafeRawBufferPointer(start: key, count: keyLength)
-                guard isValidTrailerKey(keyBytes),
-                      let text = String(validating: UnsafeRawBufferPointer(start: value, count: valueLength), as: UTF8.self)
-                else { return RP_ERR_INVALID_ARGUMENT }
-                state.answer.trailers.append((key: String(decoding: keyBytes, as: UTF8.self), value: text))
-                return RP_OK
             },
             set_principal: { call, bytes, length in
                 guard let state = HostAPI.state(call), state.answerable, state.input?.kind == .request else {
@@ -116,18 +124,31 @@ enum HostAPI {
                 return RP_OK
             },
             set_max_tokens: { call, maxTokens in
-                guard let state = HostAPI.state(call), state.answerable, let input = state.input,
-                      input.kind == .request, input.isInference else { return RP_ERR_FAILED_PRECONDITION }
-                guard maxTokens > 0 else { return RP_ERR_INVALID_ARGUMENT }
-                state.answer.maxTokens = maxTokens
-                return RP_OK
+                HostAPI.withState(call, absent: RP_ERR_FAILED_PRECONDITION) { state in
+                    guard state.answerable, let input = state.input, input.kind == .request, input.isInference else {
+                        return RP_ERR_FAILED_PRECONDITION
+                    }
+                    guard maxTokens > 0 else { return RP_ERR_INVALID_ARGUMENT }
+                    state.answer.maxTokens = maxTokens
+                    return RP_OK
+                }
             }
         ))
         return UnsafePointer(table)
     }()
 
+    /// The call's state as a strong reference (the cold host calls: log, audit, deny, …).
     static func state(_ call: OpaquePointer?) -> CallState? {
         guard let call else { return nil }
         return Unmanaged<CallState>.fromOpaque(UnsafeRawPointer(call)).takeUnretainedValue()
+    }
+
+    /// Runs `body` on the call's state without retaining it: the host keeps the state alive for
+    /// the whole hook call (`withExtendedLifetime` around it), so the hot getters (`get_str`,
+    /// `get_u64`, `signal_get`) and answers cost no reference counting. `absent` when `call` is null.
+    @inline(__always)
+    static func withState<T>(_ call: OpaquePointer?, absent: T, _ body: (CallState) -> T) -> T {
+        guard let call else { return absent }
+        return Unmanaged<CallState>.fromOpaque(UnsafeRawPointer(call))._withUnsafeGuaranteedRef(body)
     }
 }
