@@ -94,27 +94,48 @@ public final class HookInput: @unchecked Sendable {
         self.encoder = encode
     }
 
-    /// UTF-8 copies of string fields handed out through the C ABI, kept while the input lives
-    /// (by field and index: a request with many messages stays one lookup per field).
-    private var kept: [Int: UnsafeMutableRawBufferPointer] = [:]
+    /// UTF-8 copies of string fields handed out through the C ABI, kept while the input lives,
+    /// by field and index. The first ``keptLinearLimit`` (a principal, some metadata: what most
+    /// plugins read) are found by a linear scan, with no hashing and one allocation; past that a
+    /// key index keeps a request with many messages one lookup per field.
+    private var kept: [(key: Int, bytes: UnsafeMutableRawBufferPointer)] = []
+    private var keptIndex: [Int: Int] = [:]
+    /// How many kept strings are found by a linear scan before a key index is built.
+    public static let keptLinearLimit = 16
 
     deinit {
         storage?.deallocate()
-        for bytes in kept.values { bytes.deallocate() }
+        for entry in kept { entry.bytes.deallocate() }
     }
 
     /// `text`'s UTF-8 at a stable address (valid while this input lives), copied once per `key`
     /// (what the C ABI hands out as a string field; `text` is asked for only on the first call).
     public func stableUTF8(key: Int, _ text: () -> String?) -> UnsafeRawBufferPointer? {
-        if let hit = kept[key] { return UnsafeRawBufferPointer(hit) }
+        if let hit = keptBytes(key) { return UnsafeRawBufferPointer(hit) }
         guard var text = text() else { return nil }
         let copy = text.withUTF8 { utf8 in
             let block = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, utf8.count), alignment: 1)
             block.copyMemory(from: UnsafeRawBufferPointer(utf8))
             return UnsafeMutableRawBufferPointer(rebasing: block[0..<utf8.count])
         }
-        kept[key] = copy
+        if kept.isEmpty { kept.reserveCapacity(Self.keptLinearLimit) }
+        kept.append((key, copy))
+        if kept.count > Self.keptLinearLimit {
+            if keptIndex.isEmpty {
+                for (position, entry) in kept.enumerated() { keptIndex[entry.key] = position }
+            } else {
+                keptIndex[key] = kept.count - 1
+            }
+        }
         return UnsafeRawBufferPointer(copy)
+    }
+
+    private func keptBytes(_ key: Int) -> UnsafeMutableRawBufferPointer? {
+        guard kept.count > Self.keptLinearLimit else {
+            for entry in kept where entry.key == key { return entry.bytes }
+            return nil
+        }
+        return keptIndex[key].map { kept[$0].bytes }
     }
 
     /// The encoded protobuf message (made once; valid while this input lives).

@@ -253,4 +253,25 @@ final class HookInputKeptStringsTests: XCTestCase {
         }
         XCTAssertNil(input.stableUTF8(key: -1) { nil })
     }
+
+    /// Lookups agree on both sides of the switch from a linear scan to the key index.
+    func testLookupsAcrossTheLinearLimit() {
+        let input = HookInput(kind: .request, context: RequestContextFields(requestID: "r", method: "m", streamID: 1, peer: nil,
+                                                                           deadlineUnixMicros: nil),
+                              principal: nil, metadata: [], request: nil, promptTokens: 0, encode: { [] })
+        let limit = HookInput.keptLinearLimit
+        // Keys out of order and far apart (field << 32 | index, as the host makes them).
+        let keys = (0...(limit + 3)).map { ($0 % 5) << 32 | ($0 * 7) }
+        var addresses: [Int: UnsafeRawPointer?] = [:]
+        for (count, key) in keys.enumerated() {
+            addresses[key] = input.stableUTF8(key: key) { "value \(key)" }?.baseAddress
+            // Every key stored so far is found again, unchanged, without a second copy.
+            for earlier in keys.prefix(count + 1) {
+                let again = input.stableUTF8(key: earlier) { XCTFail("copied twice at \(count)"); return nil }
+                XCTAssertEqual(again?.baseAddress, addresses[earlier] ?? nil, "key \(earlier) after \(count + 1) copies")
+                XCTAssertEqual(again.map { String(decoding: $0, as: UTF8.self) }, "value \(earlier)")
+            }
+            XCTAssertNil(input.stableUTF8(key: -7) { nil }, "an absent field stays absent at \(count + 1) copies")
+        }
+    }
 }
