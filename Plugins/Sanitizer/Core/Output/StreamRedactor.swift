@@ -66,7 +66,9 @@ public struct StreamRedactor: Sendable {
             buffer.removeFirst(stop)
             inPrivateKey = false
         }
-        let findings = try scanner?.scan(bytes: buffer) ?? []
+        // The buffer is a fragment of the output (a chunk, the held tail), never a whole field:
+        // the whole-field signal does not apply on the output side.
+        let findings = try scanner?.scan(bytes: buffer, scope: .fragment) ?? []
         var cut = buffer.count
         if !final {
             cut = max(0, buffer.count - tailBytes)

@@ -89,6 +89,29 @@ public enum CheckDigits {
         return (10 - Checksums.weighted(d, [4, 9, 4, 9, 4, 9]) % 10) % 10 == d[6]
     }
 
+    /// German Steuernummer in the nationwide 13-digit ELSTER layout: the four-digit
+    /// Bundesfinanzamtsnummer (its first one or two digits name the Land: 28 BW, 9 BY, 11 BE,
+    /// 30 BB, 24 HB, 22 HH, 26 HE, 40 MV, 23 NI, 5 NW, 27 RP, 10 SL, 32 SN, 31 ST, 21 SH, 41 TH),
+    /// a 0, then the district and personal number with the Land's check digit (not verified: one
+    /// algorithm per Land).
+    public static func deElsterTaxNumber(_ d: [Int]) -> Bool {
+        guard d.count == 13, d[4] == 0, Set(d).count > 2 else { return false }
+        if d[0] == 5 || d[0] == 9 { return true }
+        return [10, 11, 21, 22, 23, 24, 26, 27, 28, 30, 31, 32, 40, 41].contains(d[0] * 10 + d[1])
+    }
+
+    /// Korean resident registration number, 13 digits: the check digit of numbers issued before
+    /// October 2020, (11 − Σ dᵢ·wᵢ mod 11) mod 10 with weights 2…9, 2…5.
+    public static func krRegistration(_ d: [Int]) -> Bool {
+        d.count == 13 && (11 - Checksums.weighted(d, [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]) % 11) % 10 == d[12]
+    }
+
+    /// Korean foreign registration number, 13 digits: the same weights, but the check digit of
+    /// numbers issued before October 2020 is (13 − Σ dᵢ·wᵢ mod 11) mod 10.
+    public static func krForeignRegistration(_ d: [Int]) -> Bool {
+        d.count == 13 && (13 - Checksums.weighted(d, [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]) % 11) % 10 == d[12]
+    }
+
     /// Korean business registration number (ten digits).
     public static func krBRN(_ d: [Int]) -> Bool {
         guard d.count == 10 else { return false }

@@ -35,16 +35,18 @@ public enum ContactRules {
     /// Turkish numbers written as ten bare digits (area or mobile code 2XX–5XX), named in Turkish
     /// ("telefon", "cep", "GSM", "numara…"); or named as a phone in English when the number is in
     /// the Turkish plan (``turkishCode(_:)``) and cannot be a North American one (its exchange
-    /// starts with 0 or 1). Ten bare digits alone are too common to report.
-    static let trPhoneNamed = SensitiveRule("TR_PHONE_NUMBER", .pii, #"\b[2-5][0-9]{9}\b"#, priority: 3) { text, range in
+    /// starts with 0 or 1), or such a number is the whole field. Ten bare digits alone in prose are
+    /// too common to report.
+    static let trPhoneNamed = SensitiveRule("TR_PHONE_NUMBER", .pii, #"\b[2-5][0-9]{9}\b"#, priority: 3, inField: { text, range, field in
         let d = Text.digitValues(text, range)
         guard Text.isolated(text, range), Set(d).count > 2 else { return nil }
         if Text.hasContext(text, range, ["telefon", "cep ", "cep:", "gsm", "numara", "irtibat", "iletişim"], window: 40) { return range }
         guard turkishCode(d[0] * 100 + d[1] * 10 + d[2]), !nanpPossible(d),
-              Text.hasContextWord(text, range, ["phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "contact"], window: 32)
+              field.isWholeField(range)
+                || Text.hasContextWord(text, range, ["phone", "tel", "mobile", "cell", "call", "fax", "whatsapp", "contact"], window: 32)
         else { return nil }
         return range
-    }
+    })
 
     /// Turkish numbers printed in the 3-3-4 grouping (532 123 4567) without the trunk 0: only when
     /// the code is in the Turkish plan and the number cannot be North American (exchange 0XX or

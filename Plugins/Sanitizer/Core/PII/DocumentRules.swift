@@ -42,10 +42,12 @@ public enum DocumentRules {
     }
 
     /// German driving licence (card) numbers: two letters of the issuing authority, eight digits,
-    /// one character.
-    static let deDriverLicence = SensitiveRule("DE_FUEHRERSCHEIN", .pii, #"\b[A-Z]{2}[0-9]{8}[A-Z0-9]\b"#, priority: 2) { text, range in
-        Set(text[(range.lowerBound + 2)..<(range.upperBound - 1)]).count > 1 ? range : nil
-    }
+    /// one character; in capitals (in lower case only as a whole-field value).
+    static let deDriverLicence = SensitiveRule("DE_FUEHRERSCHEIN", .pii, #"\b[A-Z]{2}[0-9]{8}[A-Z0-9]\b"#, caseless: true, priority: 2,
+                                               inField: { text, range, field in
+        guard VehicleRules.printedCase(text, range, field) else { return nil }
+        return Set(text[(range.lowerBound + 2)..<(range.upperBound - 1)]).count > 1 ? range : nil
+    })
 
     /// UK (DVLA) licence: surname (5, padded with 9), decade digit, month (+50 for women), day,
     /// year digit, two initials, a digit, two check characters.

@@ -183,8 +183,7 @@ public enum PIIRules {
     }
 
     static let ukNHS = SensitiveRule(
-        "UK_NHS", .pii, #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}\b"#, priority: 2
-    ) { text, range in
+        "UK_NHS", .pii, #"\b[0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{4}\b"#, priority: 2, inField: { text, range, field in
         let d = Text.digitValues(text, range)
         guard d.count == 10 else { return nil }
         var sum = 0
@@ -194,12 +193,13 @@ public enum PIIRules {
         guard check != 10, check == d[9], Text.consistentSeparators(text, range), Text.isolated(text, range), Set(d).count > 1 else { return nil }
         // Ten digits also look like phone numbers. The printed 3-3-4 grouping stands on its own
         // when it cannot be a North American number (area or exchange code starting with 0 or 1);
-        // otherwise the number must be named.
+        // otherwise the number must be named or be the whole field.
         let grouped = range.count == 12 && !Text.isDigit(text[range.lowerBound + 3]) && !Text.isDigit(text[range.lowerBound + 7])
         if grouped, d[0] < 2 || d[3] < 2 { return range }
-        guard Text.hasContextAround(text, range, ["nhs", "health service", "patient", "health"], window: 64) else { return nil }
+        guard field.isWholeField(range)
+              || Text.hasContextAround(text, range, ["nhs", "health service", "patient", "health"], window: 64) else { return nil }
         return range
-    }
+    })
 
     static let dniLetters = Array("TRWAGMYFPDXBNJZSQVHLCKE".utf8)
 
@@ -289,12 +289,13 @@ public enum PIIRules {
     /// Private, loopback, link-local, unique-local, unspecified, carrier-NAT, multicast and
     /// broadcast addresses are dropped. Used when `pii.private_ip_addresses` is false.
     public static func publicOnly(_ rule: SensitiveRule) -> SensitiveRule {
-        SensitiveRule(rule.type, rule.category, rule.expression, caseless: rule.caseless, priority: rule.priority) { text, range in
-            guard let found = rule.validate(text, range) else { return nil }
+        SensitiveRule(rule.type, rule.category, rule.expression, caseless: rule.caseless, priority: rule.priority,
+                      inField: { text, range, context in
+            guard let found = rule.validate(text, range, context) else { return nil }
             let literal = String(decoding: text[found], as: UTF8.self)
             guard let address = IPAddress.parseIPv4(literal) ?? IPAddress.parseIPv6(literal), identifiesHost(address) else { return nil }
             return found
-        }
+        })
     }
 
     /// Whether an address can point at a person's machine: public unicast (documentation ranges
@@ -394,8 +395,7 @@ public enum PIIRules {
     }
 
     static let sePersonnummer = SensitiveRule(
-        "SE_PERSONNUMMER", .pii, #"([0-9]{2})?[0-9]{6}[\-+]?[0-9]{4}\b"#, priority: 2
-    ) { text, range in
+        "SE_PERSONNUMMER", .pii, #"([0-9]{2})?[0-9]{6}[\-+]?[0-9]{4}\b"#, priority: 2, inField: { text, range, field in
         if range.lowerBound > 0, Text.isDigit(text[range.lowerBound - 1]) { return nil }
         var d = Checksums.digits(text[range])
         guard d.count == 10 || d.count == 12 else { return nil }
@@ -407,12 +407,21 @@ public enum PIIRules {
         let month = d[2] * 10 + d[3], day = d[4] * 10 + d[5]
         guard (1...12).contains(month), (1...31).contains(day % 60), Checksums.luhn(d) else { return nil }
         // With the century (18, 19, 20) and a real calendar date the number stands on its own;
-        // ten bare digits are too common: then the separator or context is required.
+        // ten bare digits are too common: then the separator, context or the whole field (ten
+        // digits whose date exists in the 1900s or 2000s) is required.
         if let century, (18...20).contains(century),
            CalendarDate.isValid(year: century * 100 + d[0] * 10 + d[1], month: month, day: day % 60) { return range }
         guard text[range].contains(0x2D) || text[range].contains(0x2B)
+              || field.isWholeField(range) && range.count == 10 && day < 60 && Self.swedishDateExists(d)
               || Text.hasContext(text, range, ["personnummer", "person number", "swedish"], window: 64) else { return nil }
         return range
+    })
+
+    /// Whether the six date digits of a ten-digit personnummer (YYMMDD, no century) are a real
+    /// date in 1900–1999 or 2000–2099.
+    static func swedishDateExists(_ d: [Int]) -> Bool {
+        let yy = d[0] * 10 + d[1], month = d[2] * 10 + d[3], day = d[4] * 10 + d[5]
+        return CalendarDate.isValid(year: 1900 + yy, month: month, day: day) || CalendarDate.isValid(year: 2000 + yy, month: month, day: day)
     }
 
     static let zaID = SensitiveRule("ZA_ID_NUMBER", .pii, #"\b[0-9]{13}\b"#, priority: 2) { text, range in
@@ -423,22 +432,28 @@ public enum PIIRules {
         return range
     }
 
-    static let abaRouting = SensitiveRule("ABA_ROUTING_NUMBER", .pii, #"\b[0-9]{4}-?[0-9]{4}-?[0-9]\b"#, priority: 1) { text, range in
+    /// ABA routing number: Federal Reserve prefix (00–12, 21–32, 61–72, 80) and the 3-7-1
+    /// checksum; printed 4-4-1 with hyphens, or named, or the whole field.
+    static let abaRouting = SensitiveRule("ABA_ROUTING_NUMBER", .pii, #"\b[0-9]{4}-?[0-9]{4}-?[0-9]\b"#, priority: 1,
+                                          inField: { text, range, field in
         let d = Checksums.digits(text[range])
         guard d.count == 9, Text.isolated(text, range) else { return nil }
         let prefix = d[0] * 10 + d[1]
         guard (0...12).contains(prefix) || (21...32).contains(prefix) || (61...72).contains(prefix) || prefix == 80 else { return nil }
         guard Checksums.weighted(d, [3, 7, 1, 3, 7, 1, 3, 7, 1]) % 10 == 0, Set(d).count > 2 else { return nil }
-        guard text[range].contains(0x2D) || Text.hasContext(text, range, ["routing", "aba", "rtn", "bank"], window: 64) else { return nil }
+        guard text[range].contains(0x2D) || field.isWholeField(range)
+              || Text.hasContext(text, range, ["routing", "aba", "rtn", "bank"], window: 64) else { return nil }
         return range
-    }
+    })
 
-    static let usNPI = SensitiveRule("US_NPI", .pii, #"\b[12][0-9]{9}\b"#, priority: 1) { text, range in
+    /// US National Provider Identifier: first digit 1 or 2, Luhn over 80840 + the ten digits;
+    /// named, or the whole field.
+    static let usNPI = SensitiveRule("US_NPI", .pii, #"\b[12][0-9]{9}\b"#, priority: 1, inField: { text, range, field in
         let d = Checksums.digits(text[range])
-        guard d.count == 10, Checksums.luhn([8, 0, 8, 4, 0] + d),
-              Text.hasContext(text, range, ["npi", "provider", "national provider"], window: 64) else { return nil }
+        guard d.count == 10, Checksums.luhn([8, 0, 8, 4, 0] + d), Set(d).count > 2,
+              field.isWholeField(range) || Text.hasContext(text, range, ["npi", "provider", "national provider"], window: 64) else { return nil }
         return range
-    }
+    })
 
     static let sgNRIC = SensitiveRule("SG_NRIC_FIN", .pii, #"\b[STFGM][0-9]{7}[A-Z]\b"#, caseless: true, priority: 3) { text, range in
         let c = Text.compact(text, range)
@@ -465,24 +480,24 @@ public enum PIIRules {
         // Numbers issued since October 2020 have no check digit: the hyphenated form with a valid
         // date stands; bare 13 digits need the old check digit or the name nearby.
         if text[range].contains(0x2D) { return range }
-        let check = (11 - Checksums.weighted(d, [2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]) % 11) % 10
-        return check == d[12] || Text.hasContext(text, range, ["rrn", "resident registration", "주민"], window: 48) ? range : nil
+        return CheckDigits.krRegistration(d) || Text.hasContext(text, range, ["rrn", "resident registration", "주민"], window: 48) ? range : nil
     }
 
-    static let deTaxID = SensitiveRule("DE_TAX_ID", .pii, #"\b[1-9][0-9]{10}\b|\b[1-9][0-9] [0-9]{3} [0-9]{3} [0-9]{3}\b"#, priority: 2) { text, range in
+    static let deTaxID = SensitiveRule("DE_TAX_ID", .pii, #"\b[1-9][0-9]{10}\b|\b[1-9][0-9] [0-9]{3} [0-9]{3} [0-9]{3}\b"#, priority: 2,
+                                       inField: { text, range, field in
         let d = Checksums.digits(text[range])
         guard d.count == 11, Checksums.iso7064Mod11_10(d) else { return nil }
         // One digit appears two or three times in the first ten, the others at most once.
         var counts = [Int](repeating: 0, count: 10)
         for x in d.prefix(10) { counts[x] += 1 }
-        // Named as the Steuer-ID: the check digit suffices. Named only loosely ("tax", "tin"):
-        // the digit-distribution rule of issued numbers must hold as well.
+        // Named as the Steuer-ID: the check digit suffices. Named only loosely ("tax", "tin") or
+        // the whole field: the digit-distribution rule of issued numbers must hold as well.
         if Text.hasContextAround(text, range, ["steuer-id", "steuerid", "steuer id", "idnr", "identifikationsnummer", "tax id"],
                                  window: 48) { return range }
         guard counts.filter({ $0 >= 2 }).count == 1, counts.max() ?? 0 <= 3,
-              Text.hasContext(text, range, ["steuer", "tax", "tin"], window: 64) else { return nil }
+              field.isWholeField(range) || Text.hasContext(text, range, ["steuer", "tax", "tin"], window: 64) else { return nil }
         return range
-    }
+    })
 
     static let bitcoin = SensitiveRule(
         "CRYPTO", .pii, #"\b(bc1[02-9ac-hj-np-z]{25,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34})\b"#, priority: 3

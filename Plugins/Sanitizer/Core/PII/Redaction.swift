@@ -74,9 +74,12 @@ public enum Redactor {
 
     /// Redacts every PII and secret in `text` (for log lines and audit attributes): typed
     /// placeholders, no vault kept. On a scan failure the whole text is replaced (fail closed).
-    public static func forLogs(_ text: String, scanner: SensitiveDataScanner) -> String {
+    /// `text` is scanned as one field by default, as the request side scans a message: a value
+    /// logged alone is redacted at least wherever the request side would redact it (a bare
+    /// checksum-valid identifier included); pass `.fragment` for a piece of a longer text.
+    public static func forLogs(_ text: String, scanner: SensitiveDataScanner, scope: ScanScope = .field) -> String {
         let bytes = Array(text.utf8)
-        guard let findings = try? scanner.scan(bytes: bytes) else { return "[UNSCANNABLE_TEXT_REDACTED]" }
+        guard let findings = try? scanner.scan(bytes: bytes, scope: scope) else { return "[UNSCANNABLE_TEXT_REDACTED]" }
         return apply(bytes, findings, mode: .typed, vault: RedactionVault())
     }
 }

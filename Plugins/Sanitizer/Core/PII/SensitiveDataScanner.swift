@@ -29,16 +29,18 @@ public final class SensitiveDataScanner: Sendable {
     /// The distinct types this scanner reports.
     public var types: [String] { Array(Set(rules.map(\.type))).sorted() }
 
-    /// Findings in `text`, sorted by position, without overlaps.
-    public func scan(_ text: String) throws(PatternError) -> [SensitiveFinding] {
-        try scan(bytes: Array(text.utf8))
+    /// Findings in `text`, sorted by position, without overlaps. `scope` says whether `text` is a
+    /// whole field (a message, a value) or a fragment (a stream chunk): only in a whole field can a
+    /// candidate be a whole-field value (``ScanContext``).
+    public func scan(_ text: String, scope: ScanScope = .fragment) throws(PatternError) -> [SensitiveFinding] {
+        try scan(bytes: Array(text.utf8), scope: scope)
     }
 
     /// Largest input a scan accepts (offsets and lengths are packed into 24 bits).
     public static let maxInputBytes = (1 << 24) - 1
 
-    /// Findings in UTF-8 `bytes`.
-    public func scan(bytes: [UInt8]) throws(PatternError) -> [SensitiveFinding] {
+    /// Findings in UTF-8 `bytes` (`scope` as in ``scan(_:scope:)``).
+    public func scan(bytes: [UInt8], scope: ScanScope = .fragment) throws(PatternError) -> [SensitiveFinding] {
         guard !bytes.isEmpty else { return [] }
         guard bytes.count <= Self.maxInputBytes, rules.count <= 255 else {
             throw PatternError(expressionIndex: -1, message: "input larger than \(Self.maxInputBytes) bytes")
@@ -66,6 +68,7 @@ public final class SensitiveDataScanner: Sendable {
         try result.get()
         if overflow { throw PatternError(expressionIndex: -1, message: "more than \(limit) candidate matches") }
         matches.sort()
+        let context = ScanContext(bytes, scope: scope)
         // Confirmed findings, packed for the overlap order (higher priority, then longer, then
         // earlier, then lower rule index): (15 − priority) << 60 | (2^24 − 1 − length) << 36 |
         // start << 12 | rule << 4.
@@ -86,7 +89,7 @@ public final class SensitiveDataScanner: Sendable {
             for j in i..<min(groupEnd, i + 4) {
                 let end = start + Int(0xFF_FFFF - (matches[j] & 0xFF_FFFF))
                 guard start < end, end <= bytes.count else { continue }
-                if let range = rule.validate(bytes, start..<end), range.lowerBound >= 0, range.upperBound <= bytes.count, !range.isEmpty {
+                if let range = rule.validate(bytes, start..<end, context), range.lowerBound >= 0, range.upperBound <= bytes.count, !range.isEmpty {
                     let priority = UInt64(max(0, min(15, rule.priority)))
                     found.append((15 - priority) << 60 | (0xFF_FFFF - UInt64(range.count)) << 36 | UInt64(range.lowerBound) << 12
                                  | UInt64(index) << 4)

@@ -15,12 +15,22 @@ public struct SensitiveRule: Sendable {
     public let caseless: Bool
     /// Higher wins when two findings overlap (then the longer one).
     public let priority: Int
-    /// Confirms a candidate: given the whole text and the candidate's byte range, returns the
-    /// range to redact (often the candidate itself) or nil to drop it.
-    public let validate: @Sendable (_ text: [UInt8], _ range: Range<Int>) -> Range<Int>?
+    /// Confirms a candidate: given the whole text, the candidate's byte range and the scan's
+    /// ``ScanContext`` (whether the candidate is a whole-field value), returns the range to redact
+    /// (often the candidate itself) or nil to drop it.
+    public let validate: @Sendable (_ text: [UInt8], _ range: Range<Int>, _ context: ScanContext) -> Range<Int>?
 
+    /// A rule whose validator does not consult the scan context (no whole-field signal).
     public init(_ type: String, _ category: SensitiveCategory, _ expression: String, caseless: Bool = false, priority: Int = 0,
                 validate: @escaping @Sendable (_ text: [UInt8], _ range: Range<Int>) -> Range<Int>? = { _, r in r }) {
+        self.init(type, category, expression, caseless: caseless, priority: priority, inField: { text, range, _ in validate(text, range) })
+    }
+
+    /// A rule whose validator consults the scan context: a rule with a structural check (check
+    /// digit or character, code table, fixed layout) that otherwise needs a context word lets a
+    /// whole-field value (``ScanContext/isWholeField(_:)``) count as that word.
+    public init(_ type: String, _ category: SensitiveCategory, _ expression: String, caseless: Bool = false, priority: Int = 0,
+                inField validate: @escaping @Sendable (_ text: [UInt8], _ range: Range<Int>, _ context: ScanContext) -> Range<Int>?) {
         self.type = type
         self.category = category
         self.expression = expression

@@ -11,6 +11,16 @@ public enum VehicleRules {
         return letters.allSatisfy(Text.isUpper) || letters.allSatisfy { !Text.isUpper($0) }
     }
 
+    /// For layouts printed in capitals (the capitals tell them from words in prose): upper case
+    /// throughout, or lower case throughout when the value is the whole field (typed into a form).
+    static func printedCase(_ text: [UInt8], _ range: Range<Int>, _ field: ScanContext) -> Bool {
+        var upper = false, lower = false
+        for i in range {
+            if Text.isUpper(text[i]) { upper = true } else if text[i] >= 0x61 && text[i] <= 0x7A { lower = true }
+        }
+        return !lower || !upper && field.isWholeField(range)
+    }
+
     /// Current UK format (2001–): area (no I, Q, Z), age identifier (March: YY, September:
     /// YY+50), three random letters (no I, Q).
     static let ukRegistration = SensitiveRule(
@@ -23,19 +33,21 @@ public enum VehicleRules {
         return range
     }
 
-    /// German plates: district (1–3 letters), 1–2 letters, 1–4 digits, optional E/H; printed with
-    /// a separator between district and letters.
+    /// German plates: district (1–3 letters), 1–2 letters, 1–4 digits, optional E (electric) or
+    /// H (historic); printed with a separator between district and letters, in capitals (in lower
+    /// case only as a whole-field value).
     static let deKFZ = SensitiveRule(
-        "DE_KFZ", .pii, #"\b[A-Z]{1,3}[ \-][A-Z]{1,2}[ \-]?[1-9][0-9]{0,3}[EH]?\b"#, priority: 2
-    ) { text, range in
+        "DE_KFZ", .pii, #"\b[A-Z]{1,3}[ \-][A-Z]{1,2}[ \-]?[1-9][0-9]{0,3}[EH]?\b"#, caseless: true, priority: 2,
+        inField: { text, range, field in
+        guard printedCase(text, range, field) else { return nil }
         let c = Text.compact(text, range)
         // At most eight characters, plus the E (electric) or H (historic) suffix.
         guard c.count <= 8 || c.count == 9 && (c.last == UInt8(ascii: "E") || c.last == UInt8(ascii: "H")) else { return nil }
         // Words in capitals ("I AM 2") are not plates: the letter groups must not be common words.
-        let groups = text[range].split(whereSeparator: { $0 == 0x20 || $0 == 0x2D }).map { String(decoding: $0, as: UTF8.self) }
+        let groups = text[range].split(whereSeparator: { $0 == 0x20 || $0 == 0x2D }).map { String(decoding: $0, as: UTF8.self).uppercased() }
         guard groups.count >= 2, !(capsWords.contains(groups[0]) && capsWords.contains(groups[1])) else { return nil }
         return range
-    }
+    })
 
     static let capsWords: Set<String> = [
         "I", "A", "AM", "PM", "AN", "AT", "BE", "BY", "DO", "GO", "HE", "IF", "IN", "IS", "IT", "ME", "MY", "NO", "OF", "ON", "OR",
@@ -43,16 +55,18 @@ public enum VehicleRules {
         "VON", "ZU", "UM",
     ]
 
-    /// Turkish plates: province 01–81, 1–3 letters, 2–4 digits.
+    /// Turkish plates: province 01–81, 1–3 letters, 2–4 digits; in capitals (in lower case only
+    /// as a whole-field value).
     static let trPlate = SensitiveRule(
-        "TR_LICENSE_PLATE", .pii, #"\b(0[1-9]|[1-7][0-9]|8[01]) ?[A-Z]{1,3} ?[0-9]{2,4}\b"#, priority: 2
-    ) { text, range in
+        "TR_LICENSE_PLATE", .pii, #"\b(0[1-9]|[1-7][0-9]|8[01]) ?[A-Z]{1,3} ?[0-9]{2,4}\b"#, caseless: true, priority: 2,
+        inField: { text, range, field in
+        guard printedCase(text, range, field) else { return nil }
         let spaces = text[range].filter { $0 == 0x20 }.count
         guard spaces == 0 || spaces == 2 else { return nil }
-        let letters = String(decoding: text[range].filter(Text.isUpper), as: UTF8.self)
+        let letters = String(decoding: text[range].filter { Text.isAlnum($0) && !Text.isDigit($0) }.map(Text.upper), as: UTF8.self)
         guard !["AM", "PM"].contains(letters) else { return nil }
         return range
-    }
+    })
 
     /// Nigerian plates: local government code (3 letters), 3 digits, 2 letters.
     static let ngRegistration = SensitiveRule(

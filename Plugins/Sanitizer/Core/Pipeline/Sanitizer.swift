@@ -211,7 +211,9 @@ public final class Sanitizer: Sendable {
         guard config.piiAction != .off || config.secretAction != .off else { return text }
         let bytes = Array(text.utf8)
         let found: [SensitiveFinding]
-        do { found = try all.scan(bytes: bytes) } catch {
+        // A prompt or message is one field: a bare identifier that is its whole text is a
+        // whole-field value (``ScanContext``). The output side scans fragments (StreamRedactor).
+        do { found = try all.scan(bytes: bytes, scope: .field) } catch {
             throw SanitizerDenial(.scanFailed, "PII/secret scan failed: \(error)")
         }
         var redact: [SensitiveFinding] = []
@@ -334,9 +336,10 @@ public final class Sanitizer: Sendable {
     }
 
     /// `text` with every PII and secret replaced by typed placeholders: for log lines and audit
-    /// attributes.
-    public func redactForLogs(_ text: String) -> String {
-        Redactor.forLogs(text, scanner: all)
+    /// attributes. Scanned as one field (`scope`), like a message: a value logged alone is
+    /// redacted wherever the request side would redact it.
+    public func redactForLogs(_ text: String, scope: ScanScope = .field) -> String {
+        Redactor.forLogs(text, scanner: all, scope: scope)
     }
 }
 
