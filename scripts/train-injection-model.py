@@ -19,7 +19,7 @@ What it does (docs/SANITIZER-INJECTION.md has the full model card):
      deterministic), choosing the L2 strength by 4-fold cross-validation inside the train part.
   4. Fits the combiner (logistic regression over [model logit, rule evidence, phrase similarity];
      the logit enters as max(logit, 0) when a rule matched only in a decoded view or a rule matched in
-     a text with tag characters)
+     a text with tag characters, and a positive logit as ln(1 + logit))
      on the out-of-fold model logits, and derives recommended thresholds at 1 % and 0.1 % FPR from
      the out-of-fold combined scores of the train part's benign texts.
   5. Writes weights.f32 and config.json into the artifact directory (rules.json is hand-written
@@ -494,9 +494,20 @@ def hidden_instruction(text, ids):
     return SYNTH_ID in ids or (bool(ids) and any(0xE0000 <= ord(c) <= 0xE007F for c in text))
 
 
+# How the model logit enters the combiner (config.json combiner.model_input, InjectionCombiner.swift):
+# "log1p_positive" keeps a logit <= 0 and reads a positive one as ln(1 + logit), so the network's
+# confidence counts logarithmically above even odds and an extreme model-only logit cannot outrank a text
+# that also carries rule or phrase evidence (session 6; chosen on out-of-fold numbers, see the model card).
+MODEL_INPUT = "log1p_positive"
+
+
 def combiner_logit(logit, encoded):
-    """The model logit as the combiner reads it: max(logit, 0) when a rule matched only in a decoded view."""
-    return np.where(encoded, np.maximum(logit, 0.0), logit)
+    """The model logit as the combiner reads it: max(logit, 0) when a rule matched only in a decoded view
+    (or in a text with tag characters), then ln(1 + logit) for a positive logit (MODEL_INPUT)."""
+    m = np.where(encoded, np.maximum(logit, 0.0), logit)
+    if MODEL_INPUT == "log1p_positive":
+        m = np.where(m > 0, np.log1p(np.maximum(m, 0.0)), m)
+    return m
 
 
 def train_dense_lr(F, y, lam=1e-3, iters=3000, lr=0.05):
@@ -652,7 +663,7 @@ def main():
         "decoding": {"max_depth": MAX_DECODE_DEPTH, "max_decoded_bytes": MAX_DECODED_BYTES,
                      "max_segments": MAX_DECODED_SEGMENTS, "min_run": MIN_ENCODED_RUN},
         "combiner": {"model": float(cw[0]), "rules": float(cw[1]), "heuristic": float(cw[2]), "bias": float(cb),
-                     "rule_evidence_cap": RULE_EVIDENCE_CAP},
+                     "rule_evidence_cap": RULE_EVIDENCE_CAP, "model_input": MODEL_INPUT},
         "thresholds": {"fpr_1pct": t1, "fpr_0_1pct": t01},
         "training": {"data_sha256": data_sha, "train_texts": len(train), "l2": lam, "folds": args.folds,
                      "optimizer": "adam lr=0.05 iters=200 class-balanced, init normal(0, 0.1) RandomState(0)", "split": "sha256(text)[0:8] % 5 != 0"},

@@ -182,6 +182,38 @@ final class InjectionArtifactTests: XCTestCase {
         assertRefused(copy, key: key, isMalformedConfig)
     }
 
+    func testSignedConfigWithAnUnknownModelInputIsRefused() throws {
+        let (copy, key) = try reSignedCopy { json in
+            var combiner = json["combiner"] as? [String: Any] ?? [:]
+            combiner["model_input"] = "cube_root"
+            json["combiner"] = combiner
+        }
+        assertRefused(copy, key: key, isMalformedConfig)
+    }
+
+    func testSignedConfigWithoutAModelInputIsRefused() throws {
+        let (copy, key) = try reSignedCopy { json in
+            var combiner = json["combiner"] as? [String: Any] ?? [:]
+            combiner["model_input"] = nil
+            json["combiner"] = combiner
+        }
+        assertRefused(copy, key: key, isMalformedConfig)
+    }
+
+    func testSignedConfigWithTheLinearModelInputLoadsAndScoresTheOldWay() throws {
+        let (copy, key) = try reSignedCopy { json in
+            var combiner = json["combiner"] as? [String: Any] ?? [:]
+            combiner["model_input"] = "linear"
+            json["combiner"] = combiner
+        }
+        let detector = try load(copy, key: key)
+        XCTAssertEqual(detector.combiner.modelInput, .linear)
+        let scan = detector.scan("Translate the following paragraph into Spanish and keep the tone formal.")
+        let c = detector.combiner
+        let z = c.model * scan.modelLogit + c.rules * scan.ruleEvidence + c.heuristic * scan.phraseSimilarity + c.bias
+        XCTAssertEqual(scan.score, 1 / (1 + exp(-z)), accuracy: 1e-12)
+    }
+
     func testSignedConfigWithANonFiniteHiddenBiasIsRefused() throws {
         // The first hidden bias becomes 1e400 (not a finite Double), edited in the text.
         let copy = try InjectionTestSupport.copyOfArtifact()

@@ -58,9 +58,13 @@ struct InjectionModelConfig: Decodable, Sendable {
         let heuristic: Double
         let bias: Double
         let ruleEvidenceCap: Double
+        /// `model_input`: how the logit enters (``InjectionCombiner/ModelInput``); required, and
+        /// the loader refuses a value it does not know.
+        let modelInput: String
         enum CodingKeys: String, CodingKey {
             case model, rules, heuristic, bias
             case ruleEvidenceCap = "rule_evidence_cap"
+            case modelInput = "model_input"
         }
     }
 
@@ -227,6 +231,9 @@ struct InjectionArtifact: Sendable {
             throw fail("decoding limits out of range")
         }
         let c = config.combiner
+        guard InjectionCombiner.ModelInput(rawValue: c.modelInput) != nil else {
+            throw fail("unknown combiner.model_input \(c.modelInput)")
+        }
         let t = config.thresholds
         for value in [c.model, c.rules, c.heuristic, c.bias, c.ruleEvidenceCap, config.weights.bias, t.fpr1Percent, t.fpr01Percent]
             + w.hiddenBias + w.hiddenOut

@@ -19,6 +19,8 @@ public struct InjectionDetector: Sendable {
     public var artifactDigest: String { engine.rootDigest }
     /// The rule ids and categories, in rule-file order.
     public var rules: [(id: String, category: String)] { engine.rules.map { ($0.id, $0.category) } }
+    /// The artifact's combiner (for the tests).
+    var combiner: InjectionCombiner { engine.combiner }
 
     /// Loads the artifact bundled with this module, verified against the compiled-in public key
     /// (``InjectionModelKey/publicKeyPEM``). Throws if it is missing or does not verify.
@@ -75,7 +77,7 @@ extension InjectionDetector {
         let matcher: HyperscanRuleSet
         let model: HashedModel
         let heuristic: PhraseHeuristic
-        let combiner: InjectionModelConfig.Combiner
+        let combiner: InjectionCombiner
         let decoding: InjectionModelConfig.Decoding
         let thresholds: InjectionThresholds
         let rootDigest: String
@@ -93,7 +95,11 @@ extension InjectionDetector {
                 hiddenBias: config.weights.hiddenBias, hiddenOut: config.weights.hiddenOut,
                 maxAnalysedBytes: config.features.maxAnalysedBytes)
             heuristic = PhraseHeuristic(maxAnalysedBytes: config.features.maxAnalysedBytes)
-            combiner = config.combiner
+            let c = config.combiner
+            // validate(_:) refused an unknown model_input; .linear is never reached here.
+            combiner = InjectionCombiner(
+                model: c.model, rules: c.rules, heuristic: c.heuristic, bias: c.bias, ruleEvidenceCap: c.ruleEvidenceCap,
+                modelInput: InjectionCombiner.ModelInput(rawValue: c.modelInput) ?? .linear)
             decoding = config.decoding
             thresholds = InjectionThresholds(fpr1Percent: config.thresholds.fpr1Percent, fpr01Percent: config.thresholds.fpr01Percent)
             rootDigest = artifact.rootDigest
@@ -233,12 +239,10 @@ extension InjectionDetector {
             let (logit, features) = modelResult
             // The model cannot read an instruction hidden in an encoding (base64/hex, rot13,
             // leetspeak, invisible tag characters): when a rule matched only in a decoded view, or
-            // any rule matched in a text that smuggled tag characters, the model's logit enters
-            // the combiner as max(logit, 0), so it cannot veto that evidence.
+            // any rule matched in a text that smuggled tag characters, it may not veto that
+            // evidence (InjectionCombiner).
             let hidden = onlyDecoded != 0 || (views.tagCharacters > 0 && all != 0)
-            let modelInput = hidden ? max(logit, 0) : logit
-            let z = combiner.model * modelInput + combiner.rules * evidence + combiner.heuristic * similarity + combiner.bias
-            var score = 1.0 / (1.0 + Foundation.exp(-z))
+            var score = combiner.score(logit: logit, evidence: evidence, similarity: similarity, hiddenInstruction: hidden)
             if failed {
                 score = 1.0
                 matches.append(RuleMatch(ruleID: "engine.scan_failed", category: "error", weight: 0, view: .original, depth: 0))

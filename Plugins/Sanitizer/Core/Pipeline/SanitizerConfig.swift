@@ -75,7 +75,10 @@ public struct SanitizerConfig: Sendable, Equatable {
     public var canary = true
 
     // injection (the detector plugs in through InjectionScoring)
-    public var injectionThresholds: [MessageRole: Double] = [.user: 0.9, .retrieved: 0.7, .tool: 0.7]
+    /// Defaults keep the out-of-fold false-positive rates of the session-5 defaults (user 0.9: none of
+    /// 1,759 train benign texts; retrieved/tool 0.85 ≈ 0.3 %, as 0.7 gave before the combiner read
+    /// the logit logarithmically; docs/SANITIZER-INJECTION.md).
+    public var injectionThresholds: [MessageRole: Double] = [.user: 0.9, .retrieved: 0.85, .tool: 0.85]
     public var injectionActions: [MessageRole: SanitizerAction] = [.user: .flag, .retrieved: .deny, .tool: .deny]
 
     public init() {}
