@@ -119,7 +119,7 @@ let package = Package(
             name: "RampartAuthPlugin", dependencies: ["RampartAuthCore", "RampartPluginKit"],
             path: "Plugins/Auth/Plugin", swiftSettings: strict),
         .target(
-            name: "RampartThrottleCore", dependencies: ["CHiredis", .product(name: "TOMLKit", package: "TOMLKit")],
+            name: "RampartThrottleCore", dependencies: ["CHiredis", "RampartConfig", .product(name: "TOMLKit", package: "TOMLKit")],
             path: "Plugins/Throttle/Core", swiftSettings: strict),
         .target(
             name: "RampartThrottlePlugin", dependencies: ["RampartThrottleCore", "RampartPluginKit"],
