@@ -46,6 +46,9 @@ FLAGS=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xc
 
 build() {
   echo "fuzz.sh: building the fuzz targets (release, -sanitize=fuzzer,address)…" >&2
+  # SwiftPM keeps the build plan of a path dependency (the root package) even after its manifest
+  # changed (a new target dependency): drop the cached plan, never the build products.
+  rm -f "$PKG/.build/release.yaml" "$PKG"/.build/*/release/description.json
   swift build --package-path "$PKG" "${FLAGS[@]}"
   BIN=$(swift build --package-path "$PKG" "${FLAGS[@]}" --show-bin-path)
 }

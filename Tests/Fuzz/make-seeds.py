@@ -178,6 +178,11 @@ write("config", "throttle-toml", "\x02mode = \"local\"\n[limits]\nconcurrency = 
 write("config", "throttle-json", "\x05{\"mode\":\"redis\",\"headers\":true,\"limits\":{\"org\":{\"tokens\":{\"rate\":1000,\"period_ms\":1000}}},"
       "\"redis\":{\"host\":\"127.0.0.1\",\"port\":6379}}")
 
+# regressions: the findings of docs/FUZZING.md, kept as seeds so that every campaign replays them
+write("json-schema", "regress-minlength-1e300", '{"minLength":1e300}\0"x"')
+write("json-schema", "regress-minproperties-1e300", '{"minProperties":1e300}')
+write("config", "regress-throttle-table-header", "n[{'")
+
 # signing: first byte mod 5 = bundle, statement, JSON, paths, PEM
 statement = ('{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"model","digest":{"sha256":"' + "ab" * 32 + '"}}],'
              '"predicateType":"https://model_signing/signature/v1.0","predicate":{"serialization":{"method":"files",'

@@ -120,7 +120,9 @@ final class ConfigTests: XCTestCase {
     /// syntax error must be refused cleanly here too, as the sidecar's own config loader does.
     func testTOMLThatTomlPlusPlusAssertsOnIsRefusedCleanly() {
         let inputs = [
-            // the fuzzer's minimised input: a table header whose first character cannot start a key
+            // the fuzzer's minimised input (after the harness's mode byte): a table header whose
+            // first character cannot start a key
+            String(decoding: [0x5B, 0x7B, 0x27] as [UInt8], as: UTF8.self),
             "mode = \"local\"\n[limits]\nconcurrency = 3\n[\u{01}{\"lim",
             "[.a]\n", "[[ =x]]\nrate = 1\n", "limits = [1, }\n", "a = 2020-01-01T:\n",
         ]
