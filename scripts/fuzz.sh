@@ -91,7 +91,7 @@ for target in "${targets[@]}"; do
     -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_FLAGS:-} >"$log" 2>&1
   rc=$?
   set -e
-  grep -E '^#[0-9]+ +(INITED|DONE)' "$log" | sed "s/^/  $target: /" >&2 || true
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | sed "s/^/  $target: /" >&2 || true
   grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" | sed "s/^/  $target: /" >&2 || true
   if [ $rc -ne 0 ]; then
     echo "fuzz.sh: FINDING in $target (exit $rc); artifacts in $artifacts:" >&2
