@@ -22,6 +22,13 @@ let package = Package(
         .library(name: "RampartAuth", type: .dynamic, targets: ["RampartAuthPlugin"]),
         .library(name: "RampartThrottle", type: .dynamic, targets: ["RampartThrottlePlugin"]),
         .library(name: "RampartSanitizer", type: .dynamic, targets: ["RampartSanitizerPlugin"]),
+        // The modules that parse untrusted bytes, for the fuzz package only (Tests/Fuzz, a separate
+        // package built by scripts/fuzz.sh; a package can depend on products, not on targets).
+        .library(
+            name: "RampartFuzzTargets",
+            targets: [
+                "RampartServer", "RampartWire", "RampartConfig", "RampartSigning", "RampartSanitizerCore", "RampartThrottleCore",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -112,7 +119,7 @@ let package = Package(
             name: "RampartAuthPlugin", dependencies: ["RampartAuthCore", "RampartPluginKit"],
             path: "Plugins/Auth/Plugin", swiftSettings: strict),
         .target(
-            name: "RampartThrottleCore", dependencies: ["CHiredis", .product(name: "TOMLKit", package: "TOMLKit")],
+            name: "RampartThrottleCore", dependencies: ["CHiredis", "RampartConfig", .product(name: "TOMLKit", package: "TOMLKit")],
             path: "Plugins/Throttle/Core", swiftSettings: strict),
         .target(
             name: "RampartThrottlePlugin", dependencies: ["RampartThrottleCore", "RampartPluginKit"],

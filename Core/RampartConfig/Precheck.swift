@@ -14,17 +14,20 @@
 /// toml++, which stops at its first error and so never reaches the unchecked rest.
 ///
 /// It only ever reports invalid TOML: every finding is a real syntax error.
-enum TOMLPrecheck {
+///
+/// Public for every other TOML reader in Rampart (the throttle plugin's config): run it before
+/// handing text to TOMLKit.
+public enum TOMLPrecheck {
     /// A syntax error found before toml++ saw the document.
-    struct Finding: Equatable {
+    public struct Finding: Equatable, Sendable {
         /// Byte offset of the offending character or value.
-        var offset: Int
+        public var offset: Int
         /// The explanation (without the "TOML syntax error:" prefix).
-        var message: String
+        public var message: String
     }
 
     /// The first construct toml++ must not see, if any.
-    static func check(_ bytes: [UInt8]) -> Finding? {
+    public static func check(_ bytes: [UInt8]) -> Finding? {
         var lexer = Lexer(bytes: bytes)
         do throws(Outcome) {
             try lexer.document()

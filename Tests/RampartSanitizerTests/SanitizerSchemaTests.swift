@@ -33,6 +33,34 @@ final class SanitizerSchemaTests: XCTestCase {
         XCTAssertEqual(try violations(prefix, #"["a",1,2]"#), ["false"])
     }
 
+    /// Found while writing the json-schema fuzz target (docs/FUZZING.md), reproduced by it: a size
+    /// keyword above Int.max (`"minLength": 1e300`) made the violation message convert it to Int,
+    /// which traps. The tool definition and the tool call both come from the client's request, so
+    /// one request crashed the process hosting the sanitizer.
+    func testSizeKeywordsBeyondIntAreReportedNotTrapped() throws {
+        // The harness input, as bytes: `schema NUL arguments`.
+        let input: [UInt8] = Array(#"{"minLength":1e300}"#.utf8) + [0x00] + Array(#""x""#.utf8)
+        let split = try XCTUnwrap(input.firstIndex(of: 0))
+        let schema = try JSONSchema(text: String(decoding: input[..<split], as: UTF8.self))
+        XCTAssertEqual(try violations(schema, String(decoding: input[(split + 1)...], as: UTF8.self)), ["minLength"])
+        for (keyword, instance) in [("minItems", "[]"), ("minProperties", "{}"), ("maxLength", #""x""#)] {
+            let huge = try JSONSchema(text: #"{"\#(keyword)":1e300}"#)
+            XCTAssertEqual(try violations(huge, instance), keyword.hasPrefix("min") ? [keyword] : [], keyword)
+        }
+        // The same through the sanitizer: a clean denial of the tool call.
+        let sanitizer = try Sanitizer()
+        let request = RequestInput(
+            messages: [
+                MessageInput(role: .user, content: "hi"),
+                MessageInput(role: .assistant, content: "", toolCalls: [ToolCallInput(name: "t", arguments: #"{"a":"x"}"#)]),
+            ],
+            tools: [ToolDefinitionInput(name: "t", parameters: #"{"type":"object","properties":{"a":{"type":"string","minLength":1e300}}}"#)])
+        XCTAssertThrowsError(try sanitizer.sanitize(request, session: SanitizerSession())) { error in
+            XCTAssertEqual((error as? SanitizerDenial)?.code, .toolArguments)
+            XCTAssertTrue("\(error)".contains("minLength"), "\(error)")
+        }
+    }
+
     func testUnsupportedKeywordsAndUnsafePatternsAreRefused() {
         XCTAssertThrowsError(try JSONSchema(text: #"{"if":{"type":"string"}}"#))
         XCTAssertThrowsError(try JSONSchema(text: #"{"$ref":"https://example.com/schema.json"}"#))

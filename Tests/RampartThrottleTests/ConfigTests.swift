@@ -115,6 +115,23 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(a.concurrency.maxWaitMicros, 200_000)
     }
 
+    /// Found by fuzzing (scripts/fuzz.sh config, docs/FUZZING.md): TOML shapes on which toml++
+    /// asserts (an abort in debug builds, undefined behaviour in release) instead of reporting a
+    /// syntax error must be refused cleanly here too, as the sidecar's own config loader does.
+    func testTOMLThatTomlPlusPlusAssertsOnIsRefusedCleanly() {
+        let inputs = [
+            // the fuzzer's minimised input (after the harness's mode byte): a table header whose
+            // first character cannot start a key
+            String(decoding: [0x5B, 0x7B, 0x27] as [UInt8], as: UTF8.self),
+            "mode = \"local\"\n[limits]\nconcurrency = 3\n[\u{01}{\"lim",
+            "[.a]\n", "[[ =x]]\nrate = 1\n", "limits = [1, }\n", "a = 2020-01-01T:\n",
+        ]
+        for text in inputs {
+            guard let refused = error(text) else { return XCTFail("accepted: \(text.debugDescription)") }
+            XCTAssertTrue(refused.reason.contains("TOML"), refused.description)
+        }
+    }
+
     func testEmptyConfigIsTheDefault() throws {
         XCTAssertEqual(try ThrottleConfig.parse([]), ThrottleConfig())
         XCTAssertEqual(try ThrottleConfig.parse(Array("  \n".utf8)), ThrottleConfig())

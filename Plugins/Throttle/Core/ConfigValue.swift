@@ -1,4 +1,5 @@
 import Foundation
+import RampartConfig
 import TOMLKit
 
 /// A parsed configuration document: the plugin accepts JSON (text starting with `{`) or TOML,
@@ -58,6 +59,12 @@ public indirect enum ConfigValue: Sendable, Equatable {
     }
 
     static func parseTOML(_ text: String) throws(ThrottleConfigError) -> ConfigValue {
+        // toml++ asserts on a few malformed shapes instead of reporting them: the sidecar's config
+        // loader's lexical precheck refuses those first (found by fuzzing, docs/FUZZING.md).
+        if let finding = TOMLPrecheck.check(Array(text.utf8)) {
+            throw ThrottleConfigError(
+                path: "", "config is neither JSON (starting with '{') nor valid TOML: \(finding.message) (at byte \(finding.offset))")
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

@@ -247,8 +247,8 @@ struct ValidationRun {
         case .string(let text):
             let needsLength = s["minLength"] != nil || s["maxLength"] != nil
             let length = needsLength ? text.unicodeScalars.count : 0
-            if let m = s["minLength"]?.numberValue, Double(length) < m { report(path, "minLength", "shorter than \(Int(m))") }
-            if let m = s["maxLength"]?.numberValue, Double(length) > m { report(path, "maxLength", "longer than \(Int(m))") }
+            if let m = s["minLength"]?.numberValue, Double(length) < m { report(path, "minLength", "shorter than \(JSONValue.format(m))") }
+            if let m = s["maxLength"]?.numberValue, Double(length) > m { report(path, "maxLength", "longer than \(JSONValue.format(m))") }
             if let source = s["pattern"]?.stringValue, let database = schema.patterns[source] {
                 if text.utf8.count > schema.limits.maxPatternInputBytes {
                     report(path, "pattern", "string too long to match a pattern (\(text.utf8.count) bytes)")
@@ -261,8 +261,8 @@ struct ValidationRun {
                 }
             }
         case .array(let elements):
-            if let m = s["minItems"]?.numberValue, Double(elements.count) < m { report(path, "minItems", "fewer than \(Int(m)) items") }
-            if let m = s["maxItems"]?.numberValue, Double(elements.count) > m { report(path, "maxItems", "more than \(Int(m)) items") }
+            if let m = s["minItems"]?.numberValue, Double(elements.count) < m { report(path, "minItems", "fewer than \(JSONValue.format(m)) items") }
+            if let m = s["maxItems"]?.numberValue, Double(elements.count) > m { report(path, "maxItems", "more than \(JSONValue.format(m)) items") }
             if s["uniqueItems"]?.boolValue == true, elements.count > 1 {
                 steps += elements.count
                 var seen = Set<String>()
@@ -280,8 +280,8 @@ struct ValidationRun {
                 }
             }
         case .object(let members):
-            if let m = s["minProperties"]?.numberValue, Double(members.count) < m { report(path, "minProperties", "fewer than \(Int(m)) properties") }
-            if let m = s["maxProperties"]?.numberValue, Double(members.count) > m { report(path, "maxProperties", "more than \(Int(m)) properties") }
+            if let m = s["minProperties"]?.numberValue, Double(members.count) < m { report(path, "minProperties", "fewer than \(JSONValue.format(m)) properties") }
+            if let m = s["maxProperties"]?.numberValue, Double(members.count) > m { report(path, "maxProperties", "more than \(JSONValue.format(m)) properties") }
             for name in s["required"]?.arrayValue?.compactMap(\.stringValue) ?? [] where members[name] == nil {
                 report(path, "required", "missing property \(JSONValue.quote(name))")
             }
