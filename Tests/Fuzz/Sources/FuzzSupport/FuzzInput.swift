@@ -11,6 +11,23 @@ public func runLibFuzzer(_ test: @convention(c) (UnsafePointer<UInt8>?, Int) -> 
     exit(LLVMFuzzerRunDriver(&argc, &argv, test))
 }
 
+/// The harness ``fuzzMain(_:)`` hands to libFuzzer (a C callback cannot capture it).
+nonisolated(unsafe) private var harness: ((inout FuzzInput) -> Void)?
+
+/// Every fuzz target's entry point: runs `run` once on an empty input, so that the shared state
+/// (rule databases, the verified detector, keys) is built before the first timed input, then
+/// hands each input libFuzzer makes to `run`.
+public func fuzzMain(_ run: @escaping (inout FuzzInput) -> Void) -> Never {
+    var warmUp = FuzzInput(bytes: [])
+    run(&warmUp)
+    harness = run
+    runLibFuzzer { data, size in
+        var input = FuzzInput(data, size)
+        harness?(&input)
+        return 0
+    }
+}
+
 /// A cursor over a fuzz input, in the spirit of libFuzzer's FuzzedDataProvider: small
 /// decisions come from the front, the rest of the bytes stay payload.
 public struct FuzzInput {

@@ -147,12 +147,4 @@ enum Harness {
     }
 }
 
-// Build the shared state (rule databases, the verified detector, keys) before the first timed input.
-var warmUp = FuzzInput(bytes: [])
-Harness.run(&warmUp)
-
-runLibFuzzer { data, size in
-    var input = FuzzInput(data, size)
-    Harness.run(&input)
-    return 0
-}
+fuzzMain { Harness.run(&$0) }
