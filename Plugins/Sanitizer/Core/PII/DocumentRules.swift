@@ -45,7 +45,7 @@ public enum DocumentRules {
     /// one character; in capitals (in lower case only as a whole-field value).
     static let deDriverLicence = SensitiveRule("DE_FUEHRERSCHEIN", .pii, #"\b[A-Z]{2}[0-9]{8}[A-Z0-9]\b"#, caseless: true, priority: 2,
                                                inField: { text, range, field in
-        guard VehicleRules.printedCase(text, range, field) else { return nil }
+        guard Text.printedCase(text, range, field) else { return nil }
         return Set(text[(range.lowerBound + 2)..<(range.upperBound - 1)]).count > 1 ? range : nil
     })
 

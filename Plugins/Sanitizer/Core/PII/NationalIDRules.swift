@@ -59,7 +59,7 @@ public enum NationalIDRules {
     /// letter in lower case only as a whole-field value.
     static let deHealthInsurance = SensitiveRule("DE_HEALTH_INSURANCE", .pii, #"\b[A-Z][0-9]{9}\b"#, caseless: true, priority: 2,
                                                  inField: { text, range, field in
-        guard VehicleRules.printedCase(text, range, field) else { return nil }
+        guard Text.printedCase(text, range, field) else { return nil }
         let c = Text.compact(text, range)
         guard CheckDigits.deKVNR(c), Set(c.dropFirst()).count > 1 else { return nil }
         return range
@@ -85,7 +85,7 @@ public enum NationalIDRules {
     static let deVAT = SensitiveRule(
         "DE_VAT_ID", .pii, #"\bDE[ \-.]?([0-9]{9}|[0-9]{3}[ \-.][0-9]{3}[ \-.][0-9]{3})\b"#, caseless: true, priority: 3
     ) { text, range in
-        guard VehicleRules.consistentCase(text, range.lowerBound..<(range.lowerBound + 2)) else { return nil }
+        guard Text.consistentCase(text, range.lowerBound..<(range.lowerBound + 2)) else { return nil }
         let d = Text.digitValues(text, range)
         guard d.count == 9, d[0] != 0, Checksums.iso7064Mod11_10(d) else { return nil }
         return range
@@ -116,7 +116,7 @@ public enum NationalIDRules {
         "DE_HANDELSREGISTER", .pii, #"\bHR ?[AB] ?[1-9][0-9]{0,5}\b"#, caseless: true, priority: 2
     ) { text, range in
         if range.upperBound < text.count, Text.isDigit(text[range.upperBound]) { return nil }
-        return VehicleRules.consistentCase(text, range) ? range : nil
+        return Text.consistentCase(text, range) ? range : nil
     }
 
     /// Korean foreign registration number: birth date, then 5–8 (foreigner's sex/century digit).

@@ -60,6 +60,24 @@ enum Text {
     static func isAlnum(_ b: UInt8) -> Bool { isDigit(b) || isUpper(b) || (b >= 0x61 && b <= 0x7A) }
     static func upper(_ b: UInt8) -> UInt8 { b >= 0x61 && b <= 0x7A ? b - 0x20 : b }
 
+    /// Letters in one case: upper case throughout, or lower case throughout (digits and
+    /// separators ignored). Mixed case is a word, not a code.
+    static func consistentCase(_ text: [UInt8], _ range: Range<Int>) -> Bool {
+        let letters = text[range].filter { isAlnum($0) && !isDigit($0) }
+        return letters.allSatisfy(isUpper) || letters.allSatisfy { !isUpper($0) }
+    }
+
+    /// For layouts printed in capitals (plates, KVNR, licence numbers: the capitals tell them from
+    /// words in prose): upper case throughout, or lower case throughout when the value is the whole
+    /// field (typed into a form).
+    static func printedCase(_ text: [UInt8], _ range: Range<Int>, _ field: ScanContext) -> Bool {
+        var upper = false, lower = false
+        for i in range {
+            if isUpper(text[i]) { upper = true } else if text[i] >= 0x61 && text[i] <= 0x7A { lower = true }
+        }
+        return !lower || !upper && field.isWholeField(range)
+    }
+
     /// The candidate's bytes.
     static func slice(_ text: [UInt8], _ range: Range<Int>) -> ArraySlice<UInt8> { text[range] }
 

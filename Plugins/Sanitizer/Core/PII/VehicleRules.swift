@@ -5,28 +5,12 @@ public enum VehicleRules {
     /// Every rule of this file.
     public static let all: [SensitiveRule] = [ukRegistration, deKFZ, trPlate, ngRegistration, inRegistration]
 
-    /// Upper case throughout, or lower case throughout (letters only).
-    static func consistentCase(_ text: [UInt8], _ range: Range<Int>) -> Bool {
-        let letters = text[range].filter { Text.isAlnum($0) && !Text.isDigit($0) }
-        return letters.allSatisfy(Text.isUpper) || letters.allSatisfy { !Text.isUpper($0) }
-    }
-
-    /// For layouts printed in capitals (the capitals tell them from words in prose): upper case
-    /// throughout, or lower case throughout when the value is the whole field (typed into a form).
-    static func printedCase(_ text: [UInt8], _ range: Range<Int>, _ field: ScanContext) -> Bool {
-        var upper = false, lower = false
-        for i in range {
-            if Text.isUpper(text[i]) { upper = true } else if text[i] >= 0x61 && text[i] <= 0x7A { lower = true }
-        }
-        return !lower || !upper && field.isWholeField(range)
-    }
-
     /// Current UK format (2001–): area (no I, Q, Z), age identifier (March: YY, September:
     /// YY+50), three random letters (no I, Q).
     static let ukRegistration = SensitiveRule(
         "UK_VEHICLE_REGISTRATION", .pii, #"\b[A-HJ-PR-Y][A-HJ-PR-Y][0-9]{2}[ \-]?[A-HJ-PR-Z]{3}\b"#, caseless: true, priority: 2
     ) { text, range in
-        guard consistentCase(text, range) else { return nil }
+        guard Text.consistentCase(text, range) else { return nil }
         let age = Int(text[range.lowerBound + 2] - 0x30) * 10 + Int(text[range.lowerBound + 3] - 0x30)
         // Issued so far: 02–29 and 51–79 (the age identifier grows by one every six months).
         guard (2...29).contains(age) || (51...79).contains(age) else { return nil }
@@ -39,7 +23,7 @@ public enum VehicleRules {
     static let deKFZ = SensitiveRule(
         "DE_KFZ", .pii, #"\b[A-Z]{1,3}[ \-][A-Z]{1,2}[ \-]?[1-9][0-9]{0,3}[EH]?\b"#, caseless: true, priority: 2,
         inField: { text, range, field in
-        guard printedCase(text, range, field) else { return nil }
+        guard Text.printedCase(text, range, field) else { return nil }
         let c = Text.compact(text, range)
         // At most eight characters, plus the E (electric) or H (historic) suffix.
         guard c.count <= 8 || c.count == 9 && (c.last == UInt8(ascii: "E") || c.last == UInt8(ascii: "H")) else { return nil }
@@ -60,7 +44,7 @@ public enum VehicleRules {
     static let trPlate = SensitiveRule(
         "TR_LICENSE_PLATE", .pii, #"\b(0[1-9]|[1-7][0-9]|8[01]) ?[A-Z]{1,3} ?[0-9]{2,4}\b"#, caseless: true, priority: 2,
         inField: { text, range, field in
-        guard printedCase(text, range, field) else { return nil }
+        guard Text.printedCase(text, range, field) else { return nil }
         let spaces = text[range].filter { $0 == 0x20 }.count
         guard spaces == 0 || spaces == 2 else { return nil }
         let letters = String(decoding: text[range].filter { Text.isAlnum($0) && !Text.isDigit($0) }.map(Text.upper), as: UTF8.self)
@@ -72,7 +56,7 @@ public enum VehicleRules {
     static let ngRegistration = SensitiveRule(
         "NG_VEHICLE_REGISTRATION", .pii, #"\b[A-Z]{3}[ \-]?[0-9]{3}[A-Z]{2}\b"#, caseless: true, priority: 2
     ) { text, range in
-        consistentCase(text, range) ? range : nil
+        Text.consistentCase(text, range) ? range : nil
     }
 
     static let indianStates = #"(AN|AP|AR|AS|BR|CG|CH|DD|DL|DN|GA|GJ|HP|HR|JH|JK|KA|KL|LA|LD|MH|ML|MN|MP|MZ|NL|OD|OR|PB|PY|RJ|SK|TN|TR|TS|UK|UP|WB)"#
