@@ -52,22 +52,6 @@ struct InjectionModelConfig: Decodable, Sendable {
         }
     }
 
-    struct Combiner: Decodable, Sendable {
-        let model: Double
-        let rules: Double
-        let heuristic: Double
-        let bias: Double
-        let ruleEvidenceCap: Double
-        /// `model_input`: how the logit enters (``InjectionCombiner/ModelInput``); required, and
-        /// the loader refuses a value it does not know.
-        let modelInput: String
-        enum CodingKeys: String, CodingKey {
-            case model, rules, heuristic, bias
-            case ruleEvidenceCap = "rule_evidence_cap"
-            case modelInput = "model_input"
-        }
-    }
-
     struct Thresholds: Decodable, Sendable {
         let fpr1Percent: Double
         let fpr01Percent: Double
@@ -82,7 +66,7 @@ struct InjectionModelConfig: Decodable, Sendable {
     let weights: Weights
     let features: Features
     let decoding: Decoding
-    let combiner: Combiner
+    let combiner: InjectionCombiner
     let thresholds: Thresholds
 }
 
@@ -231,9 +215,6 @@ struct InjectionArtifact: Sendable {
             throw fail("decoding limits out of range")
         }
         let c = config.combiner
-        guard InjectionCombiner.ModelInput(rawValue: c.modelInput) != nil else {
-            throw fail("unknown combiner.model_input \(c.modelInput)")
-        }
         let t = config.thresholds
         for value in [c.model, c.rules, c.heuristic, c.bias, c.ruleEvidenceCap, config.weights.bias, t.fpr1Percent, t.fpr01Percent]
             + w.hiddenBias + w.hiddenOut

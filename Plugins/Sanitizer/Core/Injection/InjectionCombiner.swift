@@ -1,7 +1,7 @@
 import Foundation
 
 /// The last step of a scan: one calibrated score from the model logit, the rule evidence and
-/// the phrase similarity (`combiner` of config.json, fitted by scripts/train-injection-model.py
+/// the phrase similarity (`combiner` of config.json, decoded as it is; fitted by scripts/train-injection-model.py
 /// on out-of-fold logits).
 ///
 /// `score = σ(model · m + rules · min(cap, evidence) + heuristic · similarity + bias)`, where `m`
@@ -18,9 +18,9 @@ import Foundation
 ///
 /// Every coefficient the loader accepts is finite; with non-negative coefficients the score is
 /// non-decreasing in each input (the tests check this for the committed artifact).
-struct InjectionCombiner: Sendable {
+struct InjectionCombiner: Decodable, Sendable {
     /// How the model logit enters the combiner (`combiner.model_input` of config.json).
-    enum ModelInput: String, Sendable, CaseIterable {
+    enum ModelInput: String, Decodable, Sendable, CaseIterable {
         /// The logit as it is (artifacts before session 6).
         case linear
         /// The logit when ≤ 0, `ln(1 + logit)` above: continuous, strictly increasing, and
@@ -33,7 +33,14 @@ struct InjectionCombiner: Sendable {
     let heuristic: Double
     let bias: Double
     let ruleEvidenceCap: Double
+    /// Required: an artifact without it, or with a value this runtime does not know, is refused.
     let modelInput: ModelInput
+
+    enum CodingKeys: String, CodingKey {
+        case model, rules, heuristic, bias
+        case ruleEvidenceCap = "rule_evidence_cap"
+        case modelInput = "model_input"
+    }
 
     /// The model logit as the combiner reads it (before the coefficient).
     @inline(__always)

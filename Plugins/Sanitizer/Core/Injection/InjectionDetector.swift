@@ -95,11 +95,7 @@ extension InjectionDetector {
                 hiddenBias: config.weights.hiddenBias, hiddenOut: config.weights.hiddenOut,
                 maxAnalysedBytes: config.features.maxAnalysedBytes)
             heuristic = PhraseHeuristic(maxAnalysedBytes: config.features.maxAnalysedBytes)
-            let c = config.combiner
-            // validate(_:) refused an unknown model_input; .linear is never reached here.
-            combiner = InjectionCombiner(
-                model: c.model, rules: c.rules, heuristic: c.heuristic, bias: c.bias, ruleEvidenceCap: c.ruleEvidenceCap,
-                modelInput: InjectionCombiner.ModelInput(rawValue: c.modelInput) ?? .linear)
+            combiner = config.combiner
             decoding = config.decoding
             thresholds = InjectionThresholds(fpr1Percent: config.thresholds.fpr1Percent, fpr01Percent: config.thresholds.fpr01Percent)
             rootDigest = artifact.rootDigest
