@@ -37,7 +37,8 @@ public final class HookInput: @unchecked Sendable {
     public let streamID: UInt32
     public let peer: PeerCredentials?
     public let deadlineUnixMicros: UInt64?
-    public let principal: Rampart_V1_Principal?
+    /// The principal an earlier plugin established (``replacePrincipal(_:)`` changes it).
+    public private(set) var principal: Rampart_V1_Principal?
     /// Call metadata, sorted by key.
     public let metadata: [(key: String, value: String)]
     /// Whether this is an inference call (else a Health, Admin or plugin-served method).
@@ -103,9 +104,30 @@ public final class HookInput: @unchecked Sendable {
     /// How many kept strings are found by a linear scan before a key index is built.
     public static let keptLinearLimit = 16
 
+    /// Copies handed out before ``replacePrincipal(_:)``: freed with the input, never earlier.
+    private var retired: [UnsafeMutableRawBufferPointer] = []
+
     deinit {
         storage?.deallocate()
         for entry in kept { entry.bytes.deallocate() }
+        for block in retired { block.deallocate() }
+    }
+
+    /// Swaps in the principal an earlier plugin of the call just established, so that the next
+    /// plugins read the same input without a rebuild: every string field and the protobuf are
+    /// produced anew on their next read (the encoder must read the principal at encode time).
+    /// Pointers handed out before stay valid while the input lives.
+    public func replacePrincipal(_ principal: Rampart_V1_Principal) {
+        self.principal = principal
+        retired.reserveCapacity(retired.count + kept.count + 1)
+        for entry in kept { retired.append(entry.bytes) }
+        kept.removeAll(keepingCapacity: true)
+        keptIndex.removeAll()
+        if let storage {
+            retired.append(storage)
+            self.storage = nil
+            encodedCount = 0
+        }
     }
 
     /// `text`'s UTF-8 at a stable address (valid while this input lives), copied once per `key`

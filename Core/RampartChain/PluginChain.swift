@@ -135,11 +135,15 @@ public final class ChainCall: @unchecked Sendable {
     /// Runs every request hook in order, applying mutations; throws the deny or failure.
     public func onRequest(_ request: inout Rampart_V1_GenerateRequest, metadata: inout [String: String]) throws(RPCError) {
         guard chain.hooks.contains(.request) else { return }
+        // Sorted once, and again only after a mutation adds metadata.
+        var sortedMetadata: [(key: String, value: String)]?
         try runRequestHooks(
             where: { _ in true },
             input: { [promptTokens] in
                 let snapshot = request, entries = metadata
-                return self.hookInput(.request, metadata: entries, request: snapshot, promptTokens: promptTokens) {
+                let sorted = sortedMetadata ?? Self.sorted(entries)
+                sortedMetadata = sorted
+                return self.hookInput(.request, metadata: sorted, request: snapshot, promptTokens: promptTokens) {
                     var input = self.pluginRequest(snapshot, entries)
                     input.promptTokens = promptTokens
                     return try input.serializedBytes()
@@ -150,7 +154,12 @@ public final class ChainCall: @unchecked Sendable {
                 if mutation.replacePrompt { request.prompt = mutation.prompt }
                 if mutation.hasParams { request.params = mutation.params }
                 if mutation.maxTokens > 0 { request.params.maxTokens = mutation.maxTokens }
-                for entry in mutation.addMetadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
+                for entry in mutation.addMetadata {
+                    if case .text(let value)? = entry.value {
+                        metadata[entry.key] = value
+                        sortedMetadata = nil
+                    }
+                }
             },
             setMaxTokens: { request.params.maxTokens = $0 })
     }
@@ -164,7 +173,7 @@ public final class ChainCall: @unchecked Sendable {
         try runRequestHooks(
             where: { $0.plugin.seesAllMethods },
             input: {
-                self.hookInput(.request, metadata: metadata, request: nil, promptTokens: 0) {
+                self.hookInput(.request, metadata: Self.sorted(metadata), request: nil, promptTokens: 0) {
                     var input = self.pluginRequest(Rampart_V1_GenerateRequest(), metadata)
                     input.body = Data(body)
                     return try input.serializedBytes()
@@ -181,7 +190,7 @@ public final class ChainCall: @unchecked Sendable {
     private func runRequestHooks(where include: (ChainStage) -> Bool, input makeInput: () -> HookInput,
                                  mutate: (Rampart_V1_Mutation) -> Void, setMaxTokens: (UInt32) -> Void) throws(RPCError) {
         var current: HookInput?
-        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.request) && include(stage) {
+        for (index, stage) in chain.stages.enumerated() where stage.hooks.contains(.request) && include(stage) {
             let input = current ?? makeInput()
             current = input
             guard let decision = try invokeDecision(index, stage, "on_request", { try $0.decideRequest(input) }) else { continue }
@@ -196,8 +205,14 @@ public final class ChainCall: @unchecked Sendable {
                 if answer.maxTokens > 0 { setMaxTokens(answer.maxTokens) }
                 if let principal = answer.principal { info.principal = principal }
                 for (key, value) in answer.trailers { responseMetadata[key] = value }
-                // Trailers are not part of the input; max_tokens and the principal are.
-                if answer.maxTokens > 0 || answer.principal != nil { current = nil }
+                // Trailers are not part of the input; max_tokens and the principal are. A new
+                // principal (what an authentication plugin answers) is swapped into the input;
+                // a new max_tokens rebuilds it from the changed request.
+                if answer.maxTokens > 0 {
+                    current = nil
+                } else if let principal = answer.principal {
+                    current?.replacePrincipal(principal)
+                }
             }
         }
     }
@@ -242,19 +257,26 @@ public final class ChainCall: @unchecked Sendable {
     }
 
     /// A hook input of this call with the current principal.
-    private func hookInput(_ kind: HookInput.Kind, metadata: [String: String], request: Rampart_V1_GenerateRequest?,
+    private func hookInput(_ kind: HookInput.Kind, metadata: [(key: String, value: String)], request: Rampart_V1_GenerateRequest?,
                            promptTokens: UInt32, ending: HookInput.Ending? = nil,
                            encode: @escaping () throws -> [UInt8]) -> HookInput {
-        HookInput(kind: kind, context: contextFields, principal: info.principal,
-                  metadata: metadata.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) },
+        HookInput(kind: kind, context: contextFields, principal: info.principal, metadata: metadata,
                   request: request, promptTokens: promptTokens, ending: ending, encode: encode)
+    }
+
+    /// Metadata as hook inputs carry it: sorted by key.
+    private static func sorted(_ metadata: [String: String]) -> [(key: String, value: String)] {
+        metadata.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) }
     }
 
     private var contextFields: RequestContextFields {
         RequestContextFields(requestID: context.requestID, method: context.method, streamID: context.streamID,
-                             peer: context.peer,
-                             deadlineUnixMicros: context.deadlineUptimeNanos.map { Self.unixMicros(uptimeNanos: $0) })
+                             peer: context.peer, deadlineUnixMicros: deadlineUnixMicros)
     }
+
+    /// The call's deadline as Unix microseconds, converted once per call (every hook input and
+    /// protobuf context of the call shows the same value).
+    private lazy var deadlineUnixMicros: UInt64? = context.deadlineUptimeNanos.map { Self.unixMicros(uptimeNanos: $0) }
 
     /// Serves a call to a plugin-served method (after ``authorize(body:metadata:)``): returns the
     /// serialized response message.
@@ -269,17 +291,17 @@ public final class ChainCall: @unchecked Sendable {
         input.metadata = Rampart_V1_MetadataEntry.sorted(metadata)
         input.body = Data(body)
         let bytes = try encode(input)
-        let start = ContinuousClock.now
+        let start = monotonicNanos()
         do {
             let stream = try self.stream(index, stage)
             let output = try stream.onMethod(bytes)
-            stage.stats.record(.passed, micros: Self.micros(ContinuousClock.now - start))
+            stage.stats.record(.passed, micros: Self.micros(since: start))
             return output
         } catch let error as RPCError {
-            stage.stats.record(.denied, micros: Self.micros(ContinuousClock.now - start))
+            stage.stats.record(.denied, micros: Self.micros(since: start))
             throw error
         } catch {
-            stage.stats.record(.errored, micros: Self.micros(ContinuousClock.now - start))
+            stage.stats.record(.errored, micros: Self.micros(since: start))
             // A plugin's own status (ABI: a non-OK return with set_error) reaches the client.
             if let convertible = error as? any StatusCodeConvertible {
                 throw RPCError(convertible.statusCode, "\(error)")
@@ -299,9 +321,9 @@ public final class ChainCall: @unchecked Sendable {
 
     /// Runs every response hook on a complete unary response.
     public func onResponse(_ response: inout Rampart_V1_GenerateResponse, trailers: inout [String: String]) throws(RPCError) {
-        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.response) {
+        for (index, stage) in chain.stages.enumerated() where stage.hooks.contains(.response) {
             let snapshot = response
-            let bytes = hookInput(.response, metadata: [:], request: nil, promptTokens: 0) {
+            let bytes = hookInput(.response, metadata: [], request: nil, promptTokens: 0) {
                 var input = Rampart_V1_PluginResponse()
                 input.context = self.contextMessage()
                 input.response = snapshot
@@ -326,7 +348,7 @@ public final class ChainCall: @unchecked Sendable {
     /// Passes a piece of generated text through every chunk hook; returns what may go on.
     public func filterChunk(_ text: String) throws(RPCError) -> String {
         var current = text
-        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.chunk) {
+        for (index, stage) in chain.stages.enumerated() where stage.hooks.contains(.chunk) {
             let piece = current
             guard let decision = try invoke(index, stage, "on_chunk", { try $0.onChunk(piece) }) else { continue }
             switch decision {
@@ -349,7 +371,7 @@ public final class ChainCall: @unchecked Sendable {
     public func logitsHook() -> LogitsHook? {
         guard chain.hasLogitsHooks else { return nil }
         return { [self] logits, previous in
-            for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.logits) {
+            for (index, stage) in chain.stages.enumerated() where stage.hooks.contains(.logits) {
                 do throws(RPCError) {
                     _ = try invoke(index, stage, "on_logits") { try $0.onLogits(logits, previous: previous) }
                 } catch {
@@ -370,7 +392,7 @@ public final class ChainCall: @unchecked Sendable {
         let ending = HookInput.Ending(
             statusCode: status.rawValue, finishReason: Int32(finish.rawValue), promptTokens: usage.promptTokens,
             completionTokens: usage.completionTokens, deliveredBytes: UInt64(max(0, deliveredBytes)))
-        let bytes = hookInput(.streamEnd, metadata: [:], request: nil, promptTokens: 0, ending: ending) {
+        let bytes = hookInput(.streamEnd, metadata: [], request: nil, promptTokens: 0, ending: ending) {
             var summary = Rampart_V1_StreamSummary()
             summary.context = self.contextMessage()
             summary.finishReason = finish
@@ -379,7 +401,7 @@ public final class ChainCall: @unchecked Sendable {
             summary.deliveredBytes = UInt64(max(0, deliveredBytes))
             return try summary.serializedBytes()
         }
-        for (index, stage) in chain.stages.enumerated() where stage.plugin.hooks.contains(.streamEnd) {
+        for (index, stage) in chain.stages.enumerated() where stage.hooks.contains(.streamEnd) {
             _ = try? invoke(index, stage, "on_stream_end") { try $0.onStreamEnd(bytes) }
         }
         closeStreams()
@@ -389,7 +411,7 @@ public final class ChainCall: @unchecked Sendable {
 
     /// Counts the later plugins with `hook` as skipped: an earlier plugin ended the call.
     private func skipRest(after index: Int, hook: ChainHooks) {
-        for stage in chain.stages[(index + 1)...] where stage.plugin.hooks.contains(hook) {
+        for stage in chain.stages[(index + 1)...] where stage.hooks.contains(hook) {
             stage.stats.record(.skipped, micros: 0)
         }
     }
@@ -398,25 +420,25 @@ public final class ChainCall: @unchecked Sendable {
     /// plugin failed and its failure mode is open (the call goes on as if it passed).
     private func invoke<T>(_ index: Int, _ stage: ChainStage, _ hook: String,
                            _ body: (any ChainPluginStream) throws -> T) throws(RPCError) -> T? {
-        let start = ContinuousClock.now
+        let start = monotonicNanos()
         let result: Result<T, any Error>
         do {
             result = .success(try body(try stream(index, stage)))
         } catch {
             result = .failure(error)
         }
-        let elapsed = ContinuousClock.now - start
-        let micros = Self.micros(elapsed)
+        let elapsed = monotonicNanos() &- start
+        let micros = Double(elapsed) / 1000
         lastHookMicros = micros
         switch result {
-        case .success(let value) where elapsed <= stage.policy.timeout:
+        case .success(let value) where elapsed <= stage.timeoutNanos:
             return value
         case .success:
             stage.stats.record(.timedOut, micros: micros)
             let millis = Int(stage.policy.timeout.components.seconds * 1000 + stage.policy.timeout.components.attoseconds / 1_000_000_000_000_000)
             return try failed(stage, RPCError(.unavailable, "plugin \(stage.name): \(hook) exceeded its timeout of \(millis) ms"))
         case .failure(let error):
-            stage.stats.record(elapsed > stage.policy.timeout ? .timedOut : .errored, micros: micros)
+            stage.stats.record(elapsed > stage.timeoutNanos ? .timedOut : .errored, micros: micros)
             // Crashes and timeouts of isolated plugins say UNAVAILABLE; other failures are INTERNAL.
             let code = (error as? any StatusCodeConvertible)?.statusCode ?? .internal
             return try failed(stage, RPCError(code, "plugin \(stage.name) failed: \(error)"))
@@ -499,8 +521,8 @@ public final class ChainCall: @unchecked Sendable {
         return deadline >= nowMono ? nowWallMicros &+ (deadline - nowMono) / 1000 : nowWallMicros - min(nowWallMicros, (nowMono - deadline) / 1000)
     }
 
-    private static func micros(_ elapsed: Duration) -> Double {
-        Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+    private static func micros(since start: UInt64) -> Double {
+        Double(monotonicNanos() &- start) / 1000
     }
 
     private func failed<T>(_ stage: ChainStage, _ error: RPCError) throws(RPCError) -> T? {
@@ -536,7 +558,7 @@ public final class ChainCall: @unchecked Sendable {
         c.requestID = context.requestID
         c.method = context.method
         c.streamID = context.streamID
-        if let deadline = context.deadlineUptimeNanos { c.deadlineUnixUs = Self.unixMicros(uptimeNanos: deadline) }
+        if let deadline = deadlineUnixMicros { c.deadlineUnixUs = deadline }
         if let principal = info.principal { c.principal = principal }
         if let peer = context.peer {
             c.peer.pid = peer.pid

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What happens when a plugin fails (errors, crashes, times out, returns garbage).
 public enum FailureMode: String, Sendable, Hashable {
     /// Deny the call (the default: a security product fails closed).
@@ -24,11 +28,31 @@ public final class ChainStage: Sendable {
     public let plugin: any ChainPlugin
     public let policy: StagePolicy
     public let stats = StageStats()
+    /// `plugin.hooks`, read once (the chain asks on every hook of every call).
+    public let hooks: ChainHooks
+    /// `policy.timeout` in nanoseconds (saturated), compared with ``monotonicNanos()`` readings.
+    let timeoutNanos: UInt64
 
     public init(plugin: any ChainPlugin, policy: StagePolicy = StagePolicy()) {
         self.plugin = plugin
         self.policy = policy
+        self.hooks = plugin.hooks
+        let (seconds, attoseconds) = policy.timeout.components
+        if seconds < 0 || (seconds == 0 && attoseconds < 0) {
+            timeoutNanos = 0
+        } else {
+            let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+            timeoutNanos = overflow ? .max : whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000)).partialValue
+        }
     }
 
     public var name: String { plugin.name }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: one vDSO call, no `Duration` arithmetic (the chain reads it
+/// twice per hook).
+public func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(max(0, ts.tv_sec)) &* 1_000_000_000 &+ UInt64(max(0, ts.tv_nsec))
 }

@@ -9,13 +9,13 @@ extension HookInput {
         switch field {
         case RP_FIELD_REQUEST_ID: return index == 0 ? requestID : nil
         case RP_FIELD_METHOD: return index == 0 ? method : nil
-        case RP_FIELD_PRINCIPAL_ID: return index == 0 ? principal.map(\.id) : nil
-        case RP_FIELD_PRINCIPAL_USER: return index == 0 ? principal.map(\.user) : nil
-        case RP_FIELD_PRINCIPAL_ORG: return index == 0 ? principal.map(\.org) : nil
+        case RP_FIELD_PRINCIPAL_ID: return index == 0 ? principal?.id : nil
+        case RP_FIELD_PRINCIPAL_USER: return index == 0 ? principal?.user : nil
+        case RP_FIELD_PRINCIPAL_ORG: return index == 0 ? principal?.org : nil
         case RP_FIELD_PRINCIPAL_SCOPE:
             guard let scopes = principal?.scopes, index >= 0, index < scopes.count else { return nil }
             return scopes[index]
-        case RP_FIELD_PRINCIPAL_CREDENTIAL: return index == 0 ? principal.map(\.credentialKind) : nil
+        case RP_FIELD_PRINCIPAL_CREDENTIAL: return index == 0 ? principal?.credentialKind : nil
         case RP_FIELD_METADATA_KEY: return index >= 0 && index < metadata.count ? metadata[index].key : nil
         case RP_FIELD_METADATA_VALUE: return index >= 0 && index < metadata.count ? metadata[index].value : nil
         case RP_FIELD_MODEL: return index == 0 && isInference ? model : nil

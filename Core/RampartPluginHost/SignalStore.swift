@@ -1,4 +1,5 @@
 import Synchronization
+import RampartChain
 
 /// Shared signals: small keyed numbers that plugins publish to each other through the host
 /// (e.g. `risk:<principal>` from the probe detector, read by the throttle). Entries expire.
@@ -99,12 +100,6 @@ public final class SignalStore: Sendable {
     }
 }
 
-/// CLOCK_MONOTONIC in nanoseconds.
-public func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
 
 #if canImport(Glibc)
 import Glibc

@@ -275,3 +275,111 @@ final class HookInputKeptStringsTests: XCTestCase {
         }
     }
 }
+
+/// A principal an earlier plugin answers (what an authentication plugin does) is swapped into
+/// the same hook input: later plugins read the new principal through fields and protobuf alike,
+/// and a new max_tokens still rebuilds the input from the changed request.
+final class HookInputPrincipalTests: XCTestCase {
+    /// A plugin whose request hook is a closure over the input, answering through host calls.
+    final class AnsweringPlugin: ChainPlugin, @unchecked Sendable {
+        let name: String
+        let hooks: ChainHooks = [.request]
+        var decide: (HookInput) throws -> HookDecision
+        init(_ name: String, _ decide: @escaping (HookInput) throws -> HookDecision) {
+            self.name = name
+            self.decide = decide
+        }
+        func openStream(_ environment: ChainEnvironment) throws -> any ChainPluginStream { Stream(self) }
+        final class Stream: ChainPluginStream {
+            let plugin: AnsweringPlugin
+            init(_ plugin: AnsweringPlugin) { self.plugin = plugin }
+            func decideRequest(_ input: HookInput) throws -> HookDecision { try plugin.decide(input) }
+        }
+    }
+
+    private func principal(_ id: String) -> Rampart_V1_Principal {
+        Rampart_V1_Principal.with { $0.id = id; $0.scopes = ["infer"] }
+    }
+
+    private func run(_ plugins: [AnsweringPlugin], maxTokens: UInt32 = 64) throws -> Rampart_V1_GenerateRequest {
+        let chain = try PluginChain(stages: plugins.map { ChainStage(plugin: $0) })
+        let call = chain.begin(CallContext(requestID: "r", method: "/rampart.v1.Inference/Generate", streamID: 1, peer: nil))
+        var request = Rampart_V1_GenerateRequest()
+        request.prompt = "hi"
+        request.params.maxTokens = maxTokens
+        var metadata = ["b": "2", "a": "1"]
+        try call.onRequest(&request, metadata: &metadata)
+        return request
+    }
+
+    func testLaterPluginsReadTheNewPrincipalFromTheSameInput() throws {
+        var inputs: [HookInput] = []  // kept alive: identities are compared
+        var seen: [(field: String?, protobuf: String)] = []
+        func read(_ input: HookInput) throws {
+            inputs.append(input)
+            // Read both ways, so that a stale copy of either would show in the next plugin.
+            let field = input.stableUTF8(key: 42) { input.principal?.id }.map { String(decoding: $0, as: UTF8.self) }
+            let message = try Rampart_V1_PluginRequest(serializedBytes: input.encodedBytes())
+            seen.append((field, message.context.hasPrincipal ? message.context.principal.id : "-"))
+            XCTAssertEqual(input.metadata.map(\.key), ["a", "b"], "metadata sorted by key")
+        }
+        let auth = AnsweringPlugin("auth") { input in
+            try read(input)
+            var answer = HookAnswer()
+            answer.principal = self.principal("p1")
+            return .answer(answer)
+        }
+        let reauth = AnsweringPlugin("reauth") { input in
+            try read(input)
+            var answer = HookAnswer()
+            answer.principal = self.principal("p2")
+            return .answer(answer)
+        }
+        let reader = AnsweringPlugin("reader") { input in
+            try read(input)
+            return .answer(HookAnswer())
+        }
+        _ = try run([auth, reauth, reader])
+        XCTAssertEqual(seen.map(\.field), [nil, "p1", "p2"])
+        XCTAssertEqual(seen.map(\.protobuf), ["-", "p1", "p2"])
+        XCTAssertTrue(inputs.allSatisfy { $0 === inputs[0] }, "a principal answer does not rebuild the input")
+    }
+
+    func testANewMaxTokensRebuildsTheInput() throws {
+        var inputs: [HookInput] = []  // kept alive: identities are compared
+        var maxTokens: [UInt32] = []
+        let clamp = AnsweringPlugin("clamp") { input in
+            inputs.append(input)
+            maxTokens.append(input.maxTokens)
+            var answer = HookAnswer()
+            answer.maxTokens = 5
+            answer.principal = self.principal("p1")
+            return .answer(answer)
+        }
+        let reader = AnsweringPlugin("reader") { input in
+            inputs.append(input)
+            maxTokens.append(input.maxTokens)
+            XCTAssertEqual(input.principal?.id, "p1")
+            return .answer(HookAnswer())
+        }
+        let request = try run([clamp, reader], maxTokens: 900)
+        XCTAssertEqual(request.params.maxTokens, 5)
+        XCTAssertEqual(maxTokens, [900, 5])
+        XCTAssertEqual(inputs.count, 2)
+        XCTAssertFalse(inputs[0] === inputs[1])
+    }
+
+    func testReplacingThePrincipalKeepsEarlierCopiesAlive() {
+        let input = HookInput(kind: .request, context: RequestContextFields(requestID: "r", method: "m", streamID: 1, peer: nil,
+                                                                           deadlineUnixMicros: nil),
+                              principal: principal("before"), metadata: [], request: nil, promptTokens: 0, encode: { [1, 2, 3] })
+        let old = input.stableUTF8(key: 7) { input.principal?.id }
+        XCTAssertEqual(try input.encodedBytes(), [1, 2, 3])
+        input.replacePrincipal(principal("after"))
+        XCTAssertEqual(input.principal?.id, "after")
+        let new = input.stableUTF8(key: 7) { input.principal?.id }
+        XCTAssertEqual(new.map { String(decoding: $0, as: UTF8.self) }, "after")
+        // The copy handed out before is still readable (freed with the input, not at the swap).
+        XCTAssertEqual(old.map { String(decoding: $0, as: UTF8.self) }, "before")
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import RampartChain
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import RampartChain
 import RampartProto
 import SwiftProtobuf
 
