@@ -27,13 +27,24 @@ public struct HookAnswer: Sendable {
     /// On the denial's trailers when the hook denies, else on the successful response's.
     public var trailers: [(key: String, value: String)] = []
     /// Request hooks: the authenticated principal.
-    public var principal: Rampart_V1_Principal?
+    public var principal: Rampart_V1_Principal? {
+        get { principalBox?.value }
+        set { principalBox = newValue.map(PrincipalBox.init) }
+    }
     /// Request hooks of inference calls: `params.max_tokens` (0 = unchanged).
     public var maxTokens: UInt32 = 0
+    /// The principal behind one reference: an answer is copied several times on its way through
+    /// the chain, and a principal inline is half a dozen references to retain on every copy.
+    private var principalBox: PrincipalBox?
 
     public init() {}
 
-    public var isEmpty: Bool { deny == nil && trailers.isEmpty && principal == nil && maxTokens == 0 }
+    public var isEmpty: Bool { deny == nil && trailers.isEmpty && principalBox == nil && maxTokens == 0 }
+
+    private final class PrincipalBox: Sendable {
+        let value: Rampart_V1_Principal
+        init(_ value: Rampart_V1_Principal) { self.value = value }
+    }
 
     /// The same answer as a protobuf verdict, for a hook of `kind` (what an isolated plugin's
     /// process sends back): nil when the answer is empty. Trailers of a response hook are its
