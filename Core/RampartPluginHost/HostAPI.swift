@@ -112,16 +112,16 @@ enum HostAPI {
                 }
             },
             set_principal: { call, bytes, length in
-                guard let state = HostAPI.state(call), state.answerable, state.input?.kind == .request else {
-                    return RP_ERR_FAILED_PRECONDITION
+                HostAPI.withState(call, absent: RP_ERR_FAILED_PRECONDITION) { state in
+                    guard state.answerable, state.input?.kind == .request else { return RP_ERR_FAILED_PRECONDITION }
+                    guard let bytes, length > 0, length <= 65_536,
+                          let principal = try? Rampart_V1_Principal(serializedBytes: UnsafeRawBufferPointer(start: bytes, count: length)),
+                          !principal.id.isEmpty else {
+                        return RP_ERR_INVALID_ARGUMENT
+                    }
+                    state.answer.principal = principal
+                    return RP_OK
                 }
-                guard let bytes, length > 0, length <= 65_536,
-                      let principal = try? Rampart_V1_Principal(serializedBytes: UnsafeRawBufferPointer(start: bytes, count: length)),
-                      !principal.id.isEmpty else {
-                    return RP_ERR_INVALID_ARGUMENT
-                }
-                state.answer.principal = principal
-                return RP_OK
             },
             set_max_tokens: { call, maxTokens in
                 HostAPI.withState(call, absent: RP_ERR_FAILED_PRECONDITION) { state in
