@@ -56,12 +56,19 @@ struct HostFields {
         principal.user = string(RP_FIELD_PRINCIPAL_USER) ?? ""
         principal.org = string(RP_FIELD_PRINCIPAL_ORG) ?? ""
         principal.credentialKind = string(RP_FIELD_PRINCIPAL_CREDENTIAL) ?? ""
+        principal.scopes = principalScopes()
+        return principal
+    }
+
+    /// The principal's scopes, in order (empty without a principal).
+    func principalScopes() -> [String] {
+        var scopes: [String] = []
         var index = 0
         while let scope = string(RP_FIELD_PRINCIPAL_SCOPE, index) {
-            principal.scopes.append(scope)
+            scopes.append(scope)
             index += 1
         }
-        return principal
+        return scopes
     }
 
     /// The peer's credentials; nil when the transport had none.

@@ -61,6 +61,48 @@ public struct RequestView {
         }
     }
 
+    /// The principal's id alone (one host call, no `Principal` built); nil before an
+    /// authentication plugin set a principal. With ``principalUser``, ``principalOrg`` and
+    /// ``principalScopes`` a plugin reads only the parts it uses.
+    public var principalID: String? {
+        switch source {
+        case .fields(let f): f.string(RP_FIELD_PRINCIPAL_ID)
+        case .message(let m): m.context.hasPrincipal ? m.context.principal.id : nil
+        }
+    }
+
+    /// The principal's user ("" = none, or no principal).
+    public var principalUser: String {
+        switch source {
+        case .fields(let f): f.string(RP_FIELD_PRINCIPAL_USER) ?? ""
+        case .message(let m): m.context.principal.user
+        }
+    }
+
+    /// The principal's organisation ("" = none, or no principal).
+    public var principalOrg: String {
+        switch source {
+        case .fields(let f): f.string(RP_FIELD_PRINCIPAL_ORG) ?? ""
+        case .message(let m): m.context.principal.org
+        }
+    }
+
+    /// The principal's scopes and roles (empty = none, or no principal).
+    public var principalScopes: [String] {
+        switch source {
+        case .fields(let f): f.principalScopes()
+        case .message(let m): m.context.principal.scopes
+        }
+    }
+
+    /// The caller's uid from SO_PEERCRED alone (one host call); nil when the transport had none.
+    public var peerUID: UInt32? {
+        switch source {
+        case .fields(let f): f.number(RP_FIELD_PEER_UID).map { UInt32(truncatingIfNeeded: $0) }
+        case .message(let m): m.context.hasPeer ? m.context.peer.uid : nil
+        }
+    }
+
     /// The call's text metadata, sorted by key.
     public var metadata: [(key: String, value: String)] {
         switch source {

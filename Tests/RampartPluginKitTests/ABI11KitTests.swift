@@ -162,7 +162,9 @@ final class ViewReader: RampartPlugin {
         let whole = try view.request()
         return .deny(message: "method=\(view.method) uid=\(view.peer?.uid ?? 0) principal=\(view.principal?.id ?? "-") "
                      + "scopes=\(view.principal?.scopes ?? []) key=\(key) max=\(view.maxTokens) tokens=\(view.promptTokens) "
-                     + "bytes=\(view.promptBytes) deadline=\(view.deadlineUnixMicros) prompt=\(whole.request.prompt)")
+                     + "bytes=\(view.promptBytes) deadline=\(view.deadlineUnixMicros) prompt=\(whole.request.prompt) "
+                     + "parts=\(view.principalID ?? "-")|\(view.principalUser)|\(view.principalOrg)|\(view.principalScopes)|"
+                     + "\(view.peerUID.map(String.init) ?? "-")")
     }
 }
 
@@ -174,6 +176,8 @@ final class RequestViewKitTests: XCTestCase {
         input.context.peer.uid = 42
         input.context.principal.id = "p-7"
         input.context.principal.scopes = ["infer", "admin"]
+        input.context.principal.user = "ada"
+        input.context.principal.org = "acme"
         input.context.deadlineUnixUs = 99
         input.metadata = [Rampart_V1_MetadataEntry(key: "x-api-key", text: "k1")]
         input.promptTokens = 9
@@ -182,7 +186,17 @@ final class RequestViewKitTests: XCTestCase {
         let verdict = try plugin.onRequest(try input.serializedBytes(), stream: nil)
         guard case .deny(let deny)? = verdict.action else { return XCTFail("\(verdict)") }
         XCTAssertEqual(deny.message, "method=/rampart.v1.Inference/Generate uid=42 principal=p-7 scopes=[\"infer\", \"admin\"] "
-                       + "key=k1 max=77 tokens=9 bytes=6 deadline=99 prompt=héllo")
+                       + "key=k1 max=77 tokens=9 bytes=6 deadline=99 prompt=héllo parts=p-7|ada|acme|[\"infer\", \"admin\"]|42")
+    }
+
+    /// The principal's parts one by one: absent before an authentication plugin, like the peer.
+    func testThePrincipalPartsOfAnAnonymousCall() throws {
+        let plugin = try loadInProcess(ViewReader.self)
+        var input = Rampart_V1_PluginRequest()
+        input.context.method = "/rampart.v1.Inference/Generate"
+        let verdict = try plugin.onRequest(try input.serializedBytes(), stream: nil)
+        guard case .deny(let deny)? = verdict.action else { return XCTFail("\(verdict)") }
+        XCTAssertTrue(deny.message.hasSuffix("parts=-|||[]|-"), deny.message)
     }
 }
 

@@ -136,4 +136,16 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try ThrottleConfig.parse([]), ThrottleConfig())
         XCTAssertEqual(try ThrottleConfig.parse(Array("  \n".utf8)), ThrottleConfig())
     }
+
+    /// The plugin reads only the parts of a principal some limit uses.
+    func testPrincipalPartsFollowTheConfiguredLimits() throws {
+        let keyOnly = try ThrottleConfig.parse(Array(#"{"limits": {"key": {"requests": {"rate": 5, "period_ms": 1000}}}}"#.utf8))
+        XCTAssertTrue(keyOnly.principalParts == (user: false, org: false, scopes: false))
+        let withUser = try ThrottleConfig.parse(Array(#"{"limits": {"user": {"tokens": {"rate": 5, "period_ms": 1000}}}}"#.utf8))
+        XCTAssertTrue(withUser.principalParts == (user: true, org: false, scopes: false))
+        let roleOrg = try ThrottleConfig.parse(Array(#"""
+            {"roles": [{"name": "batch", "org": {"requests": {"rate": 5, "period_ms": 1000}}}]}
+            """#.utf8))
+        XCTAssertTrue(roleOrg.principalParts == (user: false, org: true, scopes: true))
+    }
 }

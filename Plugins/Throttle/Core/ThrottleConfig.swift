@@ -216,6 +216,16 @@ public struct ThrottleConfig: Sendable, Equatable {
 
     public init() {}
 
+    /// Which parts of a principal the limits use: the user and the organisation only when some
+    /// limit is counted per user or per org, the scopes only when roles are configured (the
+    /// plugin then reads nothing else through the ABI).
+    public var principalParts: (user: Bool, org: Bool, scopes: Bool) {
+        let sets = [defaults] + roles.map(\.limits)
+        return (user: sets.contains { $0.user.requests != nil || $0.user.tokens != nil },
+                org: sets.contains { $0.org.requests != nil || $0.org.tokens != nil },
+                scopes: !roles.isEmpty)
+    }
+
     /// The limits for a principal whose scopes are `scopes`: the first matching role's, else the defaults.
     public func limits(forScopes scopes: [String]) -> (role: String, limits: LimitSet) {
         for role in roles where scopes.contains(role.name) { return (role.name, role.limits) }

@@ -18,6 +18,8 @@ public final class ThrottlePlugin: RampartPlugin {
     public let decodesRequestBody = false
 
     let throttle: Throttle
+    /// The parts of the principal the configured limits use (the others are never read).
+    let parts: (user: Bool, org: Bool, scopes: Bool)
 
     public init(config: [UInt8], host: PluginHost) throws {
         let parsed: ThrottleConfig
@@ -27,6 +29,7 @@ public final class ThrottlePlugin: RampartPlugin {
             throw PluginError.invalidArgument(error.description)
         }
         throttle = Throttle(config: parsed)
+        parts = parsed.principalParts
         host.log(.info, "throttle: mode \(parsed.mode.rawValue)"
                  + (parsed.mode == .redis ? ", redis fail mode \(parsed.redis.failMode.rawValue)" : "")
                  + ", \(parsed.roles.count) roles, pool cap \(parsed.concurrency.pool.map(String.init) ?? "none")")
@@ -38,7 +41,7 @@ public final class ThrottlePlugin: RampartPlugin {
 
     /// Reads only what a limit needs through the view (no protobuf message is built).
     public func onRequest(_ view: RequestView, context: PluginCallContext) throws -> Rampart_V1_Verdict {
-        let decision = throttle.admit(Self.admissionRequest(view)) { context.host.signal($0) }
+        let decision = throttle.admit(Self.admissionRequest(view, reading: parts)) { context.host.signal($0) }
         defer { forwardEvents(context.host) }
         switch decision {
         case .denied(let denial):
@@ -84,10 +87,14 @@ public final class ThrottlePlugin: RampartPlugin {
     // MARK: conversions
 
     /// The principal from the auth plugin, else the peer's uid.
-    static func admissionRequest(_ view: RequestView) -> AdmissionRequest {
-        let p = view.principal
-        let principal = ThrottlePrincipal.resolve(id: p?.id ?? "", user: p?.user ?? "", org: p?.org ?? "",
-                                                  scopes: p?.scopes ?? [], uid: view.peer?.uid)
+    static func admissionRequest(_ view: RequestView, reading parts: (user: Bool, org: Bool, scopes: Bool)
+                                     = (true, true, true)) -> AdmissionRequest {
+        // One host call for the id; the user, org and scopes only when a limit uses them.
+        let id = view.principalID ?? ""
+        let principal = ThrottlePrincipal.resolve(id: id, user: parts.user && !id.isEmpty ? view.principalUser : "",
+                                                  org: parts.org && !id.isEmpty ? view.principalOrg : "",
+                                                  scopes: parts.scopes && !id.isEmpty ? view.principalScopes : [],
+                                                  uid: view.peerUID)
         return AdmissionRequest(principal: principal, promptTokens: Int64(view.promptTokens),
                                 promptBytes: Int64(clamping: view.promptBytes), maxTokens: Int64(view.maxTokens),
                                 deadlineUnixMicros: Int64(clamping: view.deadlineUnixMicros))
