@@ -123,9 +123,11 @@ final class SanitizerWholeFieldTests: XCTestCase {
         XCTAssertTrue(try types("org.nr 538740-3818", .fragment).contains("SE_ORGANISATIONSNUMMER"))
         XCTAssertTrue(try types("165387403818", .field).contains("SE_ORGANISATIONSNUMMER"))
         // One bare ten-digit run in sixteen passes: when another type's check holds too (here
-        // the Medicare weights), that type is reported.
+        // the Medicare weights, the NHS mod 11), that type is reported.
         XCTAssertTrue(Checksums.luhn([5, 0, 2, 0, 1, 1, 2, 3, 4, 7]))
         XCTAssertEqual(try types("5020112347", .field), ["AU_MEDICARE"])
+        XCTAssertTrue(Checksums.luhn([8, 1, 7, 2, 3, 6, 1, 0, 9, 2]))
+        XCTAssertEqual(try types("8172361092", .field), ["UK_NHS"])
     }
 
     func testRulesWithoutACheckStayContextOnly() throws {
