@@ -20,6 +20,9 @@ final class SanitizerWholeFieldTests: XCTestCase {
         ("10346583979", "10346583970", "DE_TAX_ID"),
         ("7009076180354", "7009076180355", "KR_FRN"),
         ("9123093052663", "6023093052663", "DE_TAX_NUMBER"),  // broken: 60 is no Land's tax-office prefix
+        ("5387403818", "5387403819", "SE_ORGANISATIONSNUMMER"),
+        ("LZ6R47VN3", "LA6R47VN3", "DE_ID_CARD"),  // no check of its own: broken by a vowel, outside the alphabet
+        ("GR7N40C25", "BR7N40C25", "DE_PASSPORT"),  // broken: B is no document's leading letter
     ]
 
     func scan(_ text: String, _ scope: ScanScope) throws -> [SensitiveFinding] {
@@ -102,14 +105,29 @@ final class SanitizerWholeFieldTests: XCTestCase {
 
     func testRulesLeftOutOfTheSignalStayContextOnly() throws {
         // Valid check digits, but measured the whole-field signal found less than it cost on
-        // these (SIN and organisation numbers pass one bare number in ten or twelve; the PH TIN
+        // these (SIN and business registration numbers pass one bare number in ten; the PH TIN
         // check is not published): grouped or named only.
         for (value, type, named) in [("394742597", "CA_SIN", "SIN 394742597"), ("662897523", "PH_TIN", "TIN 662897523"),
-                                     ("5387403818", "SE_ORGANISATIONSNUMMER", "org.nr 5387403818"),
                                      ("2178141480", "KR_BRN", "사업자 2178141480")] {
             XCTAssertFalse(try types(value, .field).contains(type), "\(type) on the whole-field signal: \(value)")
             XCTAssertTrue(try types(named, .field).contains(type), "\(type) named: \(named)")
         }
+    }
+
+    func testOrganisationsnummerNeedsItsGroupDigitAndYieldsToOtherTypes() throws {
+        // Luhn holds on each of these; the layout does not: group digit 4 (or 0) is never
+        // assigned, a third digit below 2 is a personnummer's month.
+        for value in ["4387403811", "0387403819", "5312403818"] {
+            XCTAssertFalse(try types(value, .field).contains("SE_ORGANISATIONSNUMMER"), value)
+        }
+        XCTAssertTrue(try types("org.nr 538740-3818", .fragment).contains("SE_ORGANISATIONSNUMMER"))
+        XCTAssertTrue(try types("165387403818", .field).contains("SE_ORGANISATIONSNUMMER"))
+        // One bare ten-digit run in sixteen passes: when another type's check holds too (here
+        // the Medicare weights, the NHS mod 11), that type is reported.
+        XCTAssertTrue(Checksums.luhn([5, 0, 2, 0, 1, 1, 2, 3, 4, 7]))
+        XCTAssertEqual(try types("5020112347", .field), ["AU_MEDICARE"])
+        XCTAssertTrue(Checksums.luhn([8, 1, 7, 2, 3, 6, 1, 0, 9, 2]))
+        XCTAssertEqual(try types("8172361092", .field), ["UK_NHS"])
     }
 
     func testRulesWithoutACheckStayContextOnly() throws {

@@ -11,35 +11,56 @@ public enum DocumentRules {
     static let passportWords = ["passport", "pasaporte", "passeport", "reisepass", "pass-nr", "passnummer", "pass nr"]
     static let idCardWords = ["personalausweis", "ausweis", "identity card", "id card", "id-card", "identitätskarte"]
 
-    /// German document serial numbers: nine characters from a reduced alphabet (no vowels but
-    /// none of B, D, Q, S either). Passports start with C, F, G, H, J or K; identity cards
-    /// with L, M, N, P, R, T, V, W, X or Y. The ninth character is the ICAO 9303 check digit of
-    /// the first eight (some documents print it separately: then the context word must be there).
-    static let germanSerial = #"\b[CFGHJKLMNPRTVWXYZ][CFGHJKLMNPRTVWXYZ0-9]{7}[0-9]\b"#
+    /// German identity card and passport numbers (PAuswG § 5, PassG § 4, ICAO 9303 Parts 4–5): the
+    /// document number is nine characters — the four-character authority code (Behördenkennzahl)
+    /// and five further characters — from a reduced alphabet: digits and the consonants
+    /// C F G H J K L M N P R T V W X Y Z (no vowels, nor B, D, Q, S). Passports start with C, F,
+    /// G, H, J or K; identity cards with L, M, N, P, R, T, V, W, X or Y. The number itself carries
+    /// no check: the ICAO 9303 check digit (weights 7, 3, 1) over the nine characters is a tenth
+    /// character, printed after the number in the machine-readable zone and often copied with it.
+    static let germanSerial = #"\b[CFGHJKLMNPRTVWXYZ][CFGHJKLMNPRTVWXYZ0-9]{8}[0-9]?\b"#
 
-    static func germanSerialChecks(_ c: [UInt8]) -> Bool {
-        c.count == 9 && c.filter(Text.isDigit).count >= 3 && CheckDigits.icao(c[0..<8]) == Int(c[8] - 0x30)
+    /// Which German document a serial number belongs to: its leading letters and context words.
+    enum GermanDocument {
+        case idCard, passport
+
+        var leadingLetters: [UInt8] { Array((self == .idCard ? "LMNPRTVWXY" : "CFGHJK").utf8) }
+        var words: [String] { self == .idCard ? idCardWords : passportWords }
+        var other: GermanDocument { self == .idCard ? .passport : .idCard }
     }
 
-    static let deIDCard = SensitiveRule("DE_ID_CARD", .pii, germanSerial, caseless: true, priority: 3) { text, range in
+    /// The validator both German document rules share. The ten-character form (number and its
+    /// ICAO check digit) stands on its own with the document's leading letter and at least three
+    /// digits; the nine-character number has no check, so it needs the document named nearby or
+    /// to be the whole field (then its leading letter and the reduced alphabet are the structural
+    /// check). In capitals, or in lower case when named or the whole field; a context word naming
+    /// the other document wins.
+    static func germanDocumentNumber(_ text: [UInt8], _ range: Range<Int>, _ field: ScanContext,
+                                     _ document: GermanDocument) -> Range<Int>? {
+        guard Text.consistentCase(text, range) else { return nil }
         let c = Text.compact(text, range)
-        let passport = Text.hasContextAround(text, range, passportWords, window: 40)
-        let named = Text.hasContextAround(text, range, idCardWords, window: 40)
-        guard !passport || named else { return nil }
-        let idLetter = Array("LMNPRTVWXY".utf8).contains(c[0])
-        guard named || idLetter && germanSerialChecks(c) else { return nil }
-        return c.filter(Text.isDigit).count >= 3 ? range : nil
+        let digits = c.filter(Text.isDigit).count
+        guard digits >= 1 else { return nil }
+        let named = Text.hasContextAround(text, range, document.words, window: 40)
+        guard named || !Text.hasContextAround(text, range, document.other.words, window: 40) else { return nil }
+        let whole = field.isWholeField(range)
+        let lower = text[range].contains { $0 >= 0x61 && $0 <= 0x7A }
+        guard !lower || named || whole else { return nil }
+        let leading = document.leadingLetters.contains(c[0])
+        if c.count == 10 {
+            guard CheckDigits.icao(c[0..<9]) == Int(c[9] - 0x30) else { return nil }
+            return named || whole && leading || leading && digits >= 3 ? range : nil
+        }
+        return named || whole && leading ? range : nil
     }
 
-    static let dePassport = SensitiveRule("DE_PASSPORT", .pii, germanSerial, caseless: true, priority: 3) { text, range in
-        let c = Text.compact(text, range)
-        let passport = Text.hasContextAround(text, range, passportWords, window: 40)
-        let idCard = Text.hasContextAround(text, range, idCardWords, window: 40)
-        guard !idCard || passport else { return nil }
-        let passportLetter = Array("CFGHJK".utf8).contains(c[0])
-        guard germanSerialChecks(c), passport || passportLetter else { return nil }
-        return range
-    }
+    static let deIDCard = SensitiveRule("DE_ID_CARD", .pii, germanSerial, caseless: true, priority: 1, inField: { text, range, field in
+        germanDocumentNumber(text, range, field, .idCard)
+    })
+
+    static let dePassport = SensitiveRule("DE_PASSPORT", .pii, germanSerial, caseless: true, priority: 1, inField: { text, range, field in
+        germanDocumentNumber(text, range, field, .passport)
+    })
 
     /// German driving licence (card) numbers: two letters of the issuing authority, eight digits,
     /// one character; in capitals (in lower case only as a whole-field value).
