@@ -148,9 +148,13 @@ struct HashedModel: Sendable {
     @inline(__always)
     @discardableResult
     func forEachValue<Sink: FeatureSink>(
-        _ bytes: UnsafeBufferPointer<UInt8>, words spans: UnsafeMutablePointer<Range<Int>>? = nil, into sink: inout Sink
+        _ bytes: UnsafeBufferPointer<UInt8>, words spans: UnsafeMutablePointer<Range<Int>>? = nil, into sinkOut: inout Sink
     ) -> Int {
         let gold = Self.gold
+        // A local copy of the sink (written back at the end): nothing else sees it during the
+        // loop, so its running sum can stay in registers.
+        var sink = sinkOut
+        defer { sinkOut = sink }
         var state = ShapeTokens.State()
         var previous: UInt64 = 0
         var words = 0
@@ -173,7 +177,12 @@ struct HashedModel: Sendable {
             }
             sink.add(u &* gold)
             if words > 0 { sink.add(((previous &* gold) ^ u) &* Self.mix) }
-            shape.word(u, bytes: n, state: &state, into: &sink)
+            let third = shape.word(u, bytes: n, state: &state)
+            if third >= 0 {
+                let (opener, placed) = ShapeTokens.sentenceValues(u, third: third)
+                sink.add(opener)
+                sink.add(placed)
+            }
             if index - start >= 4 {
                 let prefix = 0x2000_0000 | UInt64(bytes[start]) << 16 | UInt64(bytes[start + 1]) << 8 | UInt64(bytes[start + 2])
                 let suffix = UInt64(bytes[index - 3]) << 24 | UInt64(bytes[index - 2]) << 16 | UInt64(bytes[index - 1]) << 8 | 0x20

@@ -128,16 +128,25 @@ struct ShapeTokens: Sendable {
         }
     }
 
-    /// A word with hash `u` (model unigram hash) in a text of `bytes` bytes; emits the sentence
-    /// values when it opens a sentence.
+    /// The two sentence values of a sentence whose first word has hash `u`, starting in `third`.
     @inline(__always)
-    func word<Sink: FeatureSink>(_ u: UInt64, bytes: Int, state: inout State, into sink: inout Sink) {
+    static func sentenceValues(_ u: UInt64, third: Int) -> (UInt64, UInt64) {
+        ((u ^ sentenceSalt) &* HashedModel.mix, (u ^ (thirdSalt &+ UInt64(truncatingIfNeeded: third))) &* HashedModel.mix)
+    }
+
+    /// A word with hash `u` (model unigram hash) in a text of `bytes` bytes. When it opens a
+    /// sentence, returns the third of the text the sentence starts in (the caller then emits
+    /// ``sentenceValues(_:third:)``, in that order, right after the word's unigram and bigram);
+    /// otherwise -1. The caller's sink never passes through here, so the feature loop keeps its
+    /// running sum in registers.
+    @inline(__always)
+    func word(_ u: UInt64, bytes: Int, state: inout State) -> Int {
         content(state: &state)
+        var opened = -1
         if state.expectingStart {
             state.expectingStart = false
             let third = min(2, 3 * state.segmentStart / max(1, bytes))
-            sink.add((u ^ Self.sentenceSalt) &* HashedModel.mix)
-            sink.add((u ^ (Self.thirdSalt + UInt64(third))) &* HashedModel.mix)
+            opened = third
             let imperative = imperativeHashes.contains(u)
             if imperative {
                 state.imperatives += 1
@@ -151,6 +160,7 @@ struct ShapeTokens: Sendable {
             state.secondPerson += 1
             break
         }
+        return opened
     }
 
     /// Emits the token values of a text of `bytes` bytes and `words` words.
