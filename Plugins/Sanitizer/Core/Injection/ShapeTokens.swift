@@ -69,8 +69,9 @@ struct ShapeTokens: Sendable {
     }
 
     /// Word hashes (FNV-1a-64, namespace 1, as the model's unigrams).
-    let imperativeHashes: Set<UInt64>
-    let secondPersonHashes: [UInt64]
+    let imperativeHashes: HashSet64
+    /// The four second-person words' hashes, compared at once.
+    let secondPersonHashes: SIMD4<UInt64>
     /// Feature values of every token, by bucket.
     let lengthValues: [UInt64]
     let lineValues: [UInt64]
@@ -88,8 +89,9 @@ struct ShapeTokens: Sendable {
         func token(_ s: String) -> UInt64 {
             s.utf8.reduce(FNV1a.start(namespace: HashedModel.shapeNamespace)) { FNV1a.step($0, $1) } &* HashedModel.gold
         }
-        imperativeHashes = Set(Self.imperativeVerbs.map(word))
-        secondPersonHashes = Self.secondPerson.map(word)
+        imperativeHashes = HashSet64(Self.imperativeVerbs.map(word))
+        let you = Self.secondPerson.map(word)
+        secondPersonHashes = SIMD4(you[0], you[1], you[2], you[3])
         lengthValues = (0...12).map { token("len:\($0)") }
         lineValues = (0...5).map { token("lines:\($0)") }
         imperativeValues = (0...4).map { token("imp:\($0)") }
@@ -156,10 +158,7 @@ struct ShapeTokens: Sendable {
             }
             state.previousImperative = imperative ? 1 : 0
         }
-        for h in secondPersonHashes where h == u {
-            state.secondPerson += 1
-            break
-        }
+        state.secondPerson &+= any(secondPersonHashes .== SIMD4(repeating: u)) ? 1 : 0
         return opened
     }
 
