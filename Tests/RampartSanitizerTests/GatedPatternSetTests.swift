@@ -61,6 +61,45 @@ final class GatedPatternSetTests: XCTestCase {
         XCTAssertFalse(PatternShape(#"\b[A-Z]{6}.\b"#).wordBytesOnly)
     }
 
+    func testShapeCountsTheFewestDigits() {
+        XCTAssertEqual(PatternShape(#"\b[0-9]{11}\b"#).minDigits, 11)
+        XCTAssertEqual(PatternShape(#"\b[0-9]{3}-?[0-9]{2}-?[0-9]{4}\b"#).minDigits, 9)
+        XCTAssertEqual(PatternShape(#"(\+63|\b0)[ \-]?\(?9[0-9]{2}"#).minDigits, 4, "the branch with fewest digits (0) + 9 + two")
+        XCTAssertEqual(PatternShape(#"\b[0-9]([ \-]?[0-9]){12,18}\b"#).minDigits, 13)
+        XCTAssertEqual(PatternShape(#"\b[A-Z]{2}[0-9]{2}([ \-]?[A-Z0-9]){11,30}\b"#).minDigits, 2, "[A-Z0-9] need not be a digit")
+        XCTAssertEqual(PatternShape(#"\d{4}|x[0-9]"#).minDigits, 1)
+        XCTAssertEqual(PatternShape(#"[0-9]{0,3}x"#).minDigits, 0)
+        XCTAssertEqual(PatternShape(#"[^a-z]{5}"#).minDigits, 0, "not analysed")
+        XCTAssertEqual(PatternShape(#"([0-9]{1000}){1000}"#).minDigits, 1 << 16, "capped, no overflow")
+    }
+
+    /// The runs kept for a group of `count` digits within `span` bytes are those from whose first
+    /// digit `count` digits fit in `span` bytes (checked against counting digit by digit).
+    func testRunsHoldingDigitsMatchACount() {
+        var state: UInt64 = 7
+        for _ in 0..<300 {
+            var bytes: [UInt8] = []
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let length = Int(state >> 33) % 200
+            for _ in 0..<length {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                bytes.append(Int(state >> 33) % 6 == 0 ? UInt8(ascii: "5") : UInt8(ascii: "x"))
+            }
+            let runs = bytes.withUnsafeBytes { GatedPatternSet.digitRuns($0) }
+            let digits = bytes.indices.filter { bytes[$0] == UInt8(ascii: "5") }
+            for count in [1, 2, 3, 5, 9] {
+                for span in [1, 4, 12, 30] {
+                    let expected = runs.filter { run in
+                        guard count > 1 else { return true }
+                        guard let first = digits.firstIndex(of: run.lowerBound), first + count - 1 < digits.count else { return false }
+                        return digits[first + count - 1] - run.lowerBound <= span - 1
+                    }
+                    XCTAssertEqual(GatedPatternSet.runs(runs, holding: count, within: span), expected, "count \(count) span \(span)")
+                }
+            }
+        }
+    }
+
     func testPlacement() throws {
         let gated = try Self.gated.get()
         let rules = PIIRules.all + SecretRules.all

@@ -331,8 +331,9 @@ final class InjectionByteFastPathTests: XCTestCase {
         }
     }
 
-    /// The leetspeak prefilter says "maybe" whenever the view differs from the text: every byte
-    /// value at every offset of a word and in the tail.
+    /// The leetspeak prefilter says "maybe" whenever the view differs from the text, and the
+    /// word-at-a-time view is the byte-by-byte one: every byte value at every offset of a word
+    /// and in the tail.
     func testLeetspeakPrefilterNeverMissesAChange() {
         for byte in 0...255 {
             for length in 1...19 {
@@ -343,6 +344,11 @@ final class InjectionByteFastPathTests: XCTestCase {
                         var out = [UInt8](repeating: 0, count: length)
                         let changed = out.withUnsafeMutableBufferPointer { PayloadDecoder.leetspeak(input, into: $0) }
                         if changed { XCTAssertTrue(PayloadDecoder.mayHaveLeetspeak(input), "byte \(byte) at \(position) of \(length)") }
+                        // The word-at-a-time view equals the byte-by-byte one.
+                        var reference = [UInt8](repeating: 0, count: length)
+                        let referenceChanged = reference.withUnsafeMutableBufferPointer { PayloadDecoder.leetspeakByteByByte(input, into: $0) }
+                        XCTAssertEqual(changed, referenceChanged, "byte \(byte) at \(position) of \(length)")
+                        if changed { XCTAssertEqual(out, reference, "byte \(byte) at \(position) of \(length)") }
                     }
                 }
             }

@@ -108,18 +108,29 @@ struct HashedModel: Sendable {
             return ((bias + sink.sum / Double(sink.count).squareRoot(), sink.count), wordCount)
         }
         // Rows of 8 floats: one 32-byte load and one 8-lane Float add per value; Double from there on.
-        var sink = RowSink(shift: shift)
+        var count = 0
+        var sum = SIMD8<Float>(repeating: 0)
         let wordCount = weights.withUnsafeBufferPointer { w in
             // Never empty here (init takes rows of 8 only for a full table); no table, no sum.
             guard let base = w.baseAddress else {
                 var counter = CountingSink()
                 return forEachValue(bytes, words: words, into: &counter)
             }
-            sink.base = UnsafeRawPointer(base)
-            return forEachValue(bytes, words: words, into: &sink)
+            return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: BatchedRowSink.capacity) { queue in
+                guard let queue = queue.baseAddress else {
+                    var sink = RowSink(shift: shift)
+                    sink.base = UnsafeRawPointer(base)
+                    let words = forEachValue(bytes, words: words, into: &sink)
+                    (count, sum) = (sink.count, sink.sum)
+                    return words
+                }
+                var sink = BatchedRowSink(shift: shift, base: UnsafeRawPointer(base), queue: queue)
+                let words = forEachValue(bytes, words: words, into: &sink)
+                sink.flush()
+                (count, sum) = (sink.count, sink.sum)
+                return words
+            }
         }
-        let count = sink.count
-        let sum = sink.sum
         let total = SIMD8<Double>(Double(sum[0]), Double(sum[1]), Double(sum[2]), Double(sum[3]),
                                   Double(sum[4]), Double(sum[5]), Double(sum[6]), Double(sum[7]))
         let s = count > 0 ? total / Double(count).squareRoot() : total
@@ -148,9 +159,13 @@ struct HashedModel: Sendable {
     @inline(__always)
     @discardableResult
     func forEachValue<Sink: FeatureSink>(
-        _ bytes: UnsafeBufferPointer<UInt8>, words spans: UnsafeMutablePointer<Range<Int>>? = nil, into sink: inout Sink
+        _ bytes: UnsafeBufferPointer<UInt8>, words spans: UnsafeMutablePointer<Range<Int>>? = nil, into sinkOut: inout Sink
     ) -> Int {
         let gold = Self.gold
+        // A local copy of the sink (written back at the end): nothing else sees it during the
+        // loop, so its running sum can stay in registers.
+        var sink = sinkOut
+        defer { sinkOut = sink }
         var state = ShapeTokens.State()
         var previous: UInt64 = 0
         var words = 0
@@ -172,14 +187,24 @@ struct HashedModel: Sendable {
                 index += 1
             }
             sink.add(u &* gold)
-            if words > 0 { sink.add(((previous &* gold) ^ u) &* Self.mix) }
-            shape.word(u, bytes: n, state: &state, into: &sink)
-            if index - start >= 4 {
-                let prefix = 0x2000_0000 | UInt64(bytes[start]) << 16 | UInt64(bytes[start + 1]) << 8 | UInt64(bytes[start + 2])
-                let suffix = UInt64(bytes[index - 3]) << 24 | UInt64(bytes[index - 2]) << 16 | UInt64(bytes[index - 1]) << 8 | 0x20
-                sink.add((prefix ^ Self.prefixSalt) &* gold)
-                sink.add((suffix ^ Self.suffixSalt) &* gold)
+            sink.add(((previous &* gold) ^ u) &* Self.mix, if: words > 0)
+            let third = shape.word(u, bytes: n, state: &state)
+            if third >= 0 {
+                let (opener, placed) = ShapeTokens.sentenceValues(u, third: third)
+                sink.add(opener)
+                sink.add(placed)
             }
+            // The affixes of a word of at least 4 bytes, computed for every word (the byte
+            // offsets clamped into the word) and counted only for those: the length test is as
+            // unpredictable as word lengths, a select is not.
+            let last = index - 1
+            let prefix = 0x2000_0000 | UInt64(bytes[start]) << 16 | UInt64(bytes[min(start + 1, last)]) << 8
+                | UInt64(bytes[min(start + 2, last)])
+            let suffix = UInt64(bytes[max(index - 3, start)]) << 24 | UInt64(bytes[max(index - 2, start)]) << 16
+                | UInt64(bytes[last]) << 8 | 0x20
+            let long = index - start >= 4
+            sink.add((prefix ^ Self.prefixSalt) &* gold, if: long)
+            sink.add((suffix ^ Self.suffixSalt) &* gold, if: long)
             previous = u
             spans?[words] = start..<index
             words += 1

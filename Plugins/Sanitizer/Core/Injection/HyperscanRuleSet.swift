@@ -9,8 +9,10 @@ import Synchronization
 ///
 /// Two stages, with the same result as scanning every rule: a rule's `requires` groups (its
 /// required literals, see scripts/derive-rule-anchors.py) form one cheap literal-only *anchor*
-/// database; a scan runs it first, then each rule whose groups all occurred in its own small
-/// database (stopping at its first match). Rules without anchors share one database that runs
+/// database (Hyperscan's pure-literal compiler; groups of one-byte literals are found with
+/// `memchr`); a scan runs it first, then each rule whose groups all occurred in its own small
+/// database (stopping at its first match). A view derived byte for byte from a scanned text (the
+/// leetspeak view) rescans anchors only around the bytes it changed. Rules without anchors share one database that runs
 /// on every scan. One database holding all rules costs ~45 µs per KB of English text (merged
 /// automata triggered by common words); the anchors skip nearly all of that work.
 ///
@@ -24,22 +26,30 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// artifact loader refuses such a class). Unbounded `\S+` runs match the same spans in
     /// both modes, so Python's `re` (ASCII mode) still evaluates the rules identically.
     static let flags = UInt32(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH | HS_FLAG_MULTILINE)
-    /// Flags for the anchor groups (alternations of escaped literals).
+    /// Flags for the anchor literals.
     static let anchorFlags = UInt32(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH)
     static let maximumRules = 64
     /// Anchor groups over all rules, counting their rot13 images (bits of a 4 × 64-bit set).
     static let maximumAnchorGroups = 256
     static let maximumPooledScratches = 64
 
-    /// The anchor database (group g reports id g), nil when no rule has anchors.
+    /// The anchor database (group g reports id g): Hyperscan's pure-literal compiler, one
+    /// expression per literal; nil when no group needs it.
     private let anchors: OpaquePointer?
+    /// Groups made only of one-byte literals (`:`, `[`): found with `memchr` instead, since a
+    /// one-byte literal slows the whole literal matcher down (it must confirm nearly every
+    /// position). `bytes` holds both cases of a letter (anchors are caseless).
+    private let byteGroups: [(group: Int, bytes: [UInt8])]
+    /// The longest anchor literal, in bytes (0 without anchors).
+    let longestAnchor: Int
     /// The rules without anchors (rule i reports id i), nil when every rule has anchors.
     private let always: OpaquePointer?
     /// Per anchored rule: its database and its anchor groups' ids.
     private let anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)]
-    /// Per anchored rule: the ids of the rot13 images of its anchor groups (same database). A
-    /// rule can match the rot13 view of a text only if these all occur in the text itself.
-    private let rotatedGroups: [Range<Int>]
+    /// Per anchored rule: its bit, and its anchor groups and their rot13 images (same database)
+    /// as sets: a rule is a candidate when its groups all occur (four word tests), and can match
+    /// the rot13 view of a text only if the rot13 images all occur in the text itself.
+    private let anchorMasks: [(bit: UInt64, groups: AnchorGroups, rotated: AnchorGroups)]
     private let prototype: OpaquePointer
     /// A Hyperscan scratch, owned by exactly one scan at a time (or by the pool).
     private struct Scratch: @unchecked Sendable {
@@ -49,20 +59,40 @@ final class HyperscanRuleSet: @unchecked Sendable {
     private let pool = Mutex<[Scratch]>([])
     let count: Int
 
-    /// The Hyperscan pattern for one anchor group: the literals as an alternation, every byte
-    /// other than an ASCII letter or digit written as `\xHH`.
-    static func anchorPattern(_ literals: [String]) -> String {
-        literals.map { literal in
-            var out = ""
-            for byte in literal.utf8 {
-                if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) {
-                    out.unicodeScalars.append(Unicode.Scalar(byte))
-                } else {
-                    out += "\\x" + String(byte, radix: 16).leftZeroPadded(2)
-                }
+    /// Compiles literals (byte strings, matched caselessly, one report per id) with Hyperscan's
+    /// pure-literal compiler; `ids[k]` is reported for `literals[k]`, `names[k]` labels its
+    /// compile error.
+    private static func compileLiterals(
+        _ literals: [[UInt8]], ids: [UInt32], flags: UInt32, names: [String]
+    ) throws(InjectionDetectorError) -> OpaquePointer {
+        var buffers: [UnsafeMutablePointer<CChar>?] = literals.map { literal in
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, literal.count))
+            for (k, byte) in literal.enumerated() { buffer[k] = CChar(bitPattern: byte) }
+            return buffer
+        }
+        defer { for buffer in buffers { buffer?.deallocate() } }
+        let lengths = literals.map(\.count)
+        let allFlags = [UInt32](repeating: flags, count: literals.count)
+        var db: OpaquePointer?
+        var compileError: UnsafeMutablePointer<hs_compile_error_t>?
+        let status = buffers.withUnsafeMutableBufferPointer { expressions -> hs_error_t in
+            guard let first = expressions.baseAddress else { return HS_COMPILER_ERROR }
+            return first.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: literals.count) { base in
+                hs_compile_lit_multi(base, allFlags, ids, lengths, UInt32(literals.count), UInt32(HS_MODE_BLOCK), nil, &db, &compileError)
             }
-            return out
-        }.joined(separator: "|")
+        }
+        guard status == HS_SUCCESS, let db else {
+            var rule = "?"
+            var message = "hs_compile_lit_multi failed with status \(status)"
+            if let compileError {
+                let expression = Int(compileError.pointee.expression)
+                if expression >= 0 && expression < names.count { rule = names[expression] }
+                if let text = compileError.pointee.message { message = String(cString: text) }
+                hs_free_compile_error(compileError)
+            }
+            throw .ruleCompilation(rule: rule, message: message)
+        }
+        return db
     }
 
     /// Compiles one database; `names[k]` labels a compile error of `patterns[k]`.
@@ -101,28 +131,52 @@ final class HyperscanRuleSet: @unchecked Sendable {
             throw .malformedArtifact(file: "rules.json", reason: "expected 1 to \(Self.maximumRules) rules, found \(patterns.count)")
         }
         count = patterns.count
-        var anchorPatterns: [String] = []
+        // Every group as its literals' bytes: the groups in rule order, then their rot13 images.
+        var anchorGroups: [[[UInt8]]] = []
         var anchorNames: [String] = []
         var groupRanges: [Range<Int>] = []
         for (i, groups) in requires.enumerated() {
-            let start = anchorPatterns.count
+            let start = anchorGroups.count
             for group in groups {
-                anchorPatterns.append(Self.anchorPattern(group))
+                anchorGroups.append(group.map { Array($0.utf8) })
                 anchorNames.append(names[i] + " (requires)")
             }
-            groupRanges.append(start..<anchorPatterns.count)
+            groupRanges.append(start..<anchorGroups.count)
         }
-        // The rot13 image of every group, after all the groups.
-        let originalGroups = anchorPatterns.count
+        let originalGroups = anchorGroups.count
         for (i, groups) in requires.enumerated() {
             for group in groups {
-                anchorPatterns.append(Self.anchorPattern(group.map(Self.rot13)))
+                anchorGroups.append(group.map { Array(Self.rot13($0).utf8) })
                 anchorNames.append(names[i] + " (requires, rot13)")
             }
         }
-        guard anchorPatterns.count <= Self.maximumAnchorGroups else {
+        guard anchorGroups.count <= Self.maximumAnchorGroups else {
             throw .malformedArtifact(file: "rules.json", reason: "more than \(Self.maximumAnchorGroups) 'requires' groups")
         }
+        // A group matches where one of its literals does (caselessly): each literal is one
+        // expression reporting the group's id.
+        var literals: [[UInt8]] = []
+        var literalIDs: [UInt32] = []
+        var literalNames: [String] = []
+        var byteGroups: [(group: Int, bytes: [UInt8])] = []
+        for (g, group) in anchorGroups.enumerated() {
+            if !group.isEmpty && group.allSatisfy({ $0.count == 1 }) {
+                var bytes: [UInt8] = []
+                for literal in group {
+                    let b = literal[0]
+                    for variant in [b, Self.otherCase(b)] where !bytes.contains(variant) { bytes.append(variant) }
+                }
+                byteGroups.append((g, bytes))
+                continue
+            }
+            for literal in group {
+                literals.append(literal)
+                literalIDs.append(UInt32(g))
+                literalNames.append(anchorNames[g])
+            }
+        }
+        self.byteGroups = byteGroups
+        longestAnchor = anchorGroups.joined().map(\.count).max() ?? 0
         var databases: [OpaquePointer] = []
         var scratch: OpaquePointer?
         func release() {
@@ -135,8 +189,8 @@ final class HyperscanRuleSet: @unchecked Sendable {
                 guard hs_alloc_scratch(db, &scratch) == HS_SUCCESS else { throw .hyperscan("cannot allocate scratch space") }
                 return db
             }
-            anchors = anchorPatterns.isEmpty ? nil
-                : try add(Self.compile(anchorPatterns, ids: (0..<anchorPatterns.count).map { UInt32($0) }, flags: Self.anchorFlags, names: anchorNames))
+            anchors = literals.isEmpty ? nil
+                : try add(Self.compileLiterals(literals, ids: literalIDs, flags: Self.anchorFlags, names: literalNames))
             let plain = groupRanges.indices.filter { groupRanges[$0].isEmpty }
             always = plain.isEmpty ? nil
                 : try add(Self.compile(plain.map { patterns[$0] }, ids: plain.map { UInt32($0) }, flags: Self.flags, names: plain.map { names[$0] }))
@@ -146,7 +200,10 @@ final class HyperscanRuleSet: @unchecked Sendable {
                 anchored.append((i, db, groupRanges[i]))
             }
             self.anchored = anchored
-            rotatedGroups = anchored.map { ($0.groups.lowerBound + originalGroups)..<($0.groups.upperBound + originalGroups) }
+            let rotated = anchored.map { ($0.groups.lowerBound + originalGroups)..<($0.groups.upperBound + originalGroups) }
+            anchorMasks = zip(anchored, rotated).map { entry, rotated in
+                (UInt64(1) << UInt64(entry.rule), AnchorGroups(entry.groups), AnchorGroups(rotated))
+            }
         } catch {
             release()
             throw error
@@ -167,6 +224,11 @@ final class HyperscanRuleSet: @unchecked Sendable {
         if let anchors { hs_free_database(anchors) }
         if let always { hs_free_database(always) }
         for entry in anchored { hs_free_database(entry.database) }
+    }
+
+    /// The other case of an ASCII letter; any other byte itself.
+    static func otherCase(_ b: UInt8) -> UInt8 {
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) ? b ^ 0x20 : b
     }
 
     /// rot13 of the ASCII letters of `literal`.
@@ -216,13 +278,44 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// (their bits are 0): a caller that already knows they matched saves their scans.
     /// Returns nil only if Hyperscan fails (no scratch memory).
     func scan(_ bytes: UnsafeBufferPointer<UInt8>, skipping: UInt64) -> (rules: UInt64, rot13Rules: UInt64)? {
-        guard !bytes.isEmpty else { return (0, 0) }
-        return withScratch(bytes) { data, length, scratch -> (rules: UInt64, rot13Rules: UInt64)? in
-            guard let anchored = anchorScan(data, length, scratch),
-                  let matched = scanRules(data, length, scratch, candidates: anchored.candidates & ~skipping) else {
-                return nil
+        scanAnchored(bytes, skipping: skipping).map { ($0.rules, $0.rot13Rules) }
+    }
+
+    /// ``scan(_:skipping:)``, and the anchor groups that occur in `bytes` (for
+    /// ``scan(_:derivedFrom:anchors:skipping:)`` on a view derived from `bytes`).
+    func scanAnchored(_ bytes: UnsafeBufferPointer<UInt8>, skipping: UInt64) -> (rules: UInt64, rot13Rules: UInt64, anchors: AnchorGroups)? {
+        guard !bytes.isEmpty else { return (0, 0, AnchorGroups()) }
+        return withScratch(bytes) { data, length, scratch -> (rules: UInt64, rot13Rules: UInt64, anchors: AnchorGroups)? in
+            var seen = AnchorGroups()
+            guard findAnchors(data, length, scratch, into: &seen) else { return nil }
+            let (candidates, rot13Rules) = rules(of: seen)
+            guard let matched = scanRules(data, length, scratch, candidates: candidates & ~skipping) else { return nil }
+            return (matched & ~skipping, rot13Rules, seen)
+        }
+    }
+
+    /// ``scan(_:skipping:)`` (its `rules`) for `view`, a view of the same length derived byte for
+    /// byte from a text whose anchor groups are `anchors` (the leetspeak view): instead of a
+    /// second anchor scan of the whole view, only the windows around the bytes the view changed
+    /// are scanned for anchors (an anchor occurrence of the view that overlaps no changed byte
+    /// also occurs in the text, see ``ChangedWindows``), and their groups are added to the
+    /// text's. That set may hold more groups than the view has (an occurrence of the text that
+    /// the view changed): more rules may run, and a rule whose anchors are absent cannot match
+    /// (anchors are required literals), so the result is the full scan's. Falls back to the full
+    /// scan when the windows would cover half of the view. nil if Hyperscan fails.
+    func scan(_ view: UnsafeBufferPointer<UInt8>, derivedFrom text: UnsafeBufferPointer<UInt8>, anchors: AnchorGroups,
+              skipping: UInt64) -> UInt64? {
+        guard longestAnchor > 0, let windows = ChangedWindows.windows(view, text, reach: longestAnchor - 1) else {
+            return scan(view, skipping: skipping)?.rules
+        }
+        guard !view.isEmpty else { return 0 }
+        return withScratch(view) { data, length, scratch -> UInt64? in
+            var seen = anchors
+            for window in windows {
+                guard findAnchors(data + window.lowerBound, UInt32(truncatingIfNeeded: window.count), scratch, into: &seen) else { return nil }
             }
-            return (matched & ~skipping, anchored.rot13Rules)
+            guard let matched = scanRules(data, length, scratch, candidates: rules(of: seen).candidates & ~skipping) else { return nil }
+            return matched & ~skipping
         }
     }
 
@@ -236,37 +329,39 @@ final class HyperscanRuleSet: @unchecked Sendable {
         }
     }
 
-    /// The anchor scan: the anchored rules (bit i = rule i) whose `requires` groups all occur in
-    /// `data` (the candidates), and the rules that can match its rot13 view (all the rot13
-    /// images of their groups occur; every rule when some rule has no anchors). nil if
-    /// Hyperscan fails.
-    private func anchorScan(_ data: UnsafePointer<CChar>, _ length: UInt32,
-                            _ scratch: OpaquePointer) -> (candidates: UInt64, rot13Rules: UInt64)? {
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 4) { words -> (candidates: UInt64, rot13Rules: UInt64)? in
-            // Anchor groups seen, one bit each (at most 256).
-            guard let seen = words.baseAddress else { return nil }
-            seen.initialize(repeating: 0, count: 4)
-            if let anchors {
-                let status = hs_scan(anchors, data, length, 0, scratch, { id, _, _, _, context in
+    /// Adds the anchor groups that occur in `data` to `seen`; false if Hyperscan fails.
+    private func findAnchors(_ data: UnsafePointer<CChar>, _ length: UInt32, _ scratch: OpaquePointer,
+                             into seen: inout AnchorGroups) -> Bool {
+        if let anchors {
+            let status = seen.withWords { words in
+                hs_scan(anchors, data, length, 0, scratch, { id, _, _, _, context in
                     guard let context, id < 256 else { return 0 }
                     context.assumingMemoryBound(to: UInt64.self)[Int(id >> 6)] |= UInt64(1) << UInt64(id & 63)
                     return 0
-                }, seen)
-                guard status == HS_SUCCESS else { return nil }
+                }, words)
             }
-            @inline(__always) func allPresent(_ groups: Range<Int>) -> Bool {
-                for g in groups where seen[g >> 6] & (UInt64(1) << UInt64(g & 63)) == 0 { return false }
-                return true
-            }
-            var candidates: UInt64 = 0
-            var rot13Rules: UInt64 = anchors == nil || always != nil ? UInt64.max >> (64 - count) : 0
-            for (k, entry) in anchored.enumerated() {
-                let bit = UInt64(1) << UInt64(entry.rule)
-                if allPresent(entry.groups) { candidates |= bit }
-                if allPresent(rotatedGroups[k]) { rot13Rules |= bit }
-            }
-            return (candidates, rot13Rules)
+            guard status == HS_SUCCESS else { return false }
         }
+        for entry in byteGroups where !seen.contains(entry.group) {
+            for byte in entry.bytes where memchr(data, Int32(byte), Int(length)) != nil {
+                seen.insert(entry.group)
+                break
+            }
+        }
+        return true
+    }
+
+    /// The anchored rules (bit i = rule i) whose `requires` groups all occur in `seen` (the
+    /// candidates), and the rules that can match the rot13 view (all the rot13 images of their
+    /// groups occur; every rule when some rule has no anchors).
+    private func rules(of seen: AnchorGroups) -> (candidates: UInt64, rot13Rules: UInt64) {
+        var candidates: UInt64 = 0
+        var rot13Rules: UInt64 = anchored.isEmpty || always != nil ? UInt64.max >> (64 - count) : 0
+        for mask in anchorMasks {
+            if mask.groups.isSubset(of: seen) { candidates |= mask.bit }
+            if mask.rotated.isSubset(of: seen) { rot13Rules |= mask.bit }
+        }
+        return (candidates, rot13Rules)
     }
 
     /// The rules (bit i = rule i) that have `requires` groups (the others run on every text).
@@ -279,7 +374,11 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// Hyperscan fails.
     func candidates(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64? {
         guard !bytes.isEmpty else { return 0 }
-        return withScratch(bytes) { data, length, scratch in anchorScan(data, length, scratch)?.candidates }
+        return withScratch(bytes) { data, length, scratch -> UInt64? in
+            var seen = AnchorGroups()
+            guard findAnchors(data, length, scratch, into: &seen) else { return nil }
+            return rules(of: seen).candidates
+        }
     }
 
     /// The rules in `candidates` (and the rules without anchors) that match in
@@ -335,11 +434,5 @@ final class HyperscanRuleSet: @unchecked Sendable {
             } while offset < utf8.count
             return result
         }
-    }
-}
-
-extension String {
-    fileprivate func leftZeroPadded(_ width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

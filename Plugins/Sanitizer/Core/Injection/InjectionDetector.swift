@@ -115,6 +115,8 @@ extension InjectionDetector {
             var extra: UInt64 = 0
 
             var rot13Rules: UInt64 = 0
+            // The anchor groups found in the normalised text (the leetspeak view starts from them).
+            var originalAnchors = AnchorGroups()
             func record(_ bits: UInt64, view: InjectionView, depth: Int) {
                 if bits != 0 && firstView.isEmpty { firstView = .init(repeating: nil, count: rules.count) }
                 var remaining = bits
@@ -129,11 +131,14 @@ extension InjectionDetector {
             func run(_ bytes: UnsafeBufferPointer<UInt8>, view: InjectionView, depth: Int) -> UInt64 {
                 scanned += bytes.count
                 let skipping = fastPaths && view != .original ? original | extra : 0
-                guard let (bits, rot13) = matcher.scan(bytes, skipping: skipping) else {
+                guard let (bits, rot13, anchors) = matcher.scanAnchored(bytes, skipping: skipping) else {
                     failed = true
                     return 0
                 }
-                if view == .original { rot13Rules = rot13 }
+                if view == .original {
+                    rot13Rules = rot13
+                    originalAnchors = anchors
+                }
                 record(bits, view: view, depth: depth)
                 return bits
             }
@@ -182,8 +187,18 @@ extension InjectionDetector {
                             failed = true
                         }
                     }
-                    if (!fastPaths || PayloadDecoder.mayHaveLeetspeak(utf8)) && PayloadDecoder.leetspeak(utf8, into: buffer) {
-                        extra |= run(view, view: .leetspeak, depth: 0)
+                    if !fastPaths {
+                        if PayloadDecoder.leetspeak(utf8, into: buffer) { extra |= run(view, view: .leetspeak, depth: 0) }
+                    } else if PayloadDecoder.mayHaveLeetspeak(utf8) && PayloadDecoder.leetspeak(utf8, into: buffer) {
+                        // The view differs from the text only at its leetspeak bytes: anchors
+                        // are rescanned only around them (HyperscanRuleSet), same result.
+                        scanned += view.count
+                        if let bits = matcher.scan(view, derivedFrom: utf8, anchors: originalAnchors, skipping: original | extra) {
+                            record(bits, view: .leetspeak, depth: 0)
+                            extra |= bits
+                        } else {
+                            failed = true
+                        }
                     }
                 }
             }

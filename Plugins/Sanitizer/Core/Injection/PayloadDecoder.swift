@@ -190,15 +190,9 @@ enum PayloadDecoder {
     static func mayHaveLeetspeak(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = bytes.baseAddress else { return false }
         let raw = UnsafeRawPointer(base)
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
         var i = 0
         while i + 8 <= bytes.count {
-            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            let h = x & 0x7F7F_7F7F_7F7F_7F7F
-            let digit = (h &+ 0x5050_5050_5050_5050) & ~(h &+ 0x4848_4848_4848_4848) & ~x & highs
-            if digit != 0 || hasZeroByte(x ^ (0x40 &* ones)) || hasZeroByte(x ^ (0x24 &* ones)) { return true }
+            if mayHaveLeetspeak(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { return true }
             i += 8
         }
         while i < bytes.count {
@@ -209,9 +203,53 @@ enum PayloadDecoder {
         return false
     }
 
+    /// ``mayHaveLeetspeak(_:)`` for the eight bytes of one word.
+    @inline(__always)
+    static func mayHaveLeetspeak(_ x: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        @inline(__always) func hasZeroByte(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        let h = x & 0x7F7F_7F7F_7F7F_7F7F
+        let digit = (h &+ 0x5050_5050_5050_5050) & ~(h &+ 0x4848_4848_4848_4848) & ~x & highs
+        return digit != 0 || hasZeroByte(x ^ (0x40 &* ones)) || hasZeroByte(x ^ (0x24 &* ones))
+    }
+
     /// Writes the leetspeak view of `bytes` into `out` (at least as long); false (and `out`
-    /// unspecified) when the view equals the text.
+    /// unspecified) when the view equals the text. Eight bytes at a time: a word without any of
+    /// the mapped characters (``mayHaveLeetspeak(_:)``, exact when false) is copied whole.
     static func leetspeak(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        guard let source = bytes.baseAddress, let target = out.baseAddress, out.count >= bytes.count else {
+            return leetspeakByteByByte(bytes, into: out)
+        }
+        let n = bytes.count
+        var changed = false
+        leetTable.withUnsafeBufferPointer { table in
+            @inline(__always) func map(_ j: Int) {
+                let b = source[j]
+                let m = table[Int(b)]
+                target[j] = m
+                if m != b { changed = true }
+            }
+            var i = 0
+            while i + 8 <= n {
+                let x = UnsafeRawPointer(source).loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if mayHaveLeetspeak(x) {
+                    for j in i..<(i + 8) { map(j) }
+                } else {
+                    UnsafeMutableRawPointer(target).storeBytes(of: x, toByteOffset: i, as: UInt64.self)
+                }
+                i += 8
+            }
+            while i < n {
+                map(i)
+                i += 1
+            }
+        }
+        return changed
+    }
+
+    /// ``leetspeak(_:into:)`` byte by byte (the reference the tests compare it with).
+    static func leetspeakByteByByte(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Bool {
         var changed = false
         leetTable.withUnsafeBufferPointer { table in
             for i in 0..<bytes.count {

@@ -69,8 +69,9 @@ struct ShapeTokens: Sendable {
     }
 
     /// Word hashes (FNV-1a-64, namespace 1, as the model's unigrams).
-    let imperativeHashes: Set<UInt64>
-    let secondPersonHashes: [UInt64]
+    let imperativeHashes: HashSet64
+    /// The four second-person words' hashes, compared at once.
+    let secondPersonHashes: SIMD4<UInt64>
     /// Feature values of every token, by bucket.
     let lengthValues: [UInt64]
     let lineValues: [UInt64]
@@ -88,8 +89,9 @@ struct ShapeTokens: Sendable {
         func token(_ s: String) -> UInt64 {
             s.utf8.reduce(FNV1a.start(namespace: HashedModel.shapeNamespace)) { FNV1a.step($0, $1) } &* HashedModel.gold
         }
-        imperativeHashes = Set(Self.imperativeVerbs.map(word))
-        secondPersonHashes = Self.secondPerson.map(word)
+        imperativeHashes = HashSet64(Self.imperativeVerbs.map(word))
+        let you = Self.secondPerson.map(word)
+        secondPersonHashes = SIMD4(you[0], you[1], you[2], you[3])
         lengthValues = (0...12).map { token("len:\($0)") }
         lineValues = (0...5).map { token("lines:\($0)") }
         imperativeValues = (0...4).map { token("imp:\($0)") }
@@ -128,16 +130,25 @@ struct ShapeTokens: Sendable {
         }
     }
 
-    /// A word with hash `u` (model unigram hash) in a text of `bytes` bytes; emits the sentence
-    /// values when it opens a sentence.
+    /// The two sentence values of a sentence whose first word has hash `u`, starting in `third`.
     @inline(__always)
-    func word<Sink: FeatureSink>(_ u: UInt64, bytes: Int, state: inout State, into sink: inout Sink) {
+    static func sentenceValues(_ u: UInt64, third: Int) -> (UInt64, UInt64) {
+        ((u ^ sentenceSalt) &* HashedModel.mix, (u ^ (thirdSalt &+ UInt64(truncatingIfNeeded: third))) &* HashedModel.mix)
+    }
+
+    /// A word with hash `u` (model unigram hash) in a text of `bytes` bytes. When it opens a
+    /// sentence, returns the third of the text the sentence starts in (the caller then emits
+    /// ``sentenceValues(_:third:)``, in that order, right after the word's unigram and bigram);
+    /// otherwise -1. The caller's sink never passes through here, so the feature loop keeps its
+    /// running sum in registers.
+    @inline(__always)
+    func word(_ u: UInt64, bytes: Int, state: inout State) -> Int {
         content(state: &state)
+        var opened = -1
         if state.expectingStart {
             state.expectingStart = false
             let third = min(2, 3 * state.segmentStart / max(1, bytes))
-            sink.add((u ^ Self.sentenceSalt) &* HashedModel.mix)
-            sink.add((u ^ (Self.thirdSalt + UInt64(third))) &* HashedModel.mix)
+            opened = third
             let imperative = imperativeHashes.contains(u)
             if imperative {
                 state.imperatives += 1
@@ -147,10 +158,8 @@ struct ShapeTokens: Sendable {
             }
             state.previousImperative = imperative ? 1 : 0
         }
-        for h in secondPersonHashes where h == u {
-            state.secondPerson += 1
-            break
-        }
+        state.secondPerson &+= any(secondPersonHashes .== SIMD4(repeating: u)) ? 1 : 0
+        return opened
     }
 
     /// Emits the token values of a text of `bytes` bytes and `words` words.

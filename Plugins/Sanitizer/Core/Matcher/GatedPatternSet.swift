@@ -5,8 +5,11 @@ import CHyperscan
 /// where they can match:
 ///
 /// - expressions whose every match holds a decimal digit (``PatternShape/requiresDigit``) run on
-///   windows around the input's digit runs (found with a SIMD pass), in two databases by maximum
-///   match width (narrow and wide, each with its own window margin);
+///   windows around the input's digit runs (found with a SIMD pass), in databases by maximum
+///   match width (narrow and wide, each with its own window margin) and by the fewest digits a
+///   match holds (``PatternShape/minDigits``): a group whose matches all hold `K` digits within
+///   `M` bytes runs only around the digit runs from which `K` digits fit in `M` bytes (a lone
+///   "7" or "14" in prose wakes no identifier of nine digits);
 /// - bounded expressions of word bytes only, at least 16 long (``PatternShape/wordBytesOnly``),
 ///   run on windows around the ends of runs of that many word bytes (a gate expression in the
 ///   main database reports them);
@@ -24,6 +27,9 @@ public final class GatedPatternSet: Sendable {
         let database: PatternDatabase
         /// The longest match of any expression in the group (bytes).
         let margin: Int
+        /// The fewest digits a match of any expression in the group holds (digit groups; 1 for
+        /// the word-run group, whose gate is not digits).
+        var minDigits = 1
     }
 
     private let main: PatternDatabase?
@@ -34,8 +40,11 @@ public final class GatedPatternSet: Sendable {
 
     /// The longest match a digit-gated expression may have (wider ones stay in the main database).
     static let maxGatedWidth = 256
-    /// Digit-gated expressions up to this width go to the narrow group (smaller windows).
+    /// Digit-gated expressions up to this width go to the narrow groups (smaller windows).
     static let narrowWidth = 24
+    /// Digit-gated expressions are grouped by their fewest digits: from 1, from 3 and from 5
+    /// (identifiers, phone numbers, cards: most need five digits or more).
+    static let digitTiers = [1, 3, 5]
     /// The shortest word-run expression worth gating (shorter runs are everywhere in prose).
     static let minWordRun = 16
     /// Windows covering more than this share of the input are replaced by one whole-input scan.
@@ -53,21 +62,23 @@ public final class GatedPatternSet: Sendable {
     public init(_ patterns: [PatternSpec]) throws(PatternError) {
         guard !patterns.isEmpty else { throw PatternError(expressionIndex: -1, message: "no patterns") }
         var placements: [Placement] = []
-        var mainSpecs: [PatternSpec] = [], narrow: [PatternSpec] = [], wide: [PatternSpec] = [], word: [PatternSpec] = []
-        var narrowMax = 0, wideMax = 0, wordMax = 0, wordMin = Int.max
+        var mainSpecs: [PatternSpec] = [], word: [PatternSpec] = []
+        // Digit groups by (width class, tier): their expressions, longest match and fewest digits.
+        var digit: [Int: (specs: [PatternSpec], margin: Int, minDigits: Int)] = [:]
+        var wordMax = 0, wordMin = Int.max
         for spec in patterns {
             let shape = PatternShape(spec.expression)
             let widths = PatternDatabase.widths(spec)
             if shape.requiresDigit, let widths, widths.max <= Self.maxGatedWidth {
-                if widths.max <= Self.narrowWidth {
-                    narrow.append(spec)
-                    narrowMax = max(narrowMax, widths.max)
-                    placements.append(.digitNarrow)
-                } else {
-                    wide.append(spec)
-                    wideMax = max(wideMax, widths.max)
-                    placements.append(.digitWide)
-                }
+                let width = widths.max <= Self.narrowWidth ? 0 : 1
+                let tier = Self.digitTiers.lastIndex { $0 <= shape.minDigits } ?? 0
+                let key = width * Self.digitTiers.count + tier
+                var group = digit[key] ?? ([], 0, Int.max)
+                group.specs.append(spec)
+                group.margin = max(group.margin, widths.max)
+                group.minDigits = min(group.minDigits, shape.minDigits)
+                digit[key] = group
+                placements.append(width == 0 ? .digitNarrow : .digitWide)
             } else if shape.wordBytesOnly, let widths, widths.min >= Self.minWordRun, widths.max <= Self.maxGatedWidth {
                 word.append(spec)
                 wordMax = max(wordMax, widths.max)
@@ -86,8 +97,10 @@ public final class GatedPatternSet: Sendable {
         }
         main = mainSpecs.isEmpty ? nil : try PatternDatabase(mainSpecs)
         var groups: [Group] = []
-        if !narrow.isEmpty { groups.append(Group(database: try PatternDatabase(narrow), margin: narrowMax)) }
-        if !wide.isEmpty { groups.append(Group(database: try PatternDatabase(wide), margin: wideMax)) }
+        for key in digit.keys.sorted() {
+            guard let group = digit[key] else { continue }
+            groups.append(Group(database: try PatternDatabase(group.specs), margin: group.margin, minDigits: group.minDigits))
+        }
         digitGroups = groups
         wordGroup = word.isEmpty ? nil : Group(database: try PatternDatabase(word), margin: wordMax)
     }
@@ -114,7 +127,9 @@ public final class GatedPatternSet: Sendable {
         if !digitGroups.isEmpty {
             let runs = Self.digitRuns(bytes)
             for group in digitGroups where !runs.isEmpty {
-                try scan(group, bytes, hits: runs, stopped: &stopped, onMatch)
+                let hits = Self.runs(runs, holding: group.minDigits, within: group.margin)
+                guard !hits.isEmpty else { continue }
+                try scan(group, bytes, hits: hits, stopped: &stopped, onMatch)
                 if stopped { return }
             }
         }
@@ -155,6 +170,30 @@ public final class GatedPatternSet: Sendable {
             }
             if stopped { return }
         }
+    }
+
+    /// The digit runs (of ``digitRuns(_:)``) from whose first digit `count` digits fit in `span`
+    /// bytes: the `count`-th digit counted from the run's start (its own digits first) lies at
+    /// most `span - 1` bytes after it. A match of at most `span` bytes holding `count` digits
+    /// holds its first digit's run, and that run is kept (from a later digit of a run the
+    /// `count`-th digit is never closer). All runs when `count <= 1`.
+    static func runs(_ runs: [Range<Int>], holding count: Int, within span: Int) -> [Range<Int>] {
+        guard count > 1 else { return runs }
+        var kept: [Range<Int>] = []
+        // Run `q` holds the `count`-th digit from run `r`'s start; `before` = digits in runs r..<q.
+        var q = 0, before = 0
+        for r in runs.indices {
+            if r > 0 { before -= runs[r - 1].count }
+            if q < r { q = r; before = 0 }
+            while q < runs.count, before + runs[q].count < count {
+                before += runs[q].count
+                q += 1
+            }
+            guard q < runs.count else { break }
+            let position = runs[q].lowerBound + (count - 1 - before)
+            if position - runs[r].lowerBound <= span - 1 { kept.append(runs[r]) }
+        }
+        return kept
     }
 
     /// The runs of ASCII digits in `bytes`, in order (16 bytes at a time where there are none).

@@ -5,7 +5,9 @@
 /// expression whose every match holds a decimal digit need not run over prose without digits.
 public struct PatternShape: Sendable, Equatable {
     /// Every match contains at least one byte `0`–`9`.
-    public var requiresDigit: Bool
+    public var requiresDigit: Bool { minDigits > 0 }
+    /// Every match contains at least this many bytes `0`–`9` (a lower bound; 0 when unknown).
+    public var minDigits: Int
     /// Every byte of every match is a word byte (`A–Z a–z 0–9 _`), so a match lies inside one run
     /// of word bytes.
     public var wordBytesOnly: Bool
@@ -14,10 +16,10 @@ public struct PatternShape: Sendable, Equatable {
     public init(_ expression: String) {
         var parser = ShapeParser(Array(expression.utf8))
         if let node = parser.parseAlternation(), parser.atEnd {
-            requiresDigit = node.requiresDigit
+            minDigits = node.minDigits
             wordBytesOnly = node.wordOnly
         } else {
-            requiresDigit = false
+            minDigits = 0
             wordBytesOnly = false
         }
     }
@@ -25,8 +27,12 @@ public struct PatternShape: Sendable, Equatable {
 
 /// A parsed sub-expression, reduced to the two facts the gate needs.
 private struct ShapeNode {
-    var requiresDigit: Bool
+    /// The fewest digit bytes any match holds.
+    var minDigits: Int
     var wordOnly: Bool
+
+    /// Counts are capped (far beyond any gate) so that nested repeats cannot overflow.
+    static let cap = 1 << 16
 }
 
 private struct ShapeParser {
@@ -42,24 +48,24 @@ private struct ShapeParser {
         isDigit(b) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F
     }
 
-    /// `a|b|…`: requires a digit when every branch does; word-only when every branch is.
+    /// `a|b|…`: as many digits as the branch with fewest; word-only when every branch is.
     mutating func parseAlternation() -> ShapeNode? {
         guard var result = parseSequence() else { return nil }
         while i < bytes.count, bytes[i] == UInt8(ascii: "|") {
             i += 1
             guard let next = parseSequence() else { return nil }
-            result.requiresDigit = result.requiresDigit && next.requiresDigit
+            result.minDigits = min(result.minDigits, next.minDigits)
             result.wordOnly = result.wordOnly && next.wordOnly
         }
         return result
     }
 
-    /// A run of quantified atoms: requires a digit when one mandatory atom does.
+    /// A run of quantified atoms: the digits of its atoms, each times its minimum repeat count.
     mutating func parseSequence() -> ShapeNode? {
-        var result = ShapeNode(requiresDigit: false, wordOnly: true)
+        var result = ShapeNode(minDigits: 0, wordOnly: true)
         while i < bytes.count, bytes[i] != UInt8(ascii: "|"), bytes[i] != UInt8(ascii: ")") {
             guard let atom = parseAtom(), let minimum = parseQuantifier() else { return nil }
-            if minimum > 0 && atom.requiresDigit { result.requiresDigit = true }
+            result.minDigits = min(ShapeNode.cap, result.minDigits + min(ShapeNode.cap, atom.minDigits * minimum))
             result.wordOnly = result.wordOnly && atom.wordOnly
         }
         return result
@@ -106,32 +112,32 @@ private struct ShapeParser {
         case UInt8(ascii: "["):
             i += 1
             guard let members = parseClass(), !members.isEmpty else { return nil }
-            return ShapeNode(requiresDigit: members.allSatisfy(Self.isDigit), wordOnly: members.allSatisfy(Self.isWord))
+            return ShapeNode(minDigits: members.allSatisfy(Self.isDigit) ? 1 : 0, wordOnly: members.allSatisfy(Self.isWord))
         case UInt8(ascii: "\\"):
             guard i + 1 < bytes.count else { return nil }
             let e = bytes[i + 1]
             i += 2
             switch e {
-            case UInt8(ascii: "b"), UInt8(ascii: "B"): return ShapeNode(requiresDigit: false, wordOnly: true)  // zero width
-            case UInt8(ascii: "d"): return ShapeNode(requiresDigit: true, wordOnly: true)
-            case UInt8(ascii: "w"): return ShapeNode(requiresDigit: false, wordOnly: true)
-            case UInt8(ascii: "s"): return ShapeNode(requiresDigit: false, wordOnly: false)
+            case UInt8(ascii: "b"), UInt8(ascii: "B"): return ShapeNode(minDigits: 0, wordOnly: true)  // zero width
+            case UInt8(ascii: "d"): return ShapeNode(minDigits: 1, wordOnly: true)
+            case UInt8(ascii: "w"): return ShapeNode(minDigits: 0, wordOnly: true)
+            case UInt8(ascii: "s"): return ShapeNode(minDigits: 0, wordOnly: false)
             default:
                 // Escaped punctuation stands for itself; other escapes are not analysed.
                 guard e < 0x80, !Self.isWord(e) else { return nil }
-                return ShapeNode(requiresDigit: false, wordOnly: false)
+                return ShapeNode(minDigits: 0, wordOnly: false)
             }
         case UInt8(ascii: "^"), UInt8(ascii: "$"):
             i += 1
-            return ShapeNode(requiresDigit: false, wordOnly: true)  // zero width
+            return ShapeNode(minDigits: 0, wordOnly: true)  // zero width
         case UInt8(ascii: "."):
             i += 1
-            return ShapeNode(requiresDigit: false, wordOnly: false)
+            return ShapeNode(minDigits: 0, wordOnly: false)
         case UInt8(ascii: ")"), UInt8(ascii: "|"), UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "{"):
             return nil
         default:
             i += 1
-            return ShapeNode(requiresDigit: Self.isDigit(b), wordOnly: Self.isWord(b))
+            return ShapeNode(minDigits: Self.isDigit(b) ? 1 : 0, wordOnly: Self.isWord(b))
         }
     }
 

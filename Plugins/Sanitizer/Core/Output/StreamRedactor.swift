@@ -66,14 +66,21 @@ public struct StreamRedactor: Sendable {
             buffer.removeFirst(stop)
             inPrivateKey = false
         }
-        // The buffer is a fragment of the output (a chunk, the held tail), never a whole field:
-        // the whole-field signal does not apply on the output side.
-        let findings = try scanner?.scan(bytes: buffer, scope: .fragment) ?? []
         var cut = buffer.count
         if !final {
             cut = max(0, buffer.count - tailBytes)
             // Never cut inside a non-whitespace run.
             while cut > 0, !Self.isSpace(buffer[cut - 1]) { cut -= 1 }
+            // Nothing can be released yet (the tail rules hold everything back and findings only
+            // move the cut further back): the scan could not change the outcome, so it waits for
+            // the chunk that makes something releasable (it then scans the whole buffer). A
+            // stream of short tokens thus costs one scan per ~tailBytes, not one per token.
+            if cut == 0 && buffer.count <= maxHoldBytes { return .release("", redacted: []) }
+        }
+        // The buffer is a fragment of the output (a chunk, the held tail), never a whole field:
+        // the whole-field signal does not apply on the output side.
+        let findings = try scanner?.scan(bytes: buffer, scope: .fragment) ?? []
+        if !final {
             for finding in findings where finding.range.upperBound > cut { cut = min(cut, finding.range.lowerBound) }
             if buffer.count - cut > maxHoldBytes {
                 // Held too long: release everything, redacted.

@@ -49,7 +49,8 @@ public final class SensitiveDataScanner: Sendable {
         // rule << 56 | start << 24 | (2^24 − 1 − length): sorting the plain integers groups the
         // matches by rule and start, longest first, with no per-match allocation or closure.
         var matches: [UInt64] = []
-        matches.reserveCapacity(4096)
+        // Prose yields a few candidates per hundred bytes; growth past this is amortised.
+        matches.reserveCapacity(min(4096, bytes.count / 16 + 16))
         var overflow = false
         let limit = maxCandidates * 4
         let result: Result<Void, PatternError> = bytes.withUnsafeBytes { raw in

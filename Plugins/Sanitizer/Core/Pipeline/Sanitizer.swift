@@ -155,8 +155,25 @@ public final class Sanitizer: Sendable {
                       findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> String {
         guard !original.isEmpty else { return original }
         var text = original
-        // Unicode hygiene: always report, then deny or strip.
-        let report = UnicodeHygiene.inspect(text)
+        // Unicode hygiene: always report, then deny or strip. Plain ASCII without control
+        // characters (most prompts) is found in one pass that also answers later questions: such
+        // a text is clean and is its own detection form.
+        let asciiVisible = UnicodeHygiene.asciiFastPath(text)
+        var report = UnicodeReport()
+        if let asciiVisible {
+            report.visibleScalars = asciiVisible
+        } else {
+            report = UnicodeHygiene.inspectScalars(text)
+        }
+        // The detection form of `text` as it is now, computed at most once (`text` changes only
+        // when a stage strips something; the cache is dropped then).
+        var cachedForm: String? = asciiVisible != nil ? text : nil
+        func detectionForm() -> String {
+            if let cachedForm { return cachedForm }
+            let form = UnicodeHygiene.detectionForm(text)
+            cachedForm = form
+            return form
+        }
         if !report.isClean {
             var detail = report.summary
             if !report.smuggledText.isEmpty { detail += "; ascii_smuggling=\(report.smuggledText.count) chars" }
@@ -170,14 +187,16 @@ public final class Sanitizer: Sendable {
             }
             switch config.unicodeAction {
             case .deny: throw SanitizerDenial(.unicode, "\(role.rawValue) content contains \(report.summary)")
-            case .strip: text = UnicodeHygiene.removing(Set(report.issues), from: text)
+            case .strip:
+                text = UnicodeHygiene.removing(Set(report.issues), from: text)
+                cachedForm = nil
             case .flag, .off: break
             }
         }
         // Role markers in untrusted content.
         if config.roleMarkerAction != .off, config.roleMarkerRoles.contains(role) {
             let found: Bool
-            do { found = try markers.containsMarker(text) } catch {
+            do { found = try markers.containsMarker(text, detectionForm: detectionForm) } catch {
                 throw SanitizerDenial(.scanFailed, "role-marker scan failed: \(error)")
             }
             if found {
@@ -188,13 +207,14 @@ public final class Sanitizer: Sendable {
                     do { text = try markers.neutralize(text) } catch {
                         throw SanitizerDenial(.scanFailed, "role-marker scan failed: \(error)")
                     }
+                    cachedForm = nil
                 default: break
                 }
             }
         }
         // Injection score on the detection form.
         if let injection, let threshold = config.injectionThresholds[role], let action = config.injectionActions[role], action != .off {
-            let score = injection.injectionScore(UnicodeHygiene.detectionForm(text))
+            let score = injection.injectionScore(detectionForm())
             if score >= threshold {
                 findings.append(SanitizerFinding("injection", "\(role.rawValue): score \(String(format2: score))"))
                 if action == .deny {

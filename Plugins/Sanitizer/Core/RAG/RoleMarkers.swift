@@ -47,8 +47,14 @@ public struct RoleMarkers: Sendable {
 
     /// Whether `text` (raw or detection form) contains a marker.
     public func containsMarker(_ text: String) throws(PatternError) -> Bool {
+        try containsMarker(text) { UnicodeHygiene.detectionForm(text) }
+    }
+
+    /// ``containsMarker(_:)``, asking `detectionForm` for the detection form of `text` only if
+    /// the raw text holds no marker (the caller may have it already).
+    func containsMarker(_ text: String, detectionForm: () -> String) throws(PatternError) -> Bool {
         if try database.matches(text) { return true }
-        let folded = UnicodeHygiene.detectionForm(text)
+        let folded = detectionForm()
         return folded != text ? try database.matches(folded) : false
     }
 

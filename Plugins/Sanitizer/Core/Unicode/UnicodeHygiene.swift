@@ -11,11 +11,18 @@ public enum UnicodeHygiene {
 
     /// Classifies every code point of `text`.
     public static func inspect(_ text: String) -> UnicodeReport {
-        var report = UnicodeReport()
         if let visible = asciiFastPath(text) {
+            var report = UnicodeReport()
             report.visibleScalars = visible
             return report
         }
+        return inspectScalars(text)
+    }
+
+    /// ``inspect(_:)`` scalar by scalar, without trying the ASCII fast path first (for a caller
+    /// that already knows `text` is not plain ASCII).
+    static func inspectScalars(_ text: String) -> UnicodeReport {
+        var report = UnicodeReport()
         let scalars = Array(text.unicodeScalars)
         let issues = classify(scalars)
         for (scalar, issue) in zip(scalars, issues) {
