@@ -8,8 +8,7 @@ enum ChangedWindows {
         let n = view.count
         guard n == text.count, reach >= 0, let v = view.baseAddress, let t = text.baseAddress else { return nil }
         let rv = UnsafeRawPointer(v), rt = UnsafeRawPointer(t)
-        var windows: [Range<Int>] = []
-        var covered = 0
+        var list = WindowList()
         var i = 0
         while i < n {
             // Equal stretches are skipped eight bytes at a time.
@@ -21,17 +20,10 @@ enum ChangedWindows {
                 i += 1
                 continue
             }
-            let low = max(0, i - reach), high = min(n, i + reach + 1)
-            if let last = windows.last, low <= last.upperBound {
-                covered += max(0, high - last.upperBound)
-                windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, high)
-            } else {
-                covered += high - low
-                windows.append(low..<high)
-            }
-            if 2 * covered > n { return nil }
+            list.add(max(0, i - reach), min(n, i + reach + 1))
+            if 2 * list.covered > n { return nil }
             i += 1
         }
-        return windows
+        return list.windows
     }
 }

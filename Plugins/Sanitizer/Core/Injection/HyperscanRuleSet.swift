@@ -82,15 +82,7 @@ final class HyperscanRuleSet: @unchecked Sendable {
             }
         }
         guard status == HS_SUCCESS, let db else {
-            var rule = "?"
-            var message = "hs_compile_lit_multi failed with status \(status)"
-            if let compileError {
-                let expression = Int(compileError.pointee.expression)
-                if expression >= 0 && expression < names.count { rule = names[expression] }
-                if let text = compileError.pointee.message { message = String(cString: text) }
-                hs_free_compile_error(compileError)
-            }
-            throw .ruleCompilation(rule: rule, message: message)
+            throw compilationError("hs_compile_lit_multi", status, compileError, names)
         }
         return db
     }
@@ -111,17 +103,25 @@ final class HyperscanRuleSet: @unchecked Sendable {
             }
         }
         guard status == HS_SUCCESS, let db else {
-            var rule = "?"
-            var message = "hs_compile_multi failed with status \(status)"
-            if let compileError {
-                let expression = Int(compileError.pointee.expression)
-                if expression >= 0 && expression < names.count { rule = names[expression] }
-                if let text = compileError.pointee.message { message = String(cString: text) }
-                hs_free_compile_error(compileError)
-            }
-            throw .ruleCompilation(rule: rule, message: message)
+            throw compilationError("hs_compile_multi", status, compileError, names)
         }
         return db
+    }
+
+    /// The error of a failed compile: the rule Hyperscan names (`names[expression]`) and its
+    /// message; frees `compileError`.
+    private static func compilationError(_ function: String, _ status: hs_error_t,
+                                         _ compileError: UnsafeMutablePointer<hs_compile_error_t>?,
+                                         _ names: [String]) -> InjectionDetectorError {
+        var rule = "?"
+        var message = "\(function) failed with status \(status)"
+        if let compileError {
+            let expression = Int(compileError.pointee.expression)
+            if expression >= 0 && expression < names.count { rule = names[expression] }
+            if let text = compileError.pointee.message { message = String(cString: text) }
+            hs_free_compile_error(compileError)
+        }
+        return .ruleCompilation(rule: rule, message: message)
     }
 
     /// Compiles `patterns` (rule ids are their indices); `requires[i]` are rule i's anchor

@@ -143,19 +143,9 @@ public final class GatedPatternSet: Sendable {
     private func scan(_ group: Group, _ bytes: UnsafeRawBufferPointer, hits: [Range<Int>], stopped: inout Bool,
                       _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
         let n = bytes.count, pad = group.margin + 2
-        var windows: [Range<Int>] = []
-        var covered = 0
-        for hit in hits {
-            let start = max(0, hit.lowerBound - pad), end = min(n, hit.upperBound + pad)
-            if let last = windows.last, start <= last.upperBound {
-                covered += max(0, end - last.upperBound)
-                windows[windows.count - 1] = last.lowerBound..<max(last.upperBound, end)
-            } else {
-                covered += end - start
-                windows.append(start..<end)
-            }
-        }
-        if Double(covered) > Double(n) * Self.wholeScanShare { windows = [0..<n] }
+        var list = WindowList()
+        for hit in hits { list.add(max(0, hit.lowerBound - pad), min(n, hit.upperBound + pad)) }
+        let windows = Double(list.covered) > Double(n) * Self.wholeScanShare ? [0..<n] : list.windows
         for window in windows {
             let slice = UnsafeRawBufferPointer(rebasing: bytes[window])
             let ws = window.lowerBound, we = window.upperBound
