@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// What happens when a plugin fails (errors, crashes, times out, returns garbage).
 public enum FailureMode: String, Sendable, Hashable {
     /// Deny the call (the default: a security product fails closed).
@@ -47,12 +43,4 @@ public final class ChainStage: Sendable {
     }
 
     public var name: String { plugin.name }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds: one vDSO call, no `Duration` arithmetic (the chain reads it
-/// twice per hook).
-public func monotonicNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(max(0, ts.tv_sec)) &* 1_000_000_000 &+ UInt64(max(0, ts.tv_nsec))
 }
