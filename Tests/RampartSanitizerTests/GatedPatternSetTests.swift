@@ -110,6 +110,7 @@ final class GatedPatternSetTests: XCTestCase {
         XCTAssertEqual(placement("SG_NRIC_FIN"), [.digitNarrow])
         XCTAssertEqual(placement("CRYPTO"), [.digitWide])
         XCTAssertEqual(placement("EMAIL_ADDRESS"), [.main])
+        XCTAssertEqual(placement("HIGH_ENTROPY_SECRET"), [.classRun])
         XCTAssertTrue(gated.placements.contains(.main) && gated.placements.contains(.digitNarrow))
     }
 
@@ -135,6 +136,116 @@ final class GatedPatternSetTests: XCTestCase {
         }
     }
 
+    /// The word-run gate's ends (found from aligned eight-byte blocks) are exactly those a plain
+    /// byte-by-byte scan finds: every maximal run of `[A-Za-z0-9_]` at least `minimum` long, as
+    /// the range of offsets where `minimum` word bytes end.
+    func testWordRunEndsMatchAByteScan() {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        let alphabet = Array("aZ09_".utf8) + Array(" -.é".utf8)
+        for round in 0..<600 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let length = Int(state >> 33) % 160
+            // Few separators in most rounds, so that long runs occur.
+            let separatorShare = round % 3 == 0 ? 2 : 24
+            var bytes: [UInt8] = []
+            for _ in 0..<length {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let r = Int(state >> 33)
+                bytes.append(r % separatorShare == 0 ? alphabet[5 + (r >> 8) % 4] : alphabet[(r >> 8) % 5])
+            }
+            for minimum in [1, 8, 15, 16, 17, 31] {
+                var expected: [Range<Int>] = []
+                var i = 0
+                while i < bytes.count {
+                    guard GatedPatternSet.isWordByte(bytes[i]) else { i += 1; continue }
+                    let start = i
+                    while i < bytes.count, GatedPatternSet.isWordByte(bytes[i]) { i += 1 }
+                    if i - start >= minimum { expected.append((start + minimum)..<i) }
+                }
+                let ends = bytes.withUnsafeBytes { GatedPatternSet.wordRunEnds($0, minimum: minimum) }
+                XCTAssertEqual(ends, expected, "length \(length) minimum \(minimum)")
+            }
+        }
+        XCTAssertTrue(GatedPatternSet.isWordByte(UInt8(ascii: "_")) && GatedPatternSet.isWordByte(UInt8(ascii: "Q")))
+        XCTAssertFalse(GatedPatternSet.isWordByte(UInt8(ascii: "@")) || GatedPatternSet.isWordByte(UInt8(ascii: "[")))
+        XCTAssertFalse(GatedPatternSet.isWordByte(UInt8(ascii: "`")) || GatedPatternSet.isWordByte(UInt8(ascii: "{")))
+        XCTAssertFalse(GatedPatternSet.isWordByte(0xC3) || GatedPatternSet.isWordByte(0x80))
+    }
+
+    func testShapeReadsRequiredClassRuns() {
+        let quoted = PatternShape(#"["'][A-Za-z0-9+/=_\-]{32,256}["']"#)
+        XCTAssertEqual(quoted.requiredRun?.minimum, 32)
+        XCTAssertEqual(quoted.requiredRun?.members, Array("+-/0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz".utf8))
+        XCTAssertTrue(quoted.startsWithClass)
+        XCTAssertEqual(PatternShape(#"x([a-f]{8}-?){2}"#).requiredRun?.minimum, 8, "a repeated group is not one run")
+        XCTAssertEqual(PatternShape(#"[ab]{3}c[de]{40,}"#).requiredRun?.minimum, 40, "the longest run")
+        XCTAssertNil(PatternShape(#"[ab]{40}|c"#).requiredRun, "alternation")
+        XCTAssertNil(PatternShape(#"([ab]{40})?c"#).requiredRun, "optional group")
+        XCTAssertNil(PatternShape(#"[ab]{0,40}c"#).requiredRun, "zero repeats allowed")
+        XCTAssertFalse(PatternShape(#"key[a-z]{40}"#).startsWithClass)
+        XCTAssertTrue(PatternShape(#"\b[a-z]{40}"#).startsWithClass)
+    }
+
+    /// Class runs found by probing one offset in `minimum` are those a byte-by-byte scan finds.
+    func testClassRunsMatchAByteScan() {
+        var table = [Bool](repeating: false, count: 256)
+        for b in Array("abc+/=".utf8) { table[Int(b)] = true }
+        var state: UInt64 = 0x5851_F42D_4C95_7F2D
+        let alphabet = Array("abc+/=".utf8) + Array(" \"'-é".utf8)
+        for round in 0..<600 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let length = Int(state >> 33) % 200
+            let outsideShare = round % 3 == 0 ? 2 : 40
+            var bytes: [UInt8] = []
+            for _ in 0..<length {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let r = Int(state >> 33)
+                bytes.append(r % outsideShare == 0 ? alphabet[6 + (r >> 8) % (alphabet.count - 6)] : alphabet[(r >> 8) % 6])
+            }
+            for minimum in [1, 2, 7, 32, 33] {
+                var expected: [Range<Int>] = []
+                var i = 0
+                while i < bytes.count {
+                    guard table[Int(bytes[i])] else { i += 1; continue }
+                    let start = i
+                    while i < bytes.count, table[Int(bytes[i])] { i += 1 }
+                    if i - start >= minimum { expected.append(start..<i) }
+                }
+                let runs = bytes.withUnsafeBytes { GatedPatternSet.classRuns($0, table: table, minimum: minimum) }
+                XCTAssertEqual(runs, expected, "length \(length) minimum \(minimum)")
+            }
+        }
+    }
+
+    /// Quoted high-entropy strings (the class-run group) at the text's edges and amid prose.
+    func testSameMatchesAroundQuotedRuns() throws {
+        let value = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRkdISUpL"
+        for lead in [0, 1, 2, 5, 31, 32, 33, 300] {
+            let prose = String(repeating: "it's ", count: lead / 5) + String(repeating: "a", count: lead % 5)
+            for (open, close) in [("\"", "\""), ("'", "'"), ("'", "\""), ("", "'")] {
+                for cut in [0, 1, 20, value.count - 32, value.count] {
+                    let text = prose + open + String(value.dropLast(cut)) + close
+                    try assertSame(Array(text.utf8))
+                    try assertSame(Array((text + " and \"x\" then " + prose).utf8))
+                }
+            }
+        }
+        try assertSame(Array(("'" + String(repeating: "A1", count: 200) + "'").utf8))
+        try assertSame(Array(("\"" + String(repeating: "ab-c", count: 30) + "\" '" + String(repeating: "z/+", count: 20) + "'").utf8))
+    }
+
+    /// Long word runs at every offset from the text's start and end (the block scan's alignment).
+    func testSameMatchesAroundWordRunsAtEveryOffset() throws {
+        let code = "RSSMRA85T10A562S"
+        for lead in 0..<17 {
+            for trail in 0..<3 {
+                try assertSame(Array((String(repeating: "a", count: lead) + " " + code + String(repeating: ".", count: trail)).utf8))
+                try assertSame(Array((String(repeating: "x", count: lead) + code + String(repeating: "y", count: trail)).utf8))
+                try assertSame(Array((String(repeating: "_", count: lead) + code).utf8))
+            }
+        }
+    }
+
     /// Window edges: matches right at the start/end of the text, runs longer than any window,
     /// patterns without a leading `\b`, digits far apart and close together.
     func testSameMatchesAtEdgesAndLongRuns() throws {
@@ -153,7 +264,8 @@ final class GatedPatternSetTests: XCTestCase {
     /// Random texts over an alphabet rich in what the expressions look for.
     func testSameMatchesOnRandomTexts() throws {
         let pieces = ["1", "23", "456", "7890", "0", " ", "-", ".", "/", ":", "+", "(", ")", "A", "b", "DE", "GB", "S", "X",
-                      "RSSMRA", "T", "bc1", "sk-", "@", "x", "_", "  ", "\n", "é", "the ", "AKIA", "9"]
+                      "RSSMRA", "T", "bc1", "sk-", "@", "x", "_", "  ", "\n", "é", "the ", "AKIA", "9",
+                      "\"", "'", "Zm9vYmFy+/", "=", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo"]
         var state: UInt64 = 42
         for _ in 0..<400 {
             var text = ""

@@ -11,8 +11,12 @@ import CHyperscan
 ///   `M` bytes runs only around the digit runs from which `K` digits fit in `M` bytes (a lone
 ///   "7" or "14" in prose wakes no identifier of nine digits);
 /// - bounded expressions of word bytes only, at least 16 long (``PatternShape/wordBytesOnly``),
-///   run on windows around the ends of runs of that many word bytes (a gate expression in the
-///   main database reports them);
+///   run on windows around the runs of that many word bytes (found with a plain scan that looks
+///   only at aligned eight-byte blocks of word bytes: prose rarely has one);
+/// - expressions that start with a class (no literal for Hyperscan to find first) and whose every
+///   match holds a run of at least 32 bytes of one class (``PatternShape/requiredRun``: a quoted
+///   high-entropy string) run on windows around the input's runs of that class that long (found by
+///   probing one byte in 32: prose has none);
 /// - everything else runs on the whole input in the main database.
 ///
 /// Exactness of a window [ws, we) of a group whose matches are at most `M` bytes long: a window is
@@ -35,8 +39,12 @@ public final class GatedPatternSet: Sendable {
     private let main: PatternDatabase?
     private let digitGroups: [Group]
     private let wordGroup: Group?
-    /// The id the word-run gate reports with in the main database (never a pattern id).
-    private let wordGateID: UInt32
+    /// Class-run groups: the class (a 256-byte membership table), the fewest class bytes in a row
+    /// every match holds, and the group.
+    private let classGroups: [(table: [Bool], minimum: Int, group: Group)]
+    /// The fewest bytes a word-run expression matches (its gate: runs of at least this many word
+    /// bytes).
+    private let wordMinRun: Int
 
     /// The longest match a digit-gated expression may have (wider ones stay in the main database).
     static let maxGatedWidth = 256
@@ -47,12 +55,16 @@ public final class GatedPatternSet: Sendable {
     static let digitTiers = [1, 3, 5]
     /// The shortest word-run expression worth gating (shorter runs are everywhere in prose).
     static let minWordRun = 16
+    /// The shortest class run worth gating (shorter runs of letter classes are everywhere).
+    static let minClassRun = 32
+    /// The longest match a class-run expression may have (its windows are the run ± that).
+    static let maxClassRunWidth = 1024
     /// Windows covering more than this share of the input are replaced by one whole-input scan.
     static let wholeScanShare = 0.5
 
     /// How each expression was placed (for tests and profiling).
     public enum Placement: Sendable, Equatable {
-        case main, digitNarrow, digitWide, wordRun
+        case main, digitNarrow, digitWide, wordRun, classRun
     }
 
     /// Where each input expression went, in input order.
@@ -66,6 +78,8 @@ public final class GatedPatternSet: Sendable {
         // Digit groups by (width class, tier): their expressions, longest match and fewest digits.
         var digit: [Int: (specs: [PatternSpec], margin: Int, minDigits: Int)] = [:]
         var wordMax = 0, wordMin = Int.max
+        // Class-run groups by (class table, minimum): their expressions and longest match.
+        var runGroups: [[Bool]: [Int: (specs: [PatternSpec], margin: Int)]] = [:]
         for spec in patterns {
             let shape = PatternShape(spec.expression)
             let widths = PatternDatabase.widths(spec)
@@ -84,17 +98,27 @@ public final class GatedPatternSet: Sendable {
                 wordMax = max(wordMax, widths.max)
                 wordMin = min(wordMin, widths.min)
                 placements.append(.wordRun)
+            } else if shape.startsWithClass, let run = shape.requiredRun, run.minimum >= Self.minClassRun, let widths,
+                      widths.max <= Self.maxClassRunWidth {
+                var table = [Bool](repeating: false, count: 256)
+                let caseless = spec.flags & UInt32(HS_FLAG_CASELESS) != 0
+                for member in run.members {
+                    table[Int(member)] = true
+                    if caseless, (member | 0x20) &- 0x61 < 26 { table[Int(member ^ 0x20)] = true }
+                }
+                var group = runGroups[table, default: [:]][run.minimum] ?? ([], 0)
+                group.specs.append(spec)
+                group.margin = max(group.margin, widths.max)
+                runGroups[table, default: [:]][run.minimum] = group
+                placements.append(.classRun)
             } else {
                 mainSpecs.append(spec)
                 placements.append(.main)
             }
         }
         self.placements = placements
-        wordGateID = (patterns.map(\.id).max() ?? 0) &+ 1
-        if !word.isEmpty {
-            // Every word-run match is a run of at least wordMin word bytes: it ends where this does.
-            mainSpecs.append(PatternSpec("[A-Za-z0-9_]{\(wordMin)}", id: wordGateID, leftmostStart: false))
-        }
+        // Every word-run match lies in a run of at least wordMin word bytes.
+        wordMinRun = word.isEmpty ? Int.max : wordMin
         main = mainSpecs.isEmpty ? nil : try PatternDatabase(mainSpecs)
         var groups: [Group] = []
         for key in digit.keys.sorted() {
@@ -103,6 +127,16 @@ public final class GatedPatternSet: Sendable {
         }
         digitGroups = groups
         wordGroup = word.isEmpty ? nil : Group(database: try PatternDatabase(word), margin: wordMax)
+        var classGroups: [(table: [Bool], minimum: Int, group: Group)] = []
+        // In the expressions' order (deterministic).
+        for spec in patterns {
+            for (table, byMinimum) in runGroups {
+                for (minimum, group) in byMinimum where group.specs.first == spec {
+                    classGroups.append((table, minimum, Group(database: try PatternDatabase(group.specs), margin: group.margin)))
+                }
+            }
+        }
+        self.classGroups = classGroups
     }
 
     /// Scans `bytes`, calling `onMatch(id, from, to)` for every match, as
@@ -111,14 +145,8 @@ public final class GatedPatternSet: Sendable {
     public func scan(_ bytes: UnsafeRawBufferPointer, _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
         guard bytes.count > 0 else { return }
         var stopped = false
-        var wordHits: [Int] = []
         if let main {
-            let gate = wordGateID, gated = wordGroup != nil
             try main.scan(bytes) { id, from, to in
-                if gated && id == gate {
-                    wordHits.append(to)
-                    return true
-                }
                 if !onMatch(id, from, to) { stopped = true; return false }
                 return true
             }
@@ -133,33 +161,157 @@ public final class GatedPatternSet: Sendable {
                 if stopped { return }
             }
         }
-        if let wordGroup, !wordHits.isEmpty {
-            wordHits.sort()
-            try scan(wordGroup, bytes, hits: wordHits.map { $0..<$0 }, stopped: &stopped, onMatch)
+        if let wordGroup {
+            let hits = Self.wordRunEnds(bytes, minimum: wordMinRun)
+            if !hits.isEmpty { try scan(wordGroup, bytes, hits: hits, stopped: &stopped, onMatch) }
+            if stopped { return }
         }
+        for entry in classGroups {
+            let hits = Self.classRuns(bytes, table: entry.table, minimum: entry.minimum)
+            guard !hits.isEmpty else { continue }
+            try scan(entry.group, bytes, hits: hits, stopped: &stopped, onMatch)
+            if stopped { return }
+        }
+    }
+
+    /// The maximal runs of bytes in `table` at least `minimum` (≥ 1) long, in order. Any such run
+    /// covers one of the offsets `minimum − 1`, `2·minimum − 1`, …: only those are probed, and
+    /// a probe in the class is widened to its run.
+    static func classRuns(_ bytes: UnsafeRawBufferPointer, table: [Bool], minimum: Int) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        let n = bytes.count
+        guard minimum >= 1, minimum <= n, table.count == 256 else { return runs }
+        table.withUnsafeBufferPointer { member in
+            var probe = minimum - 1
+            while probe < n {
+                guard member[Int(bytes[probe])] else {
+                    probe += minimum
+                    continue
+                }
+                var s = probe, e = probe + 1
+                while s > 0, member[Int(bytes[s - 1])] { s -= 1 }
+                while e < n, member[Int(bytes[e])] { e += 1 }
+                if e - s >= minimum { runs.append(s..<e) }
+                // The next probe after the run's end (the byte at `e` is not in the class).
+                probe += ((e - probe) / minimum + 1) * minimum
+            }
+        }
+        return runs
+    }
+
+    /// Whether `byte` is one of `[A-Za-z0-9_]`.
+    @inline(__always)
+    static func isWordByte(_ byte: UInt8) -> Bool {
+        (byte | 0x20) &- 0x61 < 26 || byte &- 0x30 < 10 || byte == 0x5F
+    }
+
+    /// For every maximal run `s..<e` of word bytes (`[A-Za-z0-9_]`) at least `minimum` long, in
+    /// order, the range `(s + minimum)..<e` of the offsets where a run of `minimum` word bytes
+    /// ends (an expression `[A-Za-z0-9_]{minimum}` reports exactly these ends, `s + minimum`
+    /// through `e`). Such a run holds a whole aligned block of eight word bytes when `minimum`
+    /// is at least 15, so only those blocks are examined (eight bytes at a time), then widened
+    /// byte by byte.
+    static func wordRunEnds(_ bytes: UnsafeRawBufferPointer, minimum: Int) -> [Range<Int>] {
+        var ends: [Range<Int>] = []
+        let n = bytes.count
+        guard minimum <= n else { return ends }
+        guard minimum >= 15 else {
+            // No block guarantee: a plain byte scan.
+            var i = 0
+            while i < n {
+                guard isWordByte(bytes[i]) else { i += 1; continue }
+                let s = i
+                while i < n, isWordByte(bytes[i]) { i += 1 }
+                if i - s >= minimum { ends.append((s + minimum)..<i) }
+            }
+            return ends
+        }
+        // A block of word bytes has no byte below "0" (0x30: space, punctuation, controls) and no
+        // byte at or above 0x80: a SWAR test of both rejects nearly every block of prose, the few
+        // left (long words) are checked byte by byte.
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let below: UInt64 = ones &* 0x30
+        var block = 0
+        while block + 8 <= n {
+            let x = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: block, as: UInt64.self))
+            // A block of bytes in 0x30..<0x80 passes both tests (no borrow, no high bit), so no
+            // block of word bytes is skipped; what passes is checked exactly below.
+            guard (x &- below) & ~x & highs == 0, x & highs == 0 else {
+                block += 8
+                continue
+            }
+            var allWord = true
+            for k in block..<(block + 8) where !isWordByte(bytes[k]) {
+                allWord = false
+                break
+            }
+            guard allWord else {
+                block += 8
+                continue
+            }
+            var s = block, e = block + 8
+            while s > 0, isWordByte(bytes[s - 1]) { s -= 1 }
+            while e < n, isWordByte(bytes[e]) { e += 1 }
+            if e - s >= minimum { ends.append((s + minimum)..<e) }
+            block = (e + 7) & ~7
+        }
+        return ends
     }
 
     /// Scans `group` on the windows around `hits` (each widened by the group's margin + 2, merged).
     private func scan(_ group: Group, _ bytes: UnsafeRawBufferPointer, hits: [Range<Int>], stopped: inout Bool,
                       _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
         let n = bytes.count, pad = group.margin + 2
-        var list = WindowList()
-        for hit in hits { list.add(max(0, hit.lowerBound - pad), min(n, hit.upperBound + pad)) }
-        let windows = Double(list.covered) > Double(n) * Self.wholeScanShare ? [0..<n] : list.windows
-        for window in windows {
-            let slice = UnsafeRawBufferPointer(rebasing: bytes[window])
-            let ws = window.lowerBound, we = window.upperBound
-            let dropStart = ws > 0, dropEnd = we < n
-            try group.database.scan(slice) { id, from, to in
-                let start = ws + from, end = ws + to
-                // Matches made by the window's artificial edges.
-                if dropStart && start == ws { return true }
-                if dropEnd && end == we { return true }
-                if !onMatch(id, start, end) { stopped = true; return false }
-                return true
+        // The windows are merged as ``WindowList`` merges them (where they touch or overlap), in
+        // two passes over `hits` instead of into an array: the bytes they cover, then the scans.
+        var covered = 0, high = -1
+        for hit in hits {
+            let low = max(0, hit.lowerBound - pad), top = min(n, hit.upperBound + pad)
+            if high >= 0, low <= high {
+                covered += max(0, top - high)
+                high = max(high, top)
+            } else {
+                covered += top - low
+                high = top
             }
-            if stopped { return }
         }
+        if Double(covered) > Double(n) * Self.wholeScanShare {
+            try scan(group, bytes, window: 0..<n, stopped: &stopped, onMatch)
+            return
+        }
+        var current: Range<Int>?
+        for hit in hits {
+            let low = max(0, hit.lowerBound - pad), top = min(n, hit.upperBound + pad)
+            if let open = current, low <= open.upperBound {
+                current = open.lowerBound..<max(open.upperBound, top)
+                continue
+            }
+            if let open = current {
+                try scan(group, bytes, window: open, stopped: &stopped, onMatch)
+                if stopped { return }
+            }
+            current = low..<top
+        }
+        if let open = current { try scan(group, bytes, window: open, stopped: &stopped, onMatch) }
+    }
+
+    /// Scans `group` on one window of `bytes`, dropping the matches its artificial edges make.
+    private func scan(_ group: Group, _ bytes: UnsafeRawBufferPointer, window: Range<Int>, stopped: inout Bool,
+                      _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
+        let n = bytes.count
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[window])
+        let ws = window.lowerBound, we = window.upperBound
+        let dropStart = ws > 0, dropEnd = we < n
+        var halted = false
+        try group.database.scan(slice) { id, from, to in
+            let start = ws + from, end = ws + to
+            // Matches made by the window's artificial edges.
+            if dropStart && start == ws { return true }
+            if dropEnd && end == we { return true }
+            if !onMatch(id, start, end) { halted = true; return false }
+            return true
+        }
+        if halted { stopped = true }
     }
 
     /// The digit runs (of ``digitRuns(_:)``) from whose first digit `count` digits fit in `span`
@@ -207,6 +359,7 @@ public final class GatedPatternSet: Sendable {
             guard found else { continue }
             let start = i
             while i < n, bytes[i] &- 0x30 < 10 { i += 1 }
+            if runs.isEmpty { runs.reserveCapacity(16) }  // one allocation for most texts
             runs.append(start..<i)
         }
         return runs

@@ -90,14 +90,17 @@ public final class PatternDatabase: @unchecked Sendable {
         let scratch = try takeScratch()
         let address = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(scratch)))
         defer { pool.withLock { $0.append(address) } }
-        let status: hs_error_t = withoutActuallyEscaping(onMatch) { handler in
-            let box = MatchBox(handler)
-            let context = Unmanaged.passUnretained(box).toOpaque()
-            return hs_scan(database, base.assumingMemoryBound(to: CChar.self), UInt32(bytes.count), 0, scratch, { id, from, to, _, context in
-                guard let context else { return 1 }
-                let box = Unmanaged<MatchBox>.fromOpaque(context).takeUnretainedValue()
-                return box.handler(id, Int(from), Int(to)) ? 0 : 1
-            }, context)
+        // The handler is passed to the callback by the address of a local copy (no box object
+        // allocated per scan).
+        let status: hs_error_t = withoutActuallyEscaping(onMatch) { escapable in
+            var handler = escapable
+            return withUnsafeMutablePointer(to: &handler) { pointer in
+                hs_scan(database, base.assumingMemoryBound(to: CChar.self), UInt32(bytes.count), 0, scratch, { id, from, to, _, context in
+                    guard let context else { return 1 }
+                    let handler = context.assumingMemoryBound(to: Handler.self)
+                    return handler.pointee(id, Int(from), Int(to)) ? 0 : 1
+                }, UnsafeMutableRawPointer(pointer))
+            }
         }
         guard status == HS_SUCCESS || status == HS_SCAN_TERMINATED else {
             throw PatternError(expressionIndex: -1, message: "hs_scan failed (\(status))")
@@ -150,7 +153,5 @@ public final class PatternDatabase: @unchecked Sendable {
     }
 }
 
-private final class MatchBox {
-    let handler: (UInt32, Int, Int) -> Bool
-    init(_ handler: @escaping (UInt32, Int, Int) -> Bool) { self.handler = handler }
-}
+/// A match handler as ``PatternDatabase/scan(_:_:)`` passes it to Hyperscan's callback.
+private typealias Handler = (UInt32, Int, Int) -> Bool

@@ -11,17 +11,36 @@ public struct PatternShape: Sendable, Equatable {
     /// Every byte of every match is a word byte (`A–Z a–z 0–9 _`), so a match lies inside one run
     /// of word bytes.
     public var wordBytesOnly: Bool
+    /// The longest run every match holds of one `[…]` class repeated at least `minimum` times
+    /// (read from the top-level sequence and plain groups in it; nil when there is none or the
+    /// expression has a top-level alternation). `members` are the class's bytes as written:
+    /// a caseless expression also matches their other case.
+    public var requiredRun: (members: [UInt8], minimum: Int)?
+    /// The expression starts with a class, an escape or a dot (no literal byte first): Hyperscan
+    /// starts a candidate wherever that class occurs instead of at a literal.
+    public var startsWithClass: Bool
 
     /// The shape of `expression` (case-insensitivity changes neither answer).
     public init(_ expression: String) {
-        var parser = ShapeParser(Array(expression.utf8))
+        let bytes = Array(expression.utf8)
+        var parser = ShapeParser(bytes)
         if let node = parser.parseAlternation(), parser.atEnd {
             minDigits = node.minDigits
             wordBytesOnly = node.wordOnly
+            requiredRun = node.run.map { ($0.members, $0.minimum) }
         } else {
             minDigits = 0
             wordBytesOnly = false
+            requiredRun = nil
         }
+        var first = 0
+        if bytes.starts(with: Array(#"\b"#.utf8)) { first = 2 }
+        startsWithClass = first < bytes.count && [UInt8(ascii: "["), UInt8(ascii: "\\"), UInt8(ascii: ".")].contains(bytes[first])
+    }
+
+    public static func == (a: PatternShape, b: PatternShape) -> Bool {
+        a.minDigits == b.minDigits && a.wordBytesOnly == b.wordBytesOnly && a.startsWithClass == b.startsWithClass
+            && a.requiredRun?.members == b.requiredRun?.members && a.requiredRun?.minimum == b.requiredRun?.minimum
     }
 }
 
@@ -30,6 +49,10 @@ private struct ShapeNode {
     /// The fewest digit bytes any match holds.
     var minDigits: Int
     var wordOnly: Bool
+    /// The longest required run of one class (see ``PatternShape/requiredRun``).
+    var run: (members: [UInt8], minimum: Int)?
+    /// The node is one `[…]` class (its members), for the sequence to read its repeat count.
+    var classMembers: [UInt8]?
 
     /// Counts are capped (far beyond any gate) so that nested repeats cannot overflow.
     static let cap = 1 << 16
@@ -56,6 +79,8 @@ private struct ShapeParser {
             guard let next = parseSequence() else { return nil }
             result.minDigits = min(result.minDigits, next.minDigits)
             result.wordOnly = result.wordOnly && next.wordOnly
+            result.run = nil  // not analysed across branches
+            result.classMembers = nil
         }
         return result
     }
@@ -67,7 +92,14 @@ private struct ShapeParser {
             guard let atom = parseAtom(), let minimum = parseQuantifier() else { return nil }
             result.minDigits = min(ShapeNode.cap, result.minDigits + min(ShapeNode.cap, atom.minDigits * minimum))
             result.wordOnly = result.wordOnly && atom.wordOnly
+            // A class repeated `minimum` times is a run of that many of its bytes; a required
+            // group (minimum ≥ 1) holds its inner run.
+            var candidate: (members: [UInt8], minimum: Int)?
+            if let members = atom.classMembers { candidate = (members, min(ShapeNode.cap, minimum)) }
+            else if minimum >= 1 { candidate = atom.run }
+            if let candidate, candidate.minimum > (result.run?.minimum ?? 0) { result.run = candidate }
         }
+        result.classMembers = nil
         return result
     }
 
@@ -112,7 +144,8 @@ private struct ShapeParser {
         case UInt8(ascii: "["):
             i += 1
             guard let members = parseClass(), !members.isEmpty else { return nil }
-            return ShapeNode(minDigits: members.allSatisfy(Self.isDigit) ? 1 : 0, wordOnly: members.allSatisfy(Self.isWord))
+            return ShapeNode(minDigits: members.allSatisfy(Self.isDigit) ? 1 : 0, wordOnly: members.allSatisfy(Self.isWord),
+                             classMembers: Array(Set(members)).sorted())
         case UInt8(ascii: "\\"):
             guard i + 1 < bytes.count else { return nil }
             let e = bytes[i + 1]
