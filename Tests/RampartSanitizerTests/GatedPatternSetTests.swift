@@ -136,23 +136,30 @@ final class GatedPatternSetTests: XCTestCase {
         }
     }
 
+    /// A reproducible random text of up to `maxLength - 1` bytes: from `inside` mostly, from
+    /// `outside` about one byte in `outsideShare` (an LCG, so failures replay).
+    static func randomText(_ state: inout UInt64, maxLength: Int, inside: [UInt8], outside: [UInt8],
+                           outsideShare: Int) -> [UInt8] {
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33)
+        }
+        return (0..<(next() % maxLength)).map { _ in
+            let r = next()
+            return r % outsideShare == 0 ? outside[(r >> 8) % outside.count] : inside[(r >> 8) % inside.count]
+        }
+    }
+
     /// The word-run gate's ends (found from aligned eight-byte blocks) are exactly those a plain
     /// byte-by-byte scan finds: every maximal run of `[A-Za-z0-9_]` at least `minimum` long, as
     /// the range of offsets where `minimum` word bytes end.
     func testWordRunEndsMatchAByteScan() {
         var state: UInt64 = 0x2545_F491_4F6C_DD1D
-        let alphabet = Array("aZ09_".utf8) + Array(" -.é".utf8)
         for round in 0..<600 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let length = Int(state >> 33) % 160
             // Few separators in most rounds, so that long runs occur.
-            let separatorShare = round % 3 == 0 ? 2 : 24
-            var bytes: [UInt8] = []
-            for _ in 0..<length {
-                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                let r = Int(state >> 33)
-                bytes.append(r % separatorShare == 0 ? alphabet[5 + (r >> 8) % 4] : alphabet[(r >> 8) % 5])
-            }
+            let bytes = Self.randomText(&state, maxLength: 160, inside: Array("aZ09_".utf8), outside: Array(" -.é".utf8),
+                                        outsideShare: round % 3 == 0 ? 2 : 24)
+            let length = bytes.count
             for minimum in [1, 8, 15, 16, 17, 31] {
                 var expected: [Range<Int>] = []
                 var i = 0
@@ -191,17 +198,10 @@ final class GatedPatternSetTests: XCTestCase {
         var table = [Bool](repeating: false, count: 256)
         for b in Array("abc+/=".utf8) { table[Int(b)] = true }
         var state: UInt64 = 0x5851_F42D_4C95_7F2D
-        let alphabet = Array("abc+/=".utf8) + Array(" \"'-é".utf8)
         for round in 0..<600 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let length = Int(state >> 33) % 200
-            let outsideShare = round % 3 == 0 ? 2 : 40
-            var bytes: [UInt8] = []
-            for _ in 0..<length {
-                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-                let r = Int(state >> 33)
-                bytes.append(r % outsideShare == 0 ? alphabet[6 + (r >> 8) % (alphabet.count - 6)] : alphabet[(r >> 8) % 6])
-            }
+            let bytes = Self.randomText(&state, maxLength: 200, inside: Array("abc+/=".utf8), outside: Array(" \"'-é".utf8),
+                                        outsideShare: round % 3 == 0 ? 2 : 40)
+            let length = bytes.count
             for minimum in [1, 2, 7, 32, 33] {
                 var expected: [Range<Int>] = []
                 var i = 0
