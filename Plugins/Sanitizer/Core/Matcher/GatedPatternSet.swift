@@ -78,8 +78,8 @@ public final class GatedPatternSet: Sendable {
         // Digit groups by (width class, tier): their expressions, longest match and fewest digits.
         var digit: [Int: (specs: [PatternSpec], margin: Int, minDigits: Int)] = [:]
         var wordMax = 0, wordMin = Int.max
-        // Class-run groups by (class table, minimum): their expressions and longest match.
-        var runGroups: [[Bool]: [Int: (specs: [PatternSpec], margin: Int)]] = [:]
+        // Class-run groups by (class table, minimum), in first-seen order: expressions, longest match.
+        var runGroups: [(table: [Bool], minimum: Int, specs: [PatternSpec], margin: Int)] = []
         for spec in patterns {
             let shape = PatternShape(spec.expression)
             let widths = PatternDatabase.widths(spec)
@@ -106,10 +106,12 @@ public final class GatedPatternSet: Sendable {
                     table[Int(member)] = true
                     if caseless, (member | 0x20) &- 0x61 < 26 { table[Int(member ^ 0x20)] = true }
                 }
-                var group = runGroups[table, default: [:]][run.minimum] ?? ([], 0)
-                group.specs.append(spec)
-                group.margin = max(group.margin, widths.max)
-                runGroups[table, default: [:]][run.minimum] = group
+                let key = runGroups.firstIndex { $0.table == table && $0.minimum == run.minimum } ?? {
+                    runGroups.append((table, run.minimum, [], 0))
+                    return runGroups.count - 1
+                }()
+                runGroups[key].specs.append(spec)
+                runGroups[key].margin = max(runGroups[key].margin, widths.max)
                 placements.append(.classRun)
             } else {
                 mainSpecs.append(spec)
@@ -128,13 +130,8 @@ public final class GatedPatternSet: Sendable {
         digitGroups = groups
         wordGroup = word.isEmpty ? nil : Group(database: try PatternDatabase(word), margin: wordMax)
         var classGroups: [(table: [Bool], minimum: Int, group: Group)] = []
-        // In the expressions' order (deterministic).
-        for spec in patterns {
-            for (table, byMinimum) in runGroups {
-                for (minimum, group) in byMinimum where group.specs.first == spec {
-                    classGroups.append((table, minimum, Group(database: try PatternDatabase(group.specs), margin: group.margin)))
-                }
-            }
+        for entry in runGroups {
+            classGroups.append((entry.table, entry.minimum, Group(database: try PatternDatabase(entry.specs), margin: entry.margin)))
         }
         self.classGroups = classGroups
     }
@@ -262,37 +259,13 @@ public final class GatedPatternSet: Sendable {
     private func scan(_ group: Group, _ bytes: UnsafeRawBufferPointer, hits: [Range<Int>], stopped: inout Bool,
                       _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
         let n = bytes.count, pad = group.margin + 2
-        // The windows are merged as ``WindowList`` merges them (where they touch or overlap), in
-        // two passes over `hits` instead of into an array: the bytes they cover, then the scans.
-        var covered = 0, high = -1
-        for hit in hits {
-            let low = max(0, hit.lowerBound - pad), top = min(n, hit.upperBound + pad)
-            if high >= 0, low <= high {
-                covered += max(0, top - high)
-                high = max(high, top)
-            } else {
-                covered += top - low
-                high = top
-            }
+        var list = WindowList()
+        for hit in hits { list.add(max(0, hit.lowerBound - pad), min(n, hit.upperBound + pad)) }
+        let windows = Double(list.covered) > Double(n) * Self.wholeScanShare ? [0..<n] : list.windows
+        for window in windows {
+            try scan(group, bytes, window: window, stopped: &stopped, onMatch)
+            if stopped { return }
         }
-        if Double(covered) > Double(n) * Self.wholeScanShare {
-            try scan(group, bytes, window: 0..<n, stopped: &stopped, onMatch)
-            return
-        }
-        var current: Range<Int>?
-        for hit in hits {
-            let low = max(0, hit.lowerBound - pad), top = min(n, hit.upperBound + pad)
-            if let open = current, low <= open.upperBound {
-                current = open.lowerBound..<max(open.upperBound, top)
-                continue
-            }
-            if let open = current {
-                try scan(group, bytes, window: open, stopped: &stopped, onMatch)
-                if stopped { return }
-            }
-            current = low..<top
-        }
-        if let open = current { try scan(group, bytes, window: open, stopped: &stopped, onMatch) }
     }
 
     /// Scans `group` on one window of `bytes`, dropping the matches its artificial edges make.
