@@ -206,14 +206,12 @@ extension InjectionDetector {
             // Encoded segments, breadth first, depth ≤ maxDepth, bounded in count and bytes.
             var budget = decoding.maxDecodedBytes
             var segments = 0
-            // The first level's only source is the surface text (read in place: no array).
-            var frontier: [String] = []
+            var frontier = [views.surface]
             var depth = 0
-            while depth < decoding.maxDepth && (depth == 0 || !frontier.isEmpty) {
+            while depth < decoding.maxDepth && !frontier.isEmpty {
                 depth += 1
                 var next: [String] = []
-                for k in 0..<(depth == 1 ? 1 : frontier.count) {
-                    var source = depth == 1 ? views.surface : frontier[k]
+                for var source in frontier {
                     source.withUTF8 { utf8 in
                         for range in PayloadDecoder.candidates(utf8, minimumRun: decoding.minRun) {
                             if segments >= decoding.maxSegments { break }
