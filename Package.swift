@@ -200,6 +200,7 @@ let package = Package(
             dependencies: [
                 "RampartServer", "RampartClient", "RampartWire", "RampartBuiltinModel", "RampartChain", "RampartPluginHost",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Tests/RampartServerTests"),
     ],

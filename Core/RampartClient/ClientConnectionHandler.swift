@@ -169,18 +169,28 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Opens a stream: HEADERS then the request MESSAGE with END_STREAM, in one write.
-    func start(_ call: ClientCall, headers: Rampart_V1_RequestHeaders, request: ByteBuffer) {
-        guard !call.cancelled else { return }
+    /// Opens streams: for each call HEADERS then the request MESSAGE with END_STREAM; all of
+    /// them leave in one flush.
+    func start(_ starts: [PendingStarts.Start]) {
+        var wrote = false
+        for start in starts {
+            wrote = write(start.call, headers: start.headers, request: start.payload) || wrote
+        }
+        if wrote { context?.flush() }
+    }
+
+    /// Writes one call's HEADERS and MESSAGE without flushing; false if nothing was written.
+    private func write(_ call: ClientCall, headers: Rampart_V1_RequestHeaders, request: ByteBuffer) -> Bool {
+        guard !call.cancelled else { return false }
         guard phase == .open, let context else {
             call.finished = true
             call.onEvent(.trailers(Rampart_V1_Trailers(.unavailable, "connection is not open")))
-            return
+            return false
         }
         if let goAway {
             call.finished = true
             call.onEvent(.trailers(Rampart_V1_Trailers(.unavailable, "server sent GOAWAY: \(goAway.message)")))
-            return
+            return false
         }
         let id = nextStreamID
         nextStreamID &+= 1
@@ -202,7 +212,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             FrameEncoder.writeHeader(.message, flags: .endStream, streamID: id, length: request.readableBytes, to: &out)
             out.writeImmutableBuffer(request)
         }
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+        context.write(wrapOutboundOut(out), promise: nil)
+        return true
     }
 
     /// Cancels a call: sends CANCEL if it is on the wire and reports CANCELLED to the caller.

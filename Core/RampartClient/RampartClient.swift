@@ -35,6 +35,7 @@ public final class RampartClient: Sendable {
     private let channel: any Channel
     private let handler: NIOLoopBound<ClientConnectionHandler>
     private let ownedGroup: MultiThreadedEventLoopGroup?
+    private let pending = PendingStarts()
     /// The server's preface (version, LZ4, limits).
     public let serverPreface: ServerPreface
 
@@ -206,8 +207,10 @@ public final class RampartClient: Sendable {
         headers.metadata = options.metadata.sorted { $0.key < $1.key }.map { Rampart_V1_MetadataEntry(key: $0.key, text: $0.value) }
         let handler = self.handler
         let eventLoop = channel.eventLoop
-        let requestHeaders = headers
-        eventLoop.execute { handler.value.start(call, headers: requestHeaders, request: payload) }
+        if pending.append(PendingStarts.Start(call: call, headers: headers, payload: payload)) {
+            let pending = self.pending
+            eventLoop.execute { handler.value.start(pending.take()) }
+        }
         if let timeout = options.timeout {
             // Client-side backstop: report DEADLINE_EXCEEDED even if the server never answers.
             let grace = TimeAmount.nanoseconds(Int64(clamping: timeout.components.seconds) * 1_000_000_000

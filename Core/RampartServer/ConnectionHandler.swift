@@ -38,6 +38,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var streams: [UInt32: OpenStream] = [:]
     private var lastStreamID: UInt32 = 0
     private var draining = false
+    /// Between `channelRead` and `channelReadComplete`: answers written while reading wait for
+    /// one flush at the end of the batch, so the responses to every request that arrived in one
+    /// read leave in one `writev` (many streams on one connection) instead of one each.
+    private var inReadBatch = false
+    private var flushPending = false
 
     private var partialSince: NIODeadline?
     private var readTimer: Scheduled<Void>?
@@ -101,6 +106,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard phase != .closed else { return }
+        inReadBatch = true
         let incoming = unwrapInboundIn(data)
         if buffer == nil || buffer?.readableBytes == 0 {
             buffer = incoming
@@ -125,6 +131,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             partialSince = nil
             buffer = nil
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBatch = false
+        flushPendingWrites()
+        context.fireChannelReadComplete()
     }
 
     private func process() throws(WireError) {
@@ -312,6 +324,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard draining, streams.isEmpty, phase != .closed, let context else { return }
         phase = .closed
         metrics.connectionClosed()
+        flushPendingWrites()
         context.close(promise: nil)
     }
 
@@ -347,6 +360,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         metrics.streamsEnded(streams.count)
         streams.removeAll()
+        flushPendingWrites()
         context.close(promise: nil)
     }
 
@@ -412,9 +426,22 @@ final class ConnectionHandler: ChannelInboundHandler {
         context?.channel.allocator.buffer(capacity: capacity) ?? ByteBufferAllocator().buffer(capacity: capacity)
     }
 
+    /// Writes `bytes`; `flush` sends them now, or at the end of the current read batch when
+    /// called while reading (see `inReadBatch`).
     private func write(_ bytes: ByteBuffer, flush: Bool) {
         guard let context else { return }
         context.write(wrapOutboundOut(bytes), promise: nil)
-        if flush { context.flush() }
+        guard flush else { return }
+        if inReadBatch {
+            flushPending = true
+        } else {
+            context.flush()
+        }
+    }
+
+    private func flushPendingWrites() {
+        guard flushPending, let context else { return }
+        flushPending = false
+        context.flush()
     }
 }
