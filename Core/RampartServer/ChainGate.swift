@@ -34,9 +34,7 @@ struct ChainGate: Sendable {
         return { [self] call in
             passGate(call, chains.current) { chainCall, body throws(RPCError) in
                 let response = try chainCall.callMethod(method, body: body, metadata: call.context.metadata)
-                var trailers = chainCall.responseMetadata
-                trailers["rampart-request-id"] = call.context.requestID
-                call.responder.finish(serialized: response, metadata: trailers)
+                call.responder.finish(serialized: response, metadata: chainCall.responseMetadata)
                 return response.count
             }
         }

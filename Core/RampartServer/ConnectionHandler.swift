@@ -280,7 +280,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         stream.deadlineTask?.cancel()
         metrics.streamsEnded(1)
         var metadata = error.metadata
-        metadata["rampart-request-id"] = stream.responder.context.requestID
+        metadata[StreamResponder.requestIDKey] = stream.responder.context.requestID
         var out = allocate(96 + error.message.utf8.count)
         StreamResponder.writeTrailers(
             Rampart_V1_Trailers(error.code, error.message, metadata: metadata), streamID: id, to: &out)

@@ -14,9 +14,13 @@ public struct ServerCall: Sendable {
 
     /// The request message's bytes (decompressed); failures are INVALID_ARGUMENT.
     public func messageBytes() throws(RPCError) -> [UInt8] {
+        Array(try payload().readableBytesView)
+    }
+
+    /// The request message's bytes (decompressed) without a copy; failures are INVALID_ARGUMENT.
+    func payload() throws(RPCError) -> ByteBuffer {
         do {
-            let payload = try frame.messagePayload(lz4Allowed: lz4Allowed, limit: maxMessageSize)
-            return Array(payload.readableBytesView)
+            return try frame.messagePayload(lz4Allowed: lz4Allowed, limit: maxMessageSize)
         } catch {
             throw RPCError(.invalidArgument, error.description)
         }
@@ -34,7 +38,13 @@ public typealias MethodHandler = @Sendable (ServerCall) -> Void
 
 /// Maps method paths to handlers (the only routing the server does).
 public struct Dispatcher: Sendable {
-    private var handlers: [String: MethodHandler] = [:]
+    /// A handler wrapped so that the dictionary stores the closure as it is: a bare closure value
+    /// in a generic container is re-abstracted, which allocates a thunk on every lookup.
+    private struct Entry: Sendable {
+        let handler: MethodHandler
+    }
+
+    private var handlers: [String: Entry] = [:]
     /// Consulted for paths without a registered handler (plugin-served methods, which change
     /// with every chain reload).
     public var fallback: (@Sendable (String) -> MethodHandler?)?
@@ -44,16 +54,16 @@ public struct Dispatcher: Sendable {
     /// Replaces every registered handler whose path `filter` selects with `wrap(path, handler)`
     /// (e.g. the authorization gate around non-inference methods).
     public mutating func wrap(where filter: (String) -> Bool, _ wrap: (String, @escaping MethodHandler) -> MethodHandler) {
-        for (path, handler) in handlers where filter(path) { handlers[path] = wrap(path, handler) }
+        for (path, entry) in handlers where filter(path) { handlers[path] = Entry(handler: wrap(path, entry.handler)) }
     }
 
     /// Registers `handler` for `/package.Service/Method`.
     public mutating func register(_ path: String, _ handler: @escaping MethodHandler) {
-        handlers[path] = handler
+        handlers[path] = Entry(handler: handler)
     }
 
     /// The handler for a path, if any.
-    public func handler(for path: String) -> MethodHandler? { handlers[path] ?? fallback?(path) }
+    public func handler(for path: String) -> MethodHandler? { handlers[path]?.handler ?? fallback?(path) }
 
     /// Registered method paths, sorted.
     public var methods: [String] { handlers.keys.sorted() }

@@ -38,7 +38,7 @@ public final class InferenceService: Sendable {
         let message: Rampart_V1_GenerateRequest
         let request: GenerationRequest
         do throws(RPCError) {
-            message = try call.decode(Rampart_V1_GenerateRequest.self)
+            message = try GenerateRequestDecoder.decode(call.payload())
             request = try validator.validate(message)
         } catch {
             call.responder.finish(error)
@@ -65,7 +65,7 @@ public final class InferenceService: Sendable {
                      responder: StreamResponder, streaming: Bool) {
         let model = backend.model
         let requestID = responder.context.requestID
-        var trailers = ["rampart-request-id": requestID]
+        var trailers: [String: String] = [:]  // the responder adds the request id
         var request = validated
         let chainCall = chain.isEmpty ? nil : chain.begin(responder.context)
         var delivered = 0

@@ -31,9 +31,9 @@ public final class StreamResponder: Sendable {
     /// Sends one response message.
     public func send(_ message: some SwiftProtobuf.Message) {
         guard !isCancelled else { return }
-        var buffer = ByteBufferAllocator().buffer(capacity: 256)
+        let buffer: ByteBuffer
         do {
-            try FrameEncoder.writeMessage(message, streamID: context.streamID, compression: compression, to: &buffer)
+            buffer = try FrameEncoder.frame(message, streamID: context.streamID, compression: compression)
         } catch {
             finish(RPCError(.internal, "could not encode the response: \(error)"))
             return
@@ -41,52 +41,57 @@ public final class StreamResponder: Sendable {
         deliver(buffer, final: false)
     }
 
-    /// Sends the last message and OK trailers in one write (unary responses).
+    /// Sends the last message and OK trailers in one write (unary responses). The trailers carry
+    /// `metadata` and the request id.
     public func finish(with message: some SwiftProtobuf.Message, metadata: [String: String] = [:]) {
         guard !isCancelled else { return }
-        let bytes: ByteBuffer
+        var buffer: ByteBuffer
         do {
-            bytes = try message.serializedBytes()
+            // Encoded in place, with room behind it for the trailers: one buffer for both.
+            buffer = try FrameEncoder.frame(message, streamID: context.streamID, compression: compression)
         } catch {
             finish(RPCError(.internal, "could not encode the response: \(error)"))
             return
         }
-        // One allocation of the right size for the message, its header and the trailers.
-        var buffer = ByteBufferAllocator().buffer(capacity: bytes.readableBytes + 128)
-        FrameEncoder.writeSerialized(bytes, streamID: context.streamID, compression: compression, to: &buffer)
-        Self.writeOKTrailers(metadata, streamID: context.streamID, to: &buffer)
+        writeOKTrailers(metadata, to: &buffer)
         deliver(buffer, final: true)
     }
 
     /// Sends an already serialized last message and OK trailers in one write (plugin-served methods).
     public func finish(serialized bytes: [UInt8], metadata: [String: String] = [:]) {
         guard !isCancelled else { return }
-        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + 64)
+        var buffer = ByteBufferAllocator().buffer(capacity: bytes.count + 128)
         FrameEncoder.writeSerialized(ByteBuffer(bytes: bytes), streamID: context.streamID, compression: compression, to: &buffer)
-        Self.writeOKTrailers(metadata, streamID: context.streamID, to: &buffer)
+        writeOKTrailers(metadata, to: &buffer)
         deliver(buffer, final: true)
     }
 
-    /// Ends the stream with OK trailers.
+    /// Ends the stream with OK trailers carrying `metadata` and the request id.
     public func finish(metadata: [String: String] = [:]) {
-        var buffer = ByteBufferAllocator().buffer(capacity: 64)
-        Self.writeOKTrailers(metadata, streamID: context.streamID, to: &buffer)
+        var buffer = ByteBufferAllocator().buffer(capacity: 128)
+        writeOKTrailers(metadata, to: &buffer)
         deliver(buffer, final: true)
     }
 
-    /// OK trailers; the common single-entry case skips swift-protobuf (same bytes).
-    static func writeOKTrailers(_ metadata: [String: String], streamID: UInt32, to buffer: inout ByteBuffer) {
-        if metadata.count == 1, let (key, value) = metadata.first {
-            TrailersFastPath.writeOK(metadataKey: key, value: value, streamID: streamID, to: &buffer)
+    /// OK trailers with the request id added to `metadata` (the server's id wins over a
+    /// plugin's); with no other metadata, swift-protobuf is skipped (same bytes).
+    private func writeOKTrailers(_ metadata: [String: String], to buffer: inout ByteBuffer) {
+        if metadata.isEmpty {
+            TrailersFastPath.writeOK(metadataKey: Self.requestIDKey, value: context.requestID, streamID: context.streamID, to: &buffer)
         } else {
-            writeTrailers(Rampart_V1_Trailers(.ok, metadata: metadata), streamID: streamID, to: &buffer)
+            var metadata = metadata
+            metadata[Self.requestIDKey] = context.requestID
+            Self.writeTrailers(Rampart_V1_Trailers(.ok, metadata: metadata), streamID: context.streamID, to: &buffer)
         }
     }
+
+    /// The trailer metadata key of the server's request id.
+    static let requestIDKey = "rampart-request-id"
 
     /// Ends the stream with an error status (the request id is added to the trailer metadata).
     public func finish(_ error: RPCError) {
         var metadata = error.metadata
-        metadata["rampart-request-id"] = context.requestID
+        metadata[Self.requestIDKey] = context.requestID
         finish(trailers: Rampart_V1_Trailers(error.code, error.message, metadata: metadata))
     }
 

@@ -38,7 +38,61 @@ public struct CompressionPolicy: Sendable, Hashable {
     public static let disabled = CompressionPolicy(enabled: false, threshold: .max)
 }
 
+/// A message's serialized bytes inside the buffer that carries its frame: swift-protobuf
+/// encodes into the readable part, with room for the frame header before it and for a few
+/// small frames (trailers) after it, so that the frame needs no second buffer and no copy.
+struct InPlaceFrameBytes: SwiftProtobufContiguousBytes {
+    /// Free bytes kept after the message (OK trailers with a request id take ≈ 60).
+    static let tailroom = 128
+
+    /// Readable bytes: the message; the `Wire.frameHeaderSize` bytes before them are the header's.
+    var buffer: ByteBuffer
+
+    init(repeating: UInt8, count: Int) {
+        buffer = ByteBufferAllocator().buffer(capacity: Wire.frameHeaderSize + count + Self.tailroom)
+        buffer.moveWriterIndex(forwardBy: Wire.frameHeaderSize)
+        buffer.moveReaderIndex(forwardBy: Wire.frameHeaderSize)
+        buffer.writeRepeatingByte(repeating, count: count)
+    }
+
+    init<S: Sequence>(_ sequence: S) where S.Element == UInt8 {
+        self.init(repeating: 0, count: 0)
+        buffer.writeBytes(Array(sequence))
+    }
+
+    var count: Int { buffer.readableBytes }
+
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeReadableBytes(body)
+    }
+
+    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeMutableReadableBytes(body)
+    }
+}
+
 extension FrameEncoder {
+    /// Encodes `message` as one frame in a new buffer, serialized in place (no intermediate
+    /// copy) with room left for trailers, or LZ4-compressed when the policy says so.
+    public static func frame(
+        _ message: some SwiftProtobuf.Message, type: FrameType = .message, flags: FrameFlags = [],
+        streamID: UInt32, compression: CompressionPolicy = .disabled
+    ) throws -> ByteBuffer {
+        var bytes: InPlaceFrameBytes = try message.serializedBytes()
+        if type == .message, compression.enabled, bytes.count >= compression.threshold {
+            var out = ByteBufferAllocator().buffer(capacity: Wire.frameHeaderSize + bytes.count + InPlaceFrameBytes.tailroom)
+            writeSerialized(bytes.buffer, type: type, flags: flags, streamID: streamID, compression: compression, to: &out)
+            return out
+        }
+        let length = bytes.count
+        bytes.buffer.moveReaderIndex(to: 0)
+        let end = bytes.buffer.writerIndex
+        bytes.buffer.moveWriterIndex(to: 0)
+        writeHeader(type, flags: flags, streamID: streamID, length: length, to: &bytes.buffer)
+        bytes.buffer.moveWriterIndex(to: end)
+        return bytes.buffer
+    }
+
     /// Writes a protobuf message as a frame, LZ4-compressing it when the policy says so.
     public static func writeMessage(
         _ message: some SwiftProtobuf.Message, type: FrameType = .message, flags: FrameFlags = [],

@@ -122,6 +122,28 @@ final class WriteBatchingTests: XCTestCase {
         XCTAssertEqual(frames.map(\.header.type), [.message, .trailers])
     }
 
+    func testEveryOKTrailerCarriesTheRequestID() throws {
+        let channel = try openChannel()
+        defer { _ = try? channel.finish() }
+        var input = try requests(streams: [1], prompt: "hi")
+        var headers = Rampart_V1_RequestHeaders()
+        headers.method = "/rampart.v1.Health/Check"
+        try FrameEncoder.writeMessage(headers, type: .headers, streamID: 3, to: &input)
+        try FrameEncoder.writeMessage(Rampart_V1_HealthCheckRequest(), flags: .endStream, streamID: 3, to: &input)
+        try channel.writeInbound(input)
+        let trailers = try flushedFrames(channel).filter { $0.header.type == .trailers }
+        XCTAssertEqual(trailers.map(\.header.streamID), [1, 3])
+        var ids: Set<String> = []
+        for frame in trailers {
+            let decoded = try Rampart_V1_Trailers(serializedBytes: frame.payload)
+            XCTAssertEqual(decoded.status, .ok)
+            let id = try XCTUnwrap(decoded.textMetadata["rampart-request-id"], "stream \(frame.header.streamID)")
+            XCTAssertFalse(id.isEmpty)
+            ids.insert(id)
+        }
+        XCTAssertEqual(ids.count, 2, "one id per call")
+    }
+
     func testPendingStartsScheduleOneDrainAndKeepOrder() {
         let pending = PendingStarts()
         let calls = (0..<3).map { _ in ClientCall { _ in } }

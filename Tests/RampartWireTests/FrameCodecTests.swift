@@ -159,3 +159,30 @@ final class TrailersFastPathTests: XCTestCase {
         }
     }
 }
+
+final class InPlaceFrameTests: XCTestCase {
+    func testInPlaceFramesMatchTheCopyingEncoderAndLeaveRoomForTrailers() throws {
+        var message = Rampart_V1_GenerateResponse()
+        for text in ["", "short", String(repeating: "longer text ", count: 200)] {
+            message.text = text
+            message.requestID = "r-1"
+            for compression in [CompressionPolicy.disabled, CompressionPolicy(enabled: true, threshold: 64)] {
+                var expected = ByteBuffer()
+                try FrameEncoder.writeMessage(message, streamID: 9, compression: compression, to: &expected)
+                var frame = try FrameEncoder.frame(message, streamID: 9, compression: compression)
+                XCTAssertEqual(frame, expected, "\(text.count) bytes, lz4 \(compression.enabled)")
+                XCTAssertGreaterThanOrEqual(frame.writableBytes, 64, "room for the trailers without a reallocation")
+                let capacity = frame.capacity
+                TrailersFastPath.writeOK(metadataKey: "rampart-request-id", value: "r-1", streamID: 9, to: &frame)
+                XCTAssertEqual(frame.capacity, capacity)
+            }
+        }
+    }
+
+    func testInPlaceFramesOfOtherTypesAndFlags() throws {
+        let trailers = Rampart_V1_Trailers(.notFound, "nope", metadata: ["k": "v"])
+        var expected = ByteBuffer()
+        try FrameEncoder.writeMessage(trailers, type: .trailers, flags: .endStream, streamID: 3, to: &expected)
+        XCTAssertEqual(try FrameEncoder.frame(trailers, type: .trailers, flags: .endStream, streamID: 3), expected)
+    }
+}
