@@ -9,6 +9,10 @@ struct DrainEvent: Sendable {}
 
 /// The per-connection protocol state machine: preface, frame decoding, streams, deadlines,
 /// cancellation, timeouts and drain. Runs entirely on the connection's event loop.
+///
+/// Its timers hold it strongly: a weak reference would give it a side table, and every retain
+/// and release of the handler (several per call) would take the runtime's slow path.
+/// `channelInactive` cancels every timer, which ends the cycle.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -232,8 +236,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             context: callContext, eventLoop: context.eventLoop, compression: compression, connection: self)
         var stream = OpenStream(responder: responder, handler: handler, deadline: deadline)
         if let deadline {
-            stream.deadlineTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-                self?.expire(id)
+            stream.deadlineTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+                expire(id)
             }
         }
         streams[id] = stream
@@ -373,8 +377,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func armReadTimer() {
         guard readTimer == nil, let since = partialSince, let context else { return }
         let timeout = TimeAmount.milliseconds(settings.readTimeoutMillis)
-        readTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: since + timeout) { [weak self] in
-            self?.readTimerFired()
+        readTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: since + timeout) { [self] in
+            readTimerFired()
         }
     }
 
@@ -402,8 +406,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let context else { return }
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(
             deadline: lastActivity + .milliseconds(settings.idleTimeoutMillis)
-        ) { [weak self] in
-            self?.idleTimerFired()
+        ) { [self] in
+            idleTimerFired()
         }
     }
 

@@ -4,7 +4,7 @@ import NIOEmbedded
 import NIOPosix
 import RampartCore
 import RampartProto
-import RampartServer
+@testable import RampartServer
 import RampartWire
 import XCTest
 
@@ -142,6 +142,25 @@ final class WriteBatchingTests: XCTestCase {
             ids.insert(id)
         }
         XCTAssertEqual(ids.count, 2, "one id per call")
+    }
+
+    func testTheHandlerIsFreedWhenItsConnectionClosesWithTimersAndStreamsPending() throws {
+        weak var handler: ConnectionHandler?
+        try {
+            let channel = try openChannel()
+            handler = try channel.pipeline.syncOperations.handler(type: ConnectionHandler.self)
+            var headers = Rampart_V1_RequestHeaders()
+            headers.method = InferenceMethods.generate
+            headers.timeoutUs = 60_000_000  // a deadline timer, and the idle timer, both pending
+            var input = ByteBuffer()
+            try FrameEncoder.writeMessage(headers, type: .headers, streamID: 1, to: &input)
+            input.writeBytes([0, 0])  // half a frame header: the read timer is armed too
+            try channel.writeInbound(input)
+            XCTAssertNotNil(handler)
+            try channel.close().wait()
+            channel.embeddedEventLoop.run()
+        }()
+        XCTAssertNil(handler, "the timers' strong references ended with the connection")
     }
 
     func testPendingStartsScheduleOneDrainAndKeepOrder() {
