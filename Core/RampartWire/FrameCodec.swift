@@ -44,16 +44,26 @@ public struct FrameDecoder: Sendable {
 
 /// Appends frames to a buffer.
 public enum FrameEncoder {
-    /// Writes a frame header.
+    /// Writes a frame header (in one write: five `writeInteger`s cost five capacity and
+    /// uniqueness checks).
     @inlinable
     public static func writeHeader(
         _ type: FrameType, flags: FrameFlags, streamID: UInt32, length: Int, to buffer: inout ByteBuffer
     ) {
-        buffer.writeInteger(UInt32(truncatingIfNeeded: length))
-        buffer.writeInteger(type.rawValue)
-        buffer.writeInteger(flags.rawValue)
-        buffer.writeInteger(UInt16(0))
-        buffer.writeInteger(streamID)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Wire.frameHeaderSize) { out in
+            storeHeader(type, flags: flags, streamID: streamID, length: length, at: out.baseAddress!)
+            return Wire.frameHeaderSize
+        }
+    }
+
+    /// Stores a frame header's 12 bytes at `out`.
+    @inlinable
+    static func storeHeader(_ type: FrameType, flags: FrameFlags, streamID: UInt32, length: Int, at out: UnsafeMutableRawPointer) {
+        out.storeBytes(of: UInt32(truncatingIfNeeded: length).bigEndian, as: UInt32.self)
+        out.storeBytes(of: type.rawValue, toByteOffset: 4, as: UInt8.self)
+        out.storeBytes(of: flags.rawValue, toByteOffset: 5, as: UInt8.self)
+        out.storeBytes(of: UInt16(0), toByteOffset: 6, as: UInt16.self)
+        out.storeBytes(of: streamID.bigEndian, toByteOffset: 8, as: UInt32.self)
     }
 
     /// Writes a frame with raw payload bytes.

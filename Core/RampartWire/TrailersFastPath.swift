@@ -8,19 +8,46 @@ public enum TrailersFastPath {
     /// Writes a TRAILERS frame `Trailers { metadata: [{key: key, text: value}] }` (code 0 omitted,
     /// as proto3 does).
     public static func writeOK(metadataKey key: String, value: String, streamID: UInt32, to buffer: inout ByteBuffer) {
-        let keyLength = key.utf8.count
-        let valueLength = value.utf8.count
-        let entryLength = 1 + varintSize(keyLength) + keyLength + 1 + varintSize(valueLength) + valueLength
-        let payloadLength = 1 + varintSize(entryLength) + entryLength
-        FrameEncoder.writeHeader(.trailers, flags: .endStream, streamID: streamID, length: payloadLength, to: &buffer)
-        buffer.writeInteger(UInt8(0x1a))  // field 3 (metadata), length-delimited
-        writeVarint(entryLength, to: &buffer)
-        buffer.writeInteger(UInt8(0x0a))  // MetadataEntry.key
-        writeVarint(keyLength, to: &buffer)
-        buffer.writeString(key)
-        buffer.writeInteger(UInt8(0x12))  // MetadataEntry.text
-        writeVarint(valueLength, to: &buffer)
-        buffer.writeString(value)
+        var key = key, value = value
+        key.withUTF8 { key in
+            value.withUTF8 { value in
+                let entryLength = 1 + varintSize(key.count) + key.count + 1 + varintSize(value.count) + value.count
+                let payloadLength = 1 + varintSize(entryLength) + entryLength
+                let total = Wire.frameHeaderSize + payloadLength
+                // One write of the whole frame: per-field `writeInteger`s cost a capacity and
+                // uniqueness check each, more than the bytes themselves.
+                buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+                    guard let base = out.baseAddress else { return 0 }
+                    FrameEncoder.storeHeader(.trailers, flags: .endStream, streamID: streamID, length: payloadLength, at: base)
+                    var at = Wire.frameHeaderSize
+                    func byte(_ value: UInt8) {
+                        base.storeBytes(of: value, toByteOffset: at, as: UInt8.self)
+                        at += 1
+                    }
+                    func varint(_ value: Int) {
+                        var v = UInt64(value)
+                        while v >= 0x80 {
+                            byte(UInt8(truncatingIfNeeded: v) | 0x80)
+                            v >>= 7
+                        }
+                        byte(UInt8(v))
+                    }
+                    func bytes(_ source: UnsafeBufferPointer<UInt8>) {
+                        if let from = source.baseAddress { (base + at).copyMemory(from: from, byteCount: source.count) }
+                        at += source.count
+                    }
+                    byte(0x1a)  // field 3 (metadata), length-delimited
+                    varint(entryLength)
+                    byte(0x0a)  // MetadataEntry.key
+                    varint(key.count)
+                    bytes(key)
+                    byte(0x12)  // MetadataEntry.text
+                    varint(value.count)
+                    bytes(value)
+                    return at
+                }
+            }
+        }
     }
 
     /// The status code of a serialized `Trailers` without decoding the rest: nil when the bytes
@@ -54,15 +81,6 @@ public enum TrailersFastPath {
         var v = UInt64(value), n = 1
         while v >= 0x80 { v >>= 7; n += 1 }
         return n
-    }
-
-    private static func writeVarint(_ value: Int, to buffer: inout ByteBuffer) {
-        var v = UInt64(value)
-        while v >= 0x80 {
-            buffer.writeInteger(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        buffer.writeInteger(UInt8(v))
     }
 
     private static func readVarint(_ buffer: inout ByteBuffer) -> UInt64? {
