@@ -246,25 +246,26 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func receiveMessage(_ frame: Frame) throws(WireError) {
         let id = frame.header.streamID
-        guard var stream = streams[id] else {
+        // In place: copying the stream out and back costs a hash and a retain per field.
+        guard let index = streams.index(forKey: id) else {
             if id > lastStreamID { throw .protocolViolation("MESSAGE on stream \(id) that was never opened") }
             return  // a stream that already ended (error, cancel, deadline): ignore
         }
-        guard !stream.receivedMessage else {
+        guard !streams.values[index].receivedMessage else {
             return end(id, RPCError(.invalidArgument, "a request carries exactly one MESSAGE"))
         }
         guard frame.header.flags.contains(.endStream) else {
             return end(id, RPCError(.invalidArgument, "the request MESSAGE must carry END_STREAM"))
         }
-        if let deadline = stream.deadline, deadline <= .now() {
+        if let deadline = streams.values[index].deadline, deadline <= .now() {
             return end(id, RPCError(.deadlineExceeded, "deadline expired before the request was processed"))
         }
-        stream.receivedMessage = true
-        streams[id] = stream
+        streams.values[index].receivedMessage = true
+        let handler = streams.values[index].handler
         let call = ServerCall(
-            responder: stream.responder, frame: frame, lz4Allowed: compression.enabled,
+            responder: streams.values[index].responder, frame: frame, lz4Allowed: compression.enabled,
             maxMessageSize: settings.maxFrameSize)
-        stream.handler(call)
+        handler(call)
     }
 
     private func cancelStream(_ id: UInt32) {

@@ -16,22 +16,23 @@ public final class InferenceService: Sendable {
     let limits: RequestLimits
     let pool: NIOThreadPool
     let chains: ChainHolder
+    /// The backend's model, read once (a backend serves one model for its lifetime).
+    private let model: ModelDescriptor
+    private let validator: RequestValidator
 
     public init(backend: any InferenceBackend, limits: RequestLimits, pool: NIOThreadPool, chains: ChainHolder = ChainHolder()) {
         self.backend = backend
         self.limits = limits
         self.pool = pool
         self.chains = chains
+        self.model = backend.model
+        self.validator = RequestValidator(limits: limits, vocabularySize: backend.model.vocabularySize)
     }
 
     /// Registers both methods.
     public func register(in dispatcher: inout Dispatcher) {
         dispatcher.register(Self.generate) { [self] call in start(call, streaming: false) }
         dispatcher.register(Self.generateStream) { [self] call in start(call, streaming: true) }
-    }
-
-    private var validator: RequestValidator {
-        RequestValidator(limits: limits, vocabularySize: backend.model.vocabularySize)
     }
 
     private func start(_ call: ServerCall, streaming: Bool) {
@@ -63,7 +64,6 @@ public final class InferenceService: Sendable {
 
     private func run(_ message: Rampart_V1_GenerateRequest, _ validated: GenerationRequest, chain: PluginChain,
                      responder: StreamResponder, streaming: Bool) {
-        let model = backend.model
         let requestID = responder.context.requestID
         var trailers: [String: String] = [:]  // the responder adds the request id
         var request = validated
