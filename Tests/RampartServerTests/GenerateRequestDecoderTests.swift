@@ -102,3 +102,32 @@ final class GenerateRequestDecoderTests: XCTestCase {
         }
     }
 }
+
+@testable import RampartClient
+
+/// The client reads `GenerateResponse` through its text view: same result as the real message.
+final class GenerateResponseDecodingTests: XCTestCase {
+    func testResponsesDecodeAsTheRealMessageDoes() throws {
+        var response = Rampart_V1_GenerateResponse()
+        response.text = String(repeating: "Antwort mit Umlauten äöü und 🙂. ", count: 60)
+        response.model = "null"
+        response.modelVersion = "1"
+        response.requestID = "r-1"
+        response.finishReason = .stop
+        response.usage.promptTokens = 3
+        var logprob = Rampart_V1_TokenLogprob()
+        logprob.token = "Antwort"
+        logprob.logprob = -0.5
+        response.logprobs = [logprob]
+        for message in [response, Rampart_V1_GenerateResponse()] {
+            let bytes: [UInt8] = try message.serializedBytes()
+            XCTAssertEqual(try RampartClient.decodeResponse(ByteBuffer(bytes: bytes)), message)
+        }
+    }
+
+    func testInvalidUTF8InTheTextIsRefused() {
+        let bytes: [UInt8] = [0x0A, 0x03, 0x61, 0xE2, 0x28]  // text: "a" then a broken sequence
+        XCTAssertThrowsError(try Rampart_V1_GenerateResponse(serializedBytes: bytes))
+        XCTAssertThrowsError(try RampartClient.decodeResponse(ByteBuffer(bytes: bytes)))
+    }
+}
