@@ -1,7 +1,7 @@
 /// The label route: a value of the right shape that an explicit label names right before it
 /// ("USt-IdNr.: DE…", "NRIC S…", "Steuernummer: …") is that identifier even when its check fails —
 /// a typo or a test value is still the user's identifier, and a redactor must hide it. This is
-/// context enhancement as Presidio and DLP products do it, held to three limits:
+/// context enhancement as Presidio and DLP products do it, held to these limits:
 ///
 /// - **the label**: one of a lexicon per type (the identifier's own names in the languages it
 ///   belongs to; generic words such as "tax id" or "number" are not labels), a whole word (no
@@ -9,7 +9,8 @@
 /// - **the window**: the label ends at most ``maxGap`` bytes before the value, with nothing in
 ///   between but separators (space, `:`, `=`, `#`, `.`, `-`, `/`, brackets, quotes) and at most
 ///   ``maxFillers`` filler words ("no", "nr", "number", "is", "lautet", …); a label further away, or
-///   one with other words in between, does not name the value;
+///   one with other words in between, does not name the value; nor does a negated one ("invalid
+///   NRIC", "not a VAT ID", "keine Steuernummer": ``negated(_:before:)``);
 /// - **the shape**: the value still has its type's layout (the candidate expression plus the
 ///   per-type ``Shape``); only the check (check digit or character, code prefix) is waived.
 ///
