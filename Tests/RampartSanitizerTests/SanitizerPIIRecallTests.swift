@@ -60,7 +60,9 @@ final class SanitizerPIIRecallTests: XCTestCase, ScannerAssertions {
 
     func testSingaporeMSeriesUsesItsOwnCheckTable() throws {
         try assertFound([("FIN M5071234J", "SG_NRIC_FIN"), ("FIN M6243187X", "SG_NRIC_FIN")])
-        try assertNotFound([("FIN M5071234K", "SG_NRIC_FIN"), ("FIN M6243187K", "SG_NRIC_FIN")])
+        // Unlabelled: a letter from the other table fails (labelled, the label route of
+        // ``ValueLabels`` reports a value of the shape whatever its check letter).
+        try assertNotFound([("ref M5071234K", "SG_NRIC_FIN"), ("ref M6243187K", "SG_NRIC_FIN")])
     }
 
     func testPrintedNHSNumbers() throws {

@@ -4,7 +4,10 @@
 public enum PIIRules {
     /// Every PII rule: the ones below and those of ``NationalIDRules``, ``DocumentRules``,
     /// ``VehicleRules`` and ``ContactRules``.
-    public static let all: [SensitiveRule] = core + NationalIDRules.all + DocumentRules.all + VehicleRules.all + ContactRules.all
+    /// Rules of a type with a label route (``ValueLabels``) also accept a value of the type's shape
+    /// whose check fails when a label names the type right before it.
+    public static let all: [SensitiveRule] = ValueLabels.withLabelRoute(
+        core + NationalIDRules.all + DocumentRules.all + VehicleRules.all + ContactRules.all)
 
     /// The rules defined in this file.
     static let core: [SensitiveRule] = [
