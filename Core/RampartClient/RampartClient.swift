@@ -141,7 +141,10 @@ public final class RampartClient: Sendable {
     public func unaryRaw(_ method: String, payload: ByteBuffer, options: CallOptions = CallOptions()) async throws -> ByteBuffer {
         let box = UnaryState()
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer, any Error>) in
+            // Unsafe (unchecked) continuation: resumed exactly once, by the call's single TRAILERS
+            // event (the handler's `finish` delivers it once, whatever ends the call) or by the
+            // refusal below; the checked variant costs an allocation per call.
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<ByteBuffer, any Error>) in
                 let call = ClientCall { event in
                     switch event {
                     case .headers: break
