@@ -51,7 +51,8 @@ public enum FrameEncoder {
         _ type: FrameType, flags: FrameFlags, streamID: UInt32, length: Int, to buffer: inout ByteBuffer
     ) {
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Wire.frameHeaderSize) { out in
-            storeHeader(type, flags: flags, streamID: streamID, length: length, at: out.baseAddress!)
+            guard let base = out.baseAddress else { return 0 }
+            storeHeader(type, flags: flags, streamID: streamID, length: length, at: base)
             return Wire.frameHeaderSize
         }
     }

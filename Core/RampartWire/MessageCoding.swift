@@ -85,11 +85,10 @@ extension FrameEncoder {
             return out
         }
         let length = bytes.count
-        bytes.buffer.moveReaderIndex(to: 0)
-        let end = bytes.buffer.writerIndex
-        bytes.buffer.moveWriterIndex(to: 0)
-        writeHeader(type, flags: flags, streamID: streamID, length: length, to: &bytes.buffer)
-        bytes.buffer.moveWriterIndex(to: end)
+        bytes.buffer.moveReaderIndex(to: 0)  // back over the header's room
+        bytes.buffer.withUnsafeMutableReadableBytes { out in
+            if let base = out.baseAddress { storeHeader(type, flags: flags, streamID: streamID, length: length, at: base) }
+        }
         return bytes.buffer
     }
 
