@@ -16,8 +16,9 @@
 ///   `" "`, each read big-endian as a 32-bit `key`; values `(key ^ 0x1111) * GOLD` (prefix) and
 ///   `(key ^ 0x2222) * GOLD` (suffix). These are the word-boundary byte 4-grams of the joined
 ///   words; all of its 4-grams gave the same out-of-fold quality with twice the features;
-/// - shape features (``ShapeTokens``, "shape v3"): two values per sentence from its first word
-///   (`(u ^ 0x3333) * MIX` and `(u ^ (0x4444 + third of the text)) * MIX`), and tokens with value
+/// - shape features (``ShapeTokens``, "shape v4"): three values per sentence from its first word
+///   (`(u ^ 0x3333) * MIX`, `(u ^ (0x4444 + third of the text)) * MIX` and
+///   `(u ^ (0x8880 + paragraph, at most 2)) * MIX`), and tokens with value
 ///   `FNV-1a-64(namespace 5, token) * GOLD` (length, lines, imperative sentences and where they
 ///   start, task switches, paragraphs, second person);
 /// - each value `r` adds `sign * row[r >> (64 - bits)]`, sign = −1 when bit 40 of `r` is set.
@@ -190,9 +191,11 @@ struct HashedModel: Sendable {
             sink.add(((previous &* gold) ^ u) &* Self.mix, if: words > 0)
             let third = shape.word(u, bytes: n, state: &state)
             if third >= 0 {
-                let (opener, placed) = ShapeTokens.sentenceValues(u, third: third)
+                let (opener, placed, paragraph) = ShapeTokens.sentenceValues(
+                    u, third: third, paragraph: ShapeTokens.paragraph(state))
                 sink.add(opener)
                 sink.add(placed)
+                sink.add(paragraph)
             }
             // The affixes of a word of at least 4 bytes, computed for every word (the byte
             // offsets clamped into the word) and counted only for those: the length test is as

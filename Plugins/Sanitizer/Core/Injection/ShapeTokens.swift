@@ -1,16 +1,20 @@
-/// Text-shape features of the hashed model ("shape v3", mirrored by `shape_tokens` and
-/// `sentence_values` in scripts/train-injection-model.py), computed during the model's single
-/// pass over the bytes.
+/// Text-shape features of the hashed model ("shape v4", mirrored by `shape_values` in
+/// scripts/train-injection-model.py), computed during the model's single pass over the bytes.
 ///
 /// A sentence starts at the text's start and after each run of `.`, `!`, `?` or newline; its
 /// first word is the word right after the leading ASCII whitespace (a sentence that opens with
 /// other punctuation has none). Its start offset `p` (after the run) falls into the third
 /// `min(2, 3p / bytes)` of the text.
 ///
-/// Per sentence with a first word (hash `u`, the model's unigram hash), two values:
+/// Per sentence with a first word (hash `u`, the model's unigram hash), three values:
 /// - `(u ^ 0x3333) * MIX`: the word opens a sentence (imperatives, "now", "instead" …);
 /// - `(u ^ (0x4444 + third)) * MIX`: the same, in that third of the text (a task that opens the
-///   last third of a text is rarer in benign prompts than one that opens it).
+///   last third of a text is rarer in benign prompts than one that opens it);
+/// - `(u ^ (0x8880 + paragraph)) * MIX` (new in v4): the same, in paragraph 0 (the first), 1 or
+///   2 (any later one). A paragraph break is whitespace holding at least two newlines after
+///   content (leading blank lines open none). A task verb that opens the first paragraph is the
+///   user's own task followed by its data; one that opens a paragraph after data is the shape of
+///   an appended, indirect instruction.
 ///
 /// Tokens, value `FNV-1a-64(namespace 5, token) * GOLD`, at the end of the pass:
 /// - `len:B`: B = ⌊log2(bytes + 1)⌋, at most 12;
@@ -24,6 +28,8 @@
 ///   sentence (with a first word) that did not;
 /// - `impthird:T`: one token for each third T of the text in which an imperative sentence
 ///   starts;
+/// - `imppara:Q` (new in v4): one token for each paragraph Q (0, 1, 2 = any later one) in which
+///   an imperative sentence starts;
 /// - `para:N`: N paragraphs (at most 6): runs of text separated by whitespace that holds at
 ///   least two newlines (a second task is often a paragraph of its own).
 struct ShapeTokens: Sendable {
@@ -50,6 +56,7 @@ struct ShapeTokens: Sendable {
     static let secondPerson = ["you", "your", "yours", "yourself"]
     static let sentenceSalt: UInt64 = 0x3333
     static let thirdSalt: UInt64 = 0x4444
+    static let paragraphSalt: UInt64 = 0x8880
 
     /// Running counts of one pass.
     struct State {
@@ -64,6 +71,8 @@ struct ShapeTokens: Sendable {
         var switches = 0
         /// Bit t: an imperative sentence starts in third t.
         var imperativeThirds: UInt8 = 0
+        /// Bit q: an imperative sentence starts in paragraph q (2: any later one).
+        var imperativeParagraphs: UInt8 = 0
         var paragraphs = 0
         var newlinesSinceContent = 0
     }
@@ -80,6 +89,7 @@ struct ShapeTokens: Sendable {
     let secondPersonValues: [UInt64]
     let switchValues: [UInt64]
     let thirdValues: [UInt64]
+    let imperativeParagraphValues: [UInt64]
     let paragraphValues: [UInt64]
 
     init() {
@@ -99,6 +109,7 @@ struct ShapeTokens: Sendable {
         secondPersonValues = (0...5).map { token("you:\($0)") }
         switchValues = (0...3).map { token("sw:\($0)") }
         thirdValues = (0...2).map { token("impthird:\($0)") }
+        imperativeParagraphValues = (0...2).map { token("imppara:\($0)") }
         paragraphValues = (0...6).map { token("para:\($0)") }
     }
 
@@ -130,15 +141,23 @@ struct ShapeTokens: Sendable {
         }
     }
 
-    /// The two sentence values of a sentence whose first word has hash `u`, starting in `third`.
+    /// The three sentence values of a sentence whose first word has hash `u`, starting in `third`
+    /// of the text and in paragraph `paragraph` (0 for the first; capped at 2 by the caller).
     @inline(__always)
-    static func sentenceValues(_ u: UInt64, third: Int) -> (UInt64, UInt64) {
-        ((u ^ sentenceSalt) &* HashedModel.mix, (u ^ (thirdSalt &+ UInt64(truncatingIfNeeded: third))) &* HashedModel.mix)
+    static func sentenceValues(_ u: UInt64, third: Int, paragraph: Int) -> (UInt64, UInt64, UInt64) {
+        (
+            (u ^ sentenceSalt) &* HashedModel.mix, (u ^ (thirdSalt &+ UInt64(truncatingIfNeeded: third))) &* HashedModel.mix,
+            (u ^ (paragraphSalt &+ UInt64(truncatingIfNeeded: paragraph))) &* HashedModel.mix
+        )
     }
+
+    /// The paragraph (0, 1, or 2 for any later one) of the word just passed to ``word(_:bytes:state:)``.
+    @inline(__always)
+    static func paragraph(_ state: State) -> Int { min(2, max(0, state.paragraphs - 1)) }
 
     /// A word with hash `u` (model unigram hash) in a text of `bytes` bytes. When it opens a
     /// sentence, returns the third of the text the sentence starts in (the caller then emits
-    /// ``sentenceValues(_:third:)``, in that order, right after the word's unigram and bigram);
+    /// ``sentenceValues(_:third:paragraph:)``, in that order, right after the word's unigram and bigram);
     /// otherwise -1. The caller's sink never passes through here, so the feature loop keeps its
     /// running sum in registers.
     @inline(__always)
@@ -154,6 +173,7 @@ struct ShapeTokens: Sendable {
                 state.imperatives += 1
                 state.lastImperativeStart = state.segmentStart
                 state.imperativeThirds |= 1 << UInt8(third)
+                state.imperativeParagraphs |= 1 << UInt8(Self.paragraph(state))
                 if state.previousImperative == 0 { state.switches += 1 }
             }
             state.previousImperative = imperative ? 1 : 0
@@ -175,6 +195,7 @@ struct ShapeTokens: Sendable {
         sink.add(secondPersonValues[min(5, 50 * state.secondPerson / max(1, words))])
         sink.add(switchValues[min(3, state.switches)])
         for third in 0..<3 where state.imperativeThirds & (1 << UInt8(third)) != 0 { sink.add(thirdValues[third]) }
+        for q in 0..<3 where state.imperativeParagraphs & (1 << UInt8(q)) != 0 { sink.add(imperativeParagraphValues[q]) }
         sink.add(paragraphValues[min(6, state.paragraphs)])
     }
 }
