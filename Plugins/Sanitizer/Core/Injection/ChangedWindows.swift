@@ -27,3 +27,70 @@ enum ChangedWindows {
         return list.windows
     }
 }
+
+extension ChangedWindows {
+    /// The windows of `view` in which a rule with alphabet `alphabet` (``RuleAlphabet``) can
+    /// have a match that `text` lacks: for every byte `c` the view changed, the maximal run of
+    /// alphabet bytes through `c` (the bytes before and after it that are in the alphabet, `c`
+    /// itself whatever it is), widened by one byte on each side (the byte an assertion such as
+    /// `\b` or `^` looks at). Merged, in order; nil when they would cover more than half of the
+    /// view (scanning the whole view is then as cheap) or the lengths differ.
+    ///
+    /// Why this is enough: a match `s..<e` of the view that is not one of the text holds a
+    /// changed byte in `s − 1 ... e` (otherwise the text has the same bytes and the same
+    /// neighbours there, hence the same match); its bytes are all alphabet bytes, so `s..<e`
+    /// lies in the alphabet run through that byte and `s − 1 ... e` in its window.
+    static func runs(_ view: UnsafeBufferPointer<UInt8>, _ text: UnsafeBufferPointer<UInt8>,
+                     within alphabet: RuleAlphabet) -> [Range<Int>]? {
+        let n = view.count
+        guard n == text.count, let v = view.baseAddress, let t = text.baseAddress else { return nil }
+        let rv = UnsafeRawPointer(v), rt = UnsafeRawPointer(t)
+        var list = WindowList()
+        // The end of the last run computed: a changed byte before it lies inside that run (every
+        // byte between the run's changed byte and its end is an alphabet byte), same window.
+        var runEnd = 0
+        var i = 0
+        while i < n {
+            while i + 8 <= n && rv.loadUnaligned(fromByteOffset: i, as: UInt64.self) == rt.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                i += 8
+            }
+            guard i < n else { break }
+            if v[i] == t[i] || i < runEnd {
+                i += 1
+                continue
+            }
+            var low = i
+            while low > 0, alphabet.contains(v[low - 1]) { low -= 1 }
+            var high = i + 1
+            while high < n, alphabet.contains(v[high]) { high += 1 }
+            runEnd = high
+            list.add(max(0, low - 1), min(n, high + 1))
+            if 2 * list.covered > n { return nil }
+            i += 1
+        }
+        return list.windows
+    }
+
+    /// ``runs(_:_:within:)`` byte by byte, without merging shortcuts: the reference for the tests
+    /// (the windows of every changed byte, merged where they overlap or touch).
+    static func runsByteByByte(_ view: [UInt8], _ text: [UInt8], within alphabet: RuleAlphabet) -> [Range<Int>] {
+        let n = view.count
+        var covered = [Bool](repeating: false, count: n)
+        for c in 0..<n where view[c] != text[c] {
+            var low = c
+            while low > 0, alphabet.contains(view[low - 1]) { low -= 1 }
+            var high = c + 1
+            while high < n, alphabet.contains(view[high]) { high += 1 }
+            for k in max(0, low - 1)..<min(n, high + 1) { covered[k] = true }
+        }
+        var result: [Range<Int>] = []
+        var k = 0
+        while k < n {
+            guard covered[k] else { k += 1; continue }
+            let start = k
+            while k < n, covered[k] { k += 1 }
+            result.append(start..<k)
+        }
+        return result
+    }
+}
