@@ -96,8 +96,12 @@ final class InjectionDerivedViewTests: XCTestCase {
             var view = text
             for k in 0..<n where generator.below(12) == 0 { view[k] = generator.pick(bytes) }
             let fast = view.withUnsafeBufferPointer { v in
-                text.withUnsafeBufferPointer { t in ChangedWindows.runs(v, t, within: alphabet) }
+                text.withUnsafeBufferPointer { t in
+                    ChangedWindows.runs(v, changed: ChangedWindows.changedBytes(v, t), within: alphabet)
+                }
             }
+            XCTAssertEqual(view.withUnsafeBufferPointer { v in text.withUnsafeBufferPointer { ChangedWindows.changedBytes(v, $0) } },
+                           (0..<n).filter { view[$0] != text[$0] }, "round \(round)")
             let reference = ChangedWindows.runsByteByByte(view, text, within: alphabet)
             if let fast {
                 XCTAssertEqual(fast, reference, "round \(round)")

@@ -334,7 +334,7 @@ final class HyperscanRuleSet: @unchecked Sendable {
             for window in windows {
                 guard findAnchors(data + window.lowerBound, UInt32(truncatingIfNeeded: window.count), scratch, into: &seen) else { return nil }
             }
-            guard let matched = scanDerivedRules(view, text, scratch, candidates: rules(of: seen).candidates & ~skipping) else {
+            guard let matched = scanDerivedRules(data, view, text, scratch, candidates: rules(of: seen).candidates & ~skipping) else {
                 return nil
             }
             return matched & ~skipping
@@ -344,32 +344,34 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// The rules in `candidates` (and the rules without anchors) that match in `view`, derived
     /// byte for byte from `text` where none of `candidates` matches: a rule whose alphabet is
     /// known (``RuleAlphabet``) is first run only on the windows around the bytes the view
-    /// changed (``ChangedWindows/runs(_:_:within:)``: a match of the view that the text lacks
-    /// lies in one); only if a window reports a match (it may be one the window's edges made)
-    /// is the rule run on the whole view, which decides. nil if Hyperscan fails.
-    private func scanDerivedRules(_ view: UnsafeBufferPointer<UInt8>, _ text: UnsafeBufferPointer<UInt8>,
-                                  _ scratch: OpaquePointer, candidates: UInt64) -> UInt64? {
-        guard let base = view.baseAddress else { return 0 }
-        return base.withMemoryRebound(to: CChar.self, capacity: view.count) { data -> UInt64? in
-            let length = UInt32(truncatingIfNeeded: view.count)
-            guard var matched = scanRules(data, length, scratch, candidates: 0) else { return nil }
-            for (k, entry) in anchored.enumerated() where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
-                if let alphabet = shapes[k].alphabet, let windows = ChangedWindows.runs(view, text, within: alphabet) {
-                    var found: UInt64 = 0
-                    for window in windows where window.count >= shapes[k].minWidth {
-                        guard let bits = scanRule(entry.database, data + window.lowerBound,
-                                                  UInt32(truncatingIfNeeded: window.count), scratch) else { return nil }
-                        found |= bits
-                        if found != 0 { break }
-                    }
-                    // No window matched: the view has no match the text lacks, and the text has none.
-                    if found == 0 { continue }
+    /// changed (``ChangedWindows/runs(_:changed:within:)``: a match of the view that the text
+    /// lacks lies in one); only if a window reports a match (it may be one the window's edges
+    /// made) is the rule run on the whole view, which decides. `data` is `view`'s bytes as C
+    /// characters. nil if Hyperscan fails.
+    private func scanDerivedRules(_ data: UnsafePointer<CChar>, _ view: UnsafeBufferPointer<UInt8>,
+                                  _ text: UnsafeBufferPointer<UInt8>, _ scratch: OpaquePointer, candidates: UInt64) -> UInt64? {
+        let length = UInt32(truncatingIfNeeded: view.count)
+        guard var matched = scanRules(data, length, scratch, candidates: 0) else { return nil }
+        guard candidates != 0 else { return matched }
+        // (A view of another length is not derived byte for byte: every rule runs on all of it.)
+        let changed = view.count == text.count ? ChangedWindows.changedBytes(view, text) : nil
+        for (k, entry) in anchored.enumerated() where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
+            if let changed, let alphabet = shapes[k].alphabet,
+               let windows = ChangedWindows.runs(view, changed: changed, within: alphabet) {
+                var found: UInt64 = 0
+                for window in windows where window.count >= shapes[k].minWidth {
+                    guard let bits = scanRule(entry.database, data + window.lowerBound,
+                                              UInt32(truncatingIfNeeded: window.count), scratch) else { return nil }
+                    found |= bits
+                    if found != 0 { break }
                 }
-                guard let bits = scanRule(entry.database, data, length, scratch) else { return nil }
-                matched |= bits
+                // No window matched: the view has no match the text lacks, and the text has none.
+                if found == 0 { continue }
             }
-            return matched
+            guard let bits = scanRule(entry.database, data, length, scratch) else { return nil }
+            matched |= bits
         }
+        return matched
     }
 
     /// Runs one anchored rule's database (stops at its first match): its bit, or 0. nil if

@@ -28,15 +28,12 @@ struct RuleAlphabet: Sendable, Equatable {
         return set
     }()
 
+    /// Selects the word with conditional moves (no jump table: this runs per byte of a window).
     @inline(__always)
     func contains(_ byte: UInt8) -> Bool {
-        let bit = UInt64(1) << UInt64(byte & 63)
-        switch byte >> 6 {
-        case 0: return words.0 & bit != 0
-        case 1: return words.1 & bit != 0
-        case 2: return words.2 & bit != 0
-        default: return words.3 & bit != 0
-        }
+        let low = byte < 64 ? words.0 : words.1
+        let high = byte < 192 ? words.2 : words.3
+        return ((byte < 128 ? low : high) >> UInt64(byte & 63)) & 1 != 0
     }
 
     mutating func insert(_ byte: UInt8) {
