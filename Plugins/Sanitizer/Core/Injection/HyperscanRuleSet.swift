@@ -48,8 +48,8 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// Per anchored rule: its database and its anchor groups' ids.
     private let anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)]
     /// Per anchored rule (same order): the bytes its matches can consume (nil: unknown) and its
-    /// shortest match, for the leetspeak view's windowed rescans.
-    private let shapes: [(alphabet: RuleAlphabet?, minWidth: Int)]
+    /// shortest match and a byte outside the alphabet, for the leetspeak view's windowed rescans.
+    private let shapes: [(alphabet: RuleAlphabet?, minWidth: Int, separator: CChar?)]
     /// Per anchored rule: its bit, and its anchor groups and their rot13 images (same database)
     /// as sets: a rule is a candidate when its groups all occur (four word tests), and can match
     /// the rot13 view of a text only if the rot13 images all occur in the text itself.
@@ -199,11 +199,13 @@ final class HyperscanRuleSet: @unchecked Sendable {
             always = plain.isEmpty ? nil
                 : try add(Self.compile(plain.map { patterns[$0] }, ids: plain.map { UInt32($0) }, flags: Self.flags, names: plain.map { names[$0] }))
             var anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)] = []
-            var shapes: [(alphabet: RuleAlphabet?, minWidth: Int)] = []
+            var shapes: [(alphabet: RuleAlphabet?, minWidth: Int, separator: CChar?)] = []
             for i in groupRanges.indices where !groupRanges[i].isEmpty {
                 let db = try add(Self.compile([patterns[i]], ids: [UInt32(i)], flags: Self.flags, names: [names[i]]))
                 anchored.append((i, db, groupRanges[i]))
-                shapes.append((RuleAlphabet(expression: patterns[i], caseless: true), Self.minimumWidth(patterns[i])))
+                let alphabet = RuleAlphabet(expression: patterns[i], caseless: true)
+                let separator = alphabet.flatMap { set in (0...255).first { !set.contains(UInt8($0)) } }
+                shapes.append((alphabet, Self.minimumWidth(patterns[i]), separator.map { CChar(bitPattern: UInt8($0)) }))
             }
             self.anchored = anchored
             self.shapes = shapes
@@ -325,7 +327,9 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// to hold every rule that matches `text` (the caller scanned it). nil if Hyperscan fails.
     func scan(_ view: UnsafeBufferPointer<UInt8>, derivedFrom text: UnsafeBufferPointer<UInt8>, anchors: AnchorGroups,
               skipping: UInt64) -> UInt64? {
-        guard longestAnchor > 0, let windows = ChangedWindows.windows(view, text, reach: longestAnchor - 1) else {
+        guard view.count == text.count else { return scan(view, skipping: skipping)?.rules }
+        let changed = ChangedWindows.changedBytes(view, text)
+        guard longestAnchor > 0, let windows = ChangedWindows.windows(changed: changed, count: view.count, reach: longestAnchor - 1) else {
             return scan(view, skipping: skipping)?.rules
         }
         guard !view.isEmpty else { return 0 }
@@ -334,7 +338,7 @@ final class HyperscanRuleSet: @unchecked Sendable {
             for window in windows {
                 guard findAnchors(data + window.lowerBound, UInt32(truncatingIfNeeded: window.count), scratch, into: &seen) else { return nil }
             }
-            guard let matched = scanDerivedRules(data, view, text, scratch, candidates: rules(of: seen).candidates & ~skipping) else {
+            guard let matched = scanDerivedRules(data, view, changed, scratch, candidates: rules(of: seen).candidates & ~skipping) else {
                 return nil
             }
             return matched & ~skipping
@@ -342,36 +346,51 @@ final class HyperscanRuleSet: @unchecked Sendable {
     }
 
     /// The rules in `candidates` (and the rules without anchors) that match in `view`, derived
-    /// byte for byte from `text` where none of `candidates` matches: a rule whose alphabet is
-    /// known (``RuleAlphabet``) is first run only on the windows around the bytes the view
-    /// changed (``ChangedWindows/runs(_:changed:within:)``: a match of the view that the text
-    /// lacks lies in one); only if a window reports a match (it may be one the window's edges
-    /// made) is the rule run on the whole view, which decides. `data` is `view`'s bytes as C
-    /// characters. nil if Hyperscan fails.
-    private func scanDerivedRules(_ data: UnsafePointer<CChar>, _ view: UnsafeBufferPointer<UInt8>,
-                                  _ text: UnsafeBufferPointer<UInt8>, _ scratch: OpaquePointer, candidates: UInt64) -> UInt64? {
+    /// byte for byte from a text where none of `candidates` matches and that differs from it at
+    /// the offsets `changed`: a rule whose alphabet is known (``RuleAlphabet``) is first run only
+    /// on the windows around the changed bytes (``ChangedWindows/runs(_:changed:within:)``: a
+    /// match of the view that the text lacks lies in one, with its neighbours), copied one after
+    /// the other with a byte outside the alphabet between them (no match crosses it) and scanned
+    /// in one call; only if that reports a match (it may be one the windows' edges made) is the
+    /// rule run on the whole view, which decides. `data` is `view`'s bytes as C characters. nil
+    /// if Hyperscan fails.
+    private func scanDerivedRules(_ data: UnsafePointer<CChar>, _ view: UnsafeBufferPointer<UInt8>, _ changed: [Int],
+                                  _ scratch: OpaquePointer, candidates: UInt64) -> UInt64? {
         let length = UInt32(truncatingIfNeeded: view.count)
         guard var matched = scanRules(data, length, scratch, candidates: 0) else { return nil }
         guard candidates != 0 else { return matched }
-        // (A view of another length is not derived byte for byte: every rule runs on all of it.)
-        let changed = view.count == text.count ? ChangedWindows.changedBytes(view, text) : nil
-        for (k, entry) in anchored.enumerated() where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
-            if let changed, let alphabet = shapes[k].alphabet,
-               let windows = ChangedWindows.runs(view, changed: changed, within: alphabet) {
-                var found: UInt64 = 0
-                for window in windows where window.count >= shapes[k].minWidth {
-                    guard let bits = scanRule(entry.database, data + window.lowerBound,
-                                              UInt32(truncatingIfNeeded: window.count), scratch) else { return nil }
-                    found |= bits
-                    if found != 0 { break }
+        var failed = false
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: view.count + 1) { joined in
+            guard let out = joined.baseAddress else { return }
+            for (k, entry) in anchored.enumerated() where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
+                if let alphabet = shapes[k].alphabet, let separator = shapes[k].separator,
+                   let windows = ChangedWindows.runs(view, changed: changed, within: alphabet) {
+                    // Windows cover at most half of the view: with one separator each they fit.
+                    var used = 0
+                    for window in windows where window.count >= shapes[k].minWidth {
+                        if used > 0 {
+                            out[used] = separator
+                            used += 1
+                        }
+                        (out + used).update(from: data + window.lowerBound, count: window.count)
+                        used += window.count
+                    }
+                    if used == 0 { continue }
+                    guard let bits = scanRule(entry.database, out, UInt32(truncatingIfNeeded: used), scratch) else {
+                        failed = true
+                        return
+                    }
+                    // No window matched: the view has no match the text lacks, and the text has none.
+                    if bits == 0 { continue }
                 }
-                // No window matched: the view has no match the text lacks, and the text has none.
-                if found == 0 { continue }
+                guard let bits = scanRule(entry.database, data, length, scratch) else {
+                    failed = true
+                    return
+                }
+                matched |= bits
             }
-            guard let bits = scanRule(entry.database, data, length, scratch) else { return nil }
-            matched |= bits
         }
-        return matched
+        return failed ? nil : matched
     }
 
     /// Runs one anchored rule's database (stops at its first match): its bit, or 0. nil if
