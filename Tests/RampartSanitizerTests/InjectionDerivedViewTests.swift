@@ -50,6 +50,10 @@ final class InjectionDerivedViewTests: XCTestCase {
         XCTAssertEqual(RuleAlphabet(expression: "don(?:\u{2019}|')t", caseless: false),
                        RuleAlphabet(Array("dont'".utf8) + Array("\u{2019}".utf8)))
         XCTAssertEqual(RuleAlphabet(expression: "[A-Z]", caseless: true), set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+        XCTAssertEqual(set("\u{0}\u{1}\u{3}").firstNonMember, 2)
+        XCTAssertEqual(set("abc").firstNonMember, 0)
+        XCTAssertNil(RuleAlphabet.all.firstNonMember)
+        XCTAssertEqual(RuleAlphabet((0...199).map { UInt8($0) }).firstNonMember, 200)
         // Unknown syntax: no alphabet (the caller scans the whole view).
         for unknown in [#"(?i)abc"#, #"a\p{L}"#, #"[[:alpha:]]"#, "[\u{E9}]", #"abc\"#, "[abc", #"\1"#, #"(?=a)b"#] {
             XCTAssertNil(RuleAlphabet(expression: unknown, caseless: false), unknown)

@@ -48,8 +48,8 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// Per anchored rule: its database and its anchor groups' ids.
     private let anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)]
     /// Per anchored rule (same order): the bytes its matches can consume (nil: unknown) and its
-    /// shortest match and a byte outside the alphabet, for the leetspeak view's windowed rescans.
-    private let shapes: [(alphabet: RuleAlphabet?, minWidth: Int, separator: CChar?)]
+    /// shortest match, for the leetspeak view's windowed rescans.
+    private let shapes: [(alphabet: RuleAlphabet?, minWidth: Int)]
     /// Per anchored rule: its bit, and its anchor groups and their rot13 images (same database)
     /// as sets: a rule is a candidate when its groups all occur (four word tests), and can match
     /// the rot13 view of a text only if the rot13 images all occur in the text itself.
@@ -199,13 +199,11 @@ final class HyperscanRuleSet: @unchecked Sendable {
             always = plain.isEmpty ? nil
                 : try add(Self.compile(plain.map { patterns[$0] }, ids: plain.map { UInt32($0) }, flags: Self.flags, names: plain.map { names[$0] }))
             var anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)] = []
-            var shapes: [(alphabet: RuleAlphabet?, minWidth: Int, separator: CChar?)] = []
+            var shapes: [(alphabet: RuleAlphabet?, minWidth: Int)] = []
             for i in groupRanges.indices where !groupRanges[i].isEmpty {
                 let db = try add(Self.compile([patterns[i]], ids: [UInt32(i)], flags: Self.flags, names: [names[i]]))
                 anchored.append((i, db, groupRanges[i]))
-                let alphabet = RuleAlphabet(expression: patterns[i], caseless: true)
-                let separator = alphabet.flatMap { set in (0...255).first { !set.contains(UInt8($0)) } }
-                shapes.append((alphabet, Self.minimumWidth(patterns[i]), separator.map { CChar(bitPattern: UInt8($0)) }))
+                shapes.append((RuleAlphabet(expression: patterns[i], caseless: true), Self.minimumWidth(patterns[i])))
             }
             self.anchored = anchored
             self.shapes = shapes
@@ -347,40 +345,52 @@ final class HyperscanRuleSet: @unchecked Sendable {
 
     /// The rules in `candidates` (and the rules without anchors) that match in `view`, derived
     /// byte for byte from a text where none of `candidates` matches and that differs from it at
-    /// the offsets `changed`: a rule whose alphabet is known (``RuleAlphabet``) is first run only
-    /// on the windows around the changed bytes (``ChangedWindows/runs(_:changed:within:)``: a
-    /// match of the view that the text lacks lies in one, with its neighbours), copied one after
-    /// the other with a byte outside the alphabet between them (no match crosses it) and scanned
-    /// in one call; only if that reports a match (it may be one the windows' edges made) is the
-    /// rule run on the whole view, which decides. `data` is `view`'s bytes as C characters. nil
-    /// if Hyperscan fails.
+    /// the offsets `changed`. The candidates whose alphabets are known (``RuleAlphabet``) are first
+    /// run only on the windows around the changed bytes for the union of their alphabets
+    /// (``ChangedWindows/runs(_:changed:within:)``: a match of the view that the text lacks lies
+    /// in one, with its neighbours), copied one after the other with a byte outside that union
+    /// between them (no match crosses it) and scanned in one call per rule; only a rule that
+    /// reports a match there (it may be one the windows' edges made) is run on the whole view,
+    /// which decides. `data` is `view`'s bytes as C characters. nil if Hyperscan fails.
     private func scanDerivedRules(_ data: UnsafePointer<CChar>, _ view: UnsafeBufferPointer<UInt8>, _ changed: [Int],
                                   _ scratch: OpaquePointer, candidates: UInt64) -> UInt64? {
         let length = UInt32(truncatingIfNeeded: view.count)
         guard var matched = scanRules(data, length, scratch, candidates: 0) else { return nil }
         guard candidates != 0 else { return matched }
+        // The union of the candidates' alphabets (nil if one is unknown), their shortest match.
+        var union: RuleAlphabet? = RuleAlphabet()
+        var minWidth = Int.max
+        for (k, entry) in anchored.enumerated() where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
+            if let alphabet = shapes[k].alphabet { union?.formUnion(alphabet) } else { union = nil }
+            minWidth = min(minWidth, shapes[k].minWidth)
+        }
         var failed = false
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: view.count + 1) { joined in
             guard let out = joined.baseAddress else { return }
-            for (k, entry) in anchored.enumerated() where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
-                if let alphabet = shapes[k].alphabet, let separator = shapes[k].separator,
-                   let windows = ChangedWindows.runs(view, changed: changed, within: alphabet) {
-                    // Windows cover at most half of the view: with one separator each they fit.
-                    var used = 0
-                    for window in windows where window.count >= shapes[k].minWidth {
-                        if used > 0 {
-                            out[used] = separator
-                            used += 1
-                        }
-                        (out + used).update(from: data + window.lowerBound, count: window.count)
-                        used += window.count
+            // The windows joined (used > 0), or nil: every candidate runs on the whole view.
+            var used = 0
+            var windowed = false
+            if let union, let separator = union.firstNonMember,
+               let windows = ChangedWindows.runs(view, changed: changed, within: union) {
+                windowed = true
+                // Windows cover at most half of the view: with one separator each they fit.
+                for window in windows where window.count >= minWidth {
+                    if used > 0 {
+                        out[used] = CChar(bitPattern: separator)
+                        used += 1
                     }
+                    (out + used).update(from: data + window.lowerBound, count: window.count)
+                    used += window.count
+                }
+            }
+            for entry in anchored where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
+                if windowed {
+                    // No window: no match the text lacks; else a window scan that finds none.
                     if used == 0 { continue }
                     guard let bits = scanRule(entry.database, out, UInt32(truncatingIfNeeded: used), scratch) else {
                         failed = true
                         return
                     }
-                    // No window matched: the view has no match the text lacks, and the text has none.
                     if bits == 0 { continue }
                 }
                 guard let bits = scanRule(entry.database, data, length, scratch) else {

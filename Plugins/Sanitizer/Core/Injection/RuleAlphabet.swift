@@ -60,6 +60,14 @@ struct RuleAlphabet: Sendable, Equatable {
         return set
     }
 
+    /// The smallest byte not in the set, nil when it holds every byte.
+    var firstNonMember: UInt8? {
+        for (k, word) in [words.0, words.1, words.2, words.3].enumerated() where word != .max {
+            return UInt8(k * 64 + (~word).trailingZeroBitCount)
+        }
+        return nil
+    }
+
     /// The number of bytes in the set.
     var count: Int {
         words.0.nonzeroBitCount + words.1.nonzeroBitCount + words.2.nonzeroBitCount + words.3.nonzeroBitCount
