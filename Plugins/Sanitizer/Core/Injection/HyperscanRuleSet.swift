@@ -12,8 +12,7 @@ import Synchronization
 /// database (Hyperscan's pure-literal compiler; groups of one-byte literals are found with
 /// `memchr`); a scan runs it first, then each rule whose groups all occurred in its own small
 /// database (stopping at its first match). A view derived byte for byte from a scanned text (the
-/// leetspeak view) rescans anchors only around the bytes it changed, and its rules first only on
-/// the runs of their alphabets through those bytes (``RuleAlphabet``). Rules without anchors share one database that runs
+/// leetspeak view) rescans anchors only around the bytes it changed. Rules without anchors share one database that runs
 /// on every scan. One database holding all rules costs ~45 µs per KB of English text (merged
 /// automata triggered by common words); the anchors skip nearly all of that work.
 ///
@@ -47,9 +46,6 @@ final class HyperscanRuleSet: @unchecked Sendable {
     private let always: OpaquePointer?
     /// Per anchored rule: its database and its anchor groups' ids.
     private let anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)]
-    /// Per anchored rule (same order): the bytes its matches can consume (nil: unknown) and its
-    /// shortest match, for the leetspeak view's windowed rescans.
-    private let shapes: [(alphabet: RuleAlphabet?, minWidth: Int)]
     /// Per anchored rule: its bit, and its anchor groups and their rot13 images (same database)
     /// as sets: a rule is a candidate when its groups all occur (four word tests), and can match
     /// the rot13 view of a text only if the rot13 images all occur in the text itself.
@@ -199,14 +195,11 @@ final class HyperscanRuleSet: @unchecked Sendable {
             always = plain.isEmpty ? nil
                 : try add(Self.compile(plain.map { patterns[$0] }, ids: plain.map { UInt32($0) }, flags: Self.flags, names: plain.map { names[$0] }))
             var anchored: [(rule: Int, database: OpaquePointer, groups: Range<Int>)] = []
-            var shapes: [(alphabet: RuleAlphabet?, minWidth: Int)] = []
             for i in groupRanges.indices where !groupRanges[i].isEmpty {
                 let db = try add(Self.compile([patterns[i]], ids: [UInt32(i)], flags: Self.flags, names: [names[i]]))
                 anchored.append((i, db, groupRanges[i]))
-                shapes.append((RuleAlphabet(expression: patterns[i], caseless: true), Self.minimumWidth(patterns[i])))
             }
             self.anchored = anchored
-            self.shapes = shapes
             let rotated = anchored.map { ($0.groups.lowerBound + originalGroups)..<($0.groups.upperBound + originalGroups) }
             anchorMasks = zip(anchored, rotated).map { entry, rotated in
                 (UInt64(1) << UInt64(entry.rule), AnchorGroups(entry.groups), AnchorGroups(rotated))
@@ -231,17 +224,6 @@ final class HyperscanRuleSet: @unchecked Sendable {
         if let anchors { hs_free_database(anchors) }
         if let always { hs_free_database(always) }
         for entry in anchored { hs_free_database(entry.database) }
-    }
-
-    /// The shortest match of `pattern` under ``flags`` in bytes (0 when Hyperscan cannot say).
-    static func minimumWidth(_ pattern: String) -> Int {
-        var info: UnsafeMutablePointer<hs_expr_info_t>?
-        var error: UnsafeMutablePointer<hs_compile_error_t>?
-        let status = hs_expression_info(pattern, flags, &info, &error)
-        if let error { hs_free_compile_error(error) }
-        guard status == HS_SUCCESS, let info else { return 0 }
-        defer { free(info) }
-        return Int(info.pointee.min_width)
     }
 
     /// The other case of an ASCII letter; any other byte itself.
@@ -320,14 +302,10 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// text's. That set may hold more groups than the view has (an occurrence of the text that
     /// the view changed): more rules may run, and a rule whose anchors are absent cannot match
     /// (anchors are required literals), so the result is the full scan's. Falls back to the full
-    /// scan when the windows would cover half of the view. The rules are then run only around the
-    /// changed bytes where their alphabets allow (``scanDerivedRules``), which needs `skipping`
-    /// to hold every rule that matches `text` (the caller scanned it). nil if Hyperscan fails.
+    /// scan when the windows would cover half of the view. nil if Hyperscan fails.
     func scan(_ view: UnsafeBufferPointer<UInt8>, derivedFrom text: UnsafeBufferPointer<UInt8>, anchors: AnchorGroups,
               skipping: UInt64) -> UInt64? {
-        guard view.count == text.count else { return scan(view, skipping: skipping)?.rules }
-        let changed = ChangedWindows.changedBytes(view, text)
-        guard longestAnchor > 0, let windows = ChangedWindows.windows(changed: changed, count: view.count, reach: longestAnchor - 1) else {
+        guard longestAnchor > 0, let windows = ChangedWindows.windows(view, text, reach: longestAnchor - 1) else {
             return scan(view, skipping: skipping)?.rules
         }
         guard !view.isEmpty else { return 0 }
@@ -336,85 +314,9 @@ final class HyperscanRuleSet: @unchecked Sendable {
             for window in windows {
                 guard findAnchors(data + window.lowerBound, UInt32(truncatingIfNeeded: window.count), scratch, into: &seen) else { return nil }
             }
-            guard let matched = scanDerivedRules(data, view, changed, scratch, candidates: rules(of: seen).candidates & ~skipping) else {
-                return nil
-            }
+            guard let matched = scanRules(data, length, scratch, candidates: rules(of: seen).candidates & ~skipping) else { return nil }
             return matched & ~skipping
         }
-    }
-
-    /// The rules in `candidates` (and the rules without anchors) that match in `view`, derived
-    /// byte for byte from a text where none of `candidates` matches and that differs from it at
-    /// the offsets `changed`. The candidates whose alphabets are known (``RuleAlphabet``) are first
-    /// run only on the windows around the changed bytes for the union of their alphabets
-    /// (``ChangedWindows/runs(_:changed:within:)``: a match of the view that the text lacks lies
-    /// in one, with its neighbours), copied one after the other with a byte outside that union
-    /// between them (no match crosses it) and scanned in one call per rule; only a rule that
-    /// reports a match there (it may be one the windows' edges made) is run on the whole view,
-    /// which decides. `data` is `view`'s bytes as C characters. nil if Hyperscan fails.
-    private func scanDerivedRules(_ data: UnsafePointer<CChar>, _ view: UnsafeBufferPointer<UInt8>, _ changed: [Int],
-                                  _ scratch: OpaquePointer, candidates: UInt64) -> UInt64? {
-        let length = UInt32(truncatingIfNeeded: view.count)
-        guard var matched = scanRules(data, length, scratch, candidates: 0) else { return nil }
-        guard candidates != 0 else { return matched }
-        // The union of the candidates' alphabets (nil if one is unknown), their shortest match.
-        var union: RuleAlphabet? = RuleAlphabet()
-        var minWidth = Int.max
-        for (k, entry) in anchored.enumerated() where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
-            if let alphabet = shapes[k].alphabet { union?.formUnion(alphabet) } else { union = nil }
-            minWidth = min(minWidth, shapes[k].minWidth)
-        }
-        var failed = false
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: view.count + 1) { joined in
-            guard let out = joined.baseAddress else { return }
-            // The windows joined (used > 0), or nil: every candidate runs on the whole view.
-            var used = 0
-            var windowed = false
-            if let union, let separator = union.firstNonMember,
-               let windows = ChangedWindows.runs(view, changed: changed, within: union) {
-                windowed = true
-                // Windows cover at most half of the view: with one separator each they fit.
-                for window in windows where window.count >= minWidth {
-                    if used > 0 {
-                        out[used] = CChar(bitPattern: separator)
-                        used += 1
-                    }
-                    (out + used).update(from: data + window.lowerBound, count: window.count)
-                    used += window.count
-                }
-            }
-            for entry in anchored where candidates & (UInt64(1) << UInt64(entry.rule)) != 0 {
-                if windowed {
-                    // No window: no match the text lacks; else a window scan that finds none.
-                    if used == 0 { continue }
-                    guard let bits = scanRule(entry.database, out, UInt32(truncatingIfNeeded: used), scratch) else {
-                        failed = true
-                        return
-                    }
-                    if bits == 0 { continue }
-                }
-                guard let bits = scanRule(entry.database, data, length, scratch) else {
-                    failed = true
-                    return
-                }
-                matched |= bits
-            }
-        }
-        return failed ? nil : matched
-    }
-
-    /// Runs one anchored rule's database (stops at its first match): its bit, or 0. nil if
-    /// Hyperscan fails.
-    private func scanRule(_ database: OpaquePointer, _ data: UnsafePointer<CChar>, _ length: UInt32,
-                          _ scratch: OpaquePointer) -> UInt64? {
-        var matched: UInt64 = 0
-        let status = hs_scan(database, data, length, 0, scratch, { id, _, _, _, context in
-            guard let context, id < 64 else { return 1 }
-            context.assumingMemoryBound(to: UInt64.self).pointee |= UInt64(1) << UInt64(id)
-            return 1
-        }, &matched)
-        guard status == HS_SUCCESS || status == HS_SCAN_TERMINATED else { return nil }
-        return matched
     }
 
     /// `body` with `bytes` as C characters and a pooled scratch; nil if there is no scratch.
