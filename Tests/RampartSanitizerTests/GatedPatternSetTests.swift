@@ -111,6 +111,9 @@ final class GatedPatternSetTests: XCTestCase {
         XCTAssertEqual(placement("CRYPTO"), [.digitWide])
         XCTAssertEqual(placement("EMAIL_ADDRESS"), [.main])
         XCTAssertEqual(placement("HIGH_ENTROPY_SECRET"), [.classRun])
+        // A class without vowels: gated on runs of eight.
+        XCTAssertEqual(placement("DE_ID_CARD"), [.classRun])
+        XCTAssertEqual(placement("DE_PASSPORT"), [.classRun])
         XCTAssertTrue(gated.placements.contains(.main) && gated.placements.contains(.digitNarrow))
     }
 
@@ -217,6 +220,33 @@ final class GatedPatternSetTests: XCTestCase {
         }
     }
 
+    /// The vowel test of the short class-run gate.
+    func testSparseClasses() {
+        func table(_ members: String) -> [Bool] {
+            var table = [Bool](repeating: false, count: 256)
+            for b in members.utf8 { table[Int(b)] = true }
+            return table
+        }
+        XCTAssertTrue(GatedPatternSet.isSparseInProse(table("CFGHJKLMNPRTVWXYZcfghjklmnprtvwxyz0123456789")))
+        XCTAssertFalse(GatedPatternSet.isSparseInProse(table("ABCabc")))
+        XCTAssertFalse(GatedPatternSet.isSparseInProse(table("BCD ")))
+        XCTAssertFalse(GatedPatternSet.isSparseInProse(table("xyzU")))
+    }
+
+    /// German document serials (the short class-run group) at every offset and amid prose.
+    func testSameMatchesAroundConsonantRuns() throws {
+        for serial in ["L01X00T47", "T22000129", "CFGHJKLMN", "C01X00T478", "LZ6311T47", "rhythms", "L01X00T4"] {
+            for lead in 0..<10 {
+                let prose = String(repeating: "ab ", count: lead / 3) + String(repeating: "k", count: lead % 3)
+                for tail in ["", " ", "x", "5", ". and more words", "Z"] {
+                    try assertSame(Array((prose + serial + tail).utf8))
+                    try assertSame(Array((serial + tail + " " + prose).utf8))
+                    try assertSame(Array((prose + serial.lowercased() + tail).utf8))
+                }
+            }
+        }
+    }
+
     /// Quoted high-entropy strings (the class-run group) at the text's edges and amid prose.
     func testSameMatchesAroundQuotedRuns() throws {
         let value = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MEFCQ0RFRkdISUpL"
@@ -265,7 +295,7 @@ final class GatedPatternSetTests: XCTestCase {
     func testSameMatchesOnRandomTexts() throws {
         let pieces = ["1", "23", "456", "7890", "0", " ", "-", ".", "/", ":", "+", "(", ")", "A", "b", "DE", "GB", "S", "X",
                       "RSSMRA", "T", "bc1", "sk-", "@", "x", "_", "  ", "\n", "é", "the ", "AKIA", "9",
-                      "\"", "'", "Zm9vYmFy+/", "=", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo"]
+                      "\"", "'", "Zm9vYmFy+/", "=", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo", "CFGH", "L01X", "t22", "rhythm", "K"]
         var state: UInt64 = 42
         for _ in 0..<400 {
             var text = ""

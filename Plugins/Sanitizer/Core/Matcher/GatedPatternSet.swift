@@ -57,6 +57,9 @@ public final class GatedPatternSet: Sendable {
     static let minWordRun = 16
     /// The shortest class run worth gating (shorter runs of letter classes are everywhere).
     static let minClassRun = 32
+    /// The shortest run worth gating of a class without vowels or white space
+    /// (``isSparseInProse(_:)``: German document serials).
+    static let minSparseClassRun = 8
     /// The longest match a class-run expression may have (its windows are the run ± that).
     static let maxClassRunWidth = 1024
     /// Windows covering more than this share of the input are replaced by one whole-input scan.
@@ -98,14 +101,9 @@ public final class GatedPatternSet: Sendable {
                 wordMax = max(wordMax, widths.max)
                 wordMin = min(wordMin, widths.min)
                 placements.append(.wordRun)
-            } else if shape.startsWithClass, let run = shape.requiredRun, run.minimum >= Self.minClassRun, let widths,
+            } else if shape.startsWithClass, let run = shape.requiredRun, case let table = Self.classTable(run, spec),
+                      run.minimum >= (Self.isSparseInProse(table) ? Self.minSparseClassRun : Self.minClassRun), let widths,
                       widths.max <= Self.maxClassRunWidth {
-                var table = [Bool](repeating: false, count: 256)
-                let caseless = spec.flags & UInt32(HS_FLAG_CASELESS) != 0
-                for member in run.members {
-                    table[Int(member)] = true
-                    if caseless, (member | 0x20) &- 0x61 < 26 { table[Int(member ^ 0x20)] = true }
-                }
                 let key = runGroups.firstIndex { $0.table == table && $0.minimum == run.minimum } ?? {
                     runGroups.append((table, run.minimum, [], 0))
                     return runGroups.count - 1
@@ -134,6 +132,25 @@ public final class GatedPatternSet: Sendable {
             classGroups.append((entry.table, entry.minimum, Group(database: try PatternDatabase(entry.specs), margin: entry.margin)))
         }
         self.classGroups = classGroups
+    }
+
+    /// The membership table of a required run's class (a caseless expression's class also holds
+    /// the other case of its ASCII letters).
+    static func classTable(_ run: (members: [UInt8], minimum: Int), _ spec: PatternSpec) -> [Bool] {
+        var table = [Bool](repeating: false, count: 256)
+        let caseless = spec.flags & UInt32(HS_FLAG_CASELESS) != 0
+        for member in run.members {
+            table[Int(member)] = true
+            if caseless, (member | 0x20) &- 0x61 < 26 { table[Int(member ^ 0x20)] = true }
+        }
+        return table
+    }
+
+    /// Whether a class holds no vowel (`aeiou` in either case) and no white space: prose has a
+    /// vowel every few letters, so runs of such a class are short there (runs of eight are rare,
+    /// where runs of 32 bytes of a class with vowels are what the ordinary gate needs).
+    static func isSparseInProse(_ table: [Bool]) -> Bool {
+        !Array("aeiouAEIOU \t\n\r\u{0B}\u{0C}".utf8).contains { table[Int($0)] }
     }
 
     /// Scans `bytes`, calling `onMatch(id, from, to)` for every match, as
