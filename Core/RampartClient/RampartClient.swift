@@ -1,4 +1,3 @@
-import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -99,19 +98,7 @@ public final class RampartClient: Sendable {
     /// `Inference.Generate`: one response with the whole completion.
     public func generate(_ request: Rampart_V1_GenerateRequest, options: CallOptions = CallOptions()) async throws -> Rampart_V1_GenerateResponse {
         let bytes = try await unaryRaw(InferenceMethods.generate, payload: try request.serializedBytes(), options: options)
-        return try Self.decodeResponse(bytes)
-    }
-
-    /// Decodes a `GenerateResponse` through its text view (proto/rampart/v1/views.proto): the
-    /// text is validated by the standard library's UTF-8 validator instead of swift-protobuf's
-    /// scalar loop; the other fields are decoded by the real message. Same result, same refusal
-    /// of invalid UTF-8.
-    static func decodeResponse(_ bytes: ByteBuffer) throws -> Rampart_V1_GenerateResponse {
-        let view = try Rampart_V1_GenerateResponseTextView(serializedBytes: bytes)
-        var response = try Rampart_V1_GenerateResponse(serializedBytes: view.unknownFields.data)
-        guard let text = String(validating: view.text, as: UTF8.self) else { throw BinaryDecodingError.invalidUTF8 }
-        response.text = text
-        return response
+        return try Rampart_V1_GenerateResponse(viaTextView: bytes)  // the text validated word at a time
     }
 
     /// `Inference.GenerateStream`: chunks as tokens are generated. Ending the iteration early

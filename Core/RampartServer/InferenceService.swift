@@ -39,7 +39,7 @@ public final class InferenceService: Sendable {
         let message: Rampart_V1_GenerateRequest
         let request: GenerationRequest
         do throws(RPCError) {
-            message = try GenerateRequestDecoder.decode(call.payload())
+            message = try Rampart_V1_GenerateRequest(viaTextView: call.payload())
             request = try validator.validate(message)
         } catch {
             call.responder.finish(error)

@@ -143,11 +143,17 @@ extension Frame {
     static func decodeProtobuf<M: SwiftProtobuf.Message>(_: M.Type, _ bytes: ByteBuffer) throws(RPCError) -> M {
         do {
             return try M(serializedBytes: bytes)
-        } catch BinaryDecodingError.invalidUTF8 {
-            throw RPCError(.invalidArgument, "invalid UTF-8 in a string field of \(M.protoMessageName)")
         } catch {
-            throw RPCError(.invalidArgument, "malformed \(M.protoMessageName): \(error)")
+            throw decodingError(error, M.protoMessageName)
         }
+    }
+
+    /// A decoding failure of a `name` message as INVALID_ARGUMENT.
+    static func decodingError(_ error: any Error, _ name: String) -> RPCError {
+        if case BinaryDecodingError.invalidUTF8? = error as? BinaryDecodingError {
+            return RPCError(.invalidArgument, "invalid UTF-8 in a string field of \(name)")
+        }
+        return RPCError(.invalidArgument, "malformed \(name): \(error)")
     }
 }
 

@@ -1,13 +1,13 @@
+import Foundation
 import NIOCore
 import RampartCore
 import RampartProto
+import RampartWire
 import SwiftProtobuf
 import XCTest
 
-@testable import RampartServer
-
-/// Decoding through the text view gives exactly what decoding the real message gives.
-final class GenerateRequestDecoderTests: XCTestCase {
+/// Decoding through the text views gives exactly what decoding the real messages gives.
+final class GenerateRequestTextViewTests: XCTestCase {
     private func richRequest() -> Rampart_V1_GenerateRequest {
         var request = Rampart_V1_GenerateRequest()
         request.model = "mödel"
@@ -43,7 +43,7 @@ final class GenerateRequestDecoderTests: XCTestCase {
 
     private func decodeBoth(_ bytes: [UInt8]) -> (view: Result<Rampart_V1_GenerateRequest, RPCError>, direct: Result<Rampart_V1_GenerateRequest, any Error>) {
         let buffer = ByteBuffer(bytes: bytes)
-        let view = Result { () throws(RPCError) in try GenerateRequestDecoder.decode(buffer) }
+        let view = Result { () throws(RPCError) in try Rampart_V1_GenerateRequest(viaTextView: buffer) }
         let direct = Result { try Rampart_V1_GenerateRequest(serializedBytes: bytes) }
         return (view, direct)
     }
@@ -103,10 +103,8 @@ final class GenerateRequestDecoderTests: XCTestCase {
     }
 }
 
-@testable import RampartClient
-
 /// The client reads `GenerateResponse` through its text view: same result as the real message.
-final class GenerateResponseDecodingTests: XCTestCase {
+final class GenerateResponseTextViewTests: XCTestCase {
     func testResponsesDecodeAsTheRealMessageDoes() throws {
         var response = Rampart_V1_GenerateResponse()
         response.text = String(repeating: "Antwort mit Umlauten äöü und 🙂. ", count: 60)
@@ -121,13 +119,13 @@ final class GenerateResponseDecodingTests: XCTestCase {
         response.logprobs = [logprob]
         for message in [response, Rampart_V1_GenerateResponse()] {
             let bytes: [UInt8] = try message.serializedBytes()
-            XCTAssertEqual(try RampartClient.decodeResponse(ByteBuffer(bytes: bytes)), message)
+            XCTAssertEqual(try Rampart_V1_GenerateResponse(viaTextView: ByteBuffer(bytes: bytes)), message)
         }
     }
 
     func testInvalidUTF8InTheTextIsRefused() {
         let bytes: [UInt8] = [0x0A, 0x03, 0x61, 0xE2, 0x28]  // text: "a" then a broken sequence
         XCTAssertThrowsError(try Rampart_V1_GenerateResponse(serializedBytes: bytes))
-        XCTAssertThrowsError(try RampartClient.decodeResponse(ByteBuffer(bytes: bytes)))
+        XCTAssertThrowsError(try Rampart_V1_GenerateResponse(viaTextView: ByteBuffer(bytes: bytes)))
     }
 }
