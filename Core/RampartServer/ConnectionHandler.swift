@@ -35,6 +35,30 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private enum Phase { case awaitingPreface, open, closed }
 
+    /// The last HEADERS payload and what it decoded to. A client repeats the same headers call
+    /// after call (same method, timeout and metadata), so a byte-for-byte match skips decoding
+    /// them: no protobuf pass, no method string, no metadata dictionary to build.
+    private struct DecodedHeaders {
+        /// Payloads up to this size are remembered.
+        static let maxBytes = 512
+        /// A copy (not a slice of the read buffer, which it would keep alive).
+        let bytes: ByteBuffer
+        let method: String
+        let timeoutUs: UInt64
+        let metadata: [String: String]
+
+        init(bytes payload: ByteBuffer, _ headers: Rampart_V1_RequestHeaders) {
+            var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
+            copy.writeImmutableBuffer(payload)
+            bytes = copy
+            method = headers.method
+            timeoutUs = headers.timeoutUs
+            var metadata: [String: String] = [:]
+            for entry in headers.metadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
+            self.metadata = metadata
+        }
+    }
+
     private let settings: ServerSettings
     private let dispatcher: Dispatcher
     private let ids: RequestIDGenerator
@@ -48,6 +72,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var compression = CompressionPolicy.disabled
     private var peer: PeerCredentials?
     private var streams: [UInt32: OpenStream] = [:]
+    private var lastHeaders: DecodedHeaders?
     private var lastStreamID: UInt32 = 0
     private var draining = false
     /// Between `channelRead` and `channelReadComplete`: answers written while reading wait for
@@ -218,11 +243,16 @@ final class ConnectionHandler: ChannelInboundHandler {
             return refuse(id, RPCError(.resourceExhausted,
                 "too many concurrent streams on this connection (max_concurrent_streams = \(settings.maxConcurrentStreams))"))
         }
-        let headers: Rampart_V1_RequestHeaders
-        do {
-            headers = try Rampart_V1_RequestHeaders(serializedBytes: frame.payload)
-        } catch {
-            return refuse(id, RPCError(.invalidArgument, "malformed RequestHeaders: \(error)"))
+        let headers: DecodedHeaders
+        if let last = lastHeaders, last.bytes == frame.payload {  // compares the readable bytes
+            headers = last
+        } else {
+            do {
+                headers = DecodedHeaders(bytes: frame.payload, try Rampart_V1_RequestHeaders(serializedBytes: frame.payload))
+            } catch {
+                return refuse(id, RPCError(.invalidArgument, "malformed RequestHeaders: \(error)"))
+            }
+            lastHeaders = headers.bytes.readableBytes <= DecodedHeaders.maxBytes ? headers : nil
         }
         guard let handler = dispatcher.handler(for: headers.method) else {
             return refuse(id, RPCError(.unimplemented, "unknown method \"\(headers.method.prefix(200))\""))
@@ -234,10 +264,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         if headers.timeoutUs > 0 {
             deadline = .now() + .microseconds(Int64(clamping: min(headers.timeoutUs, UInt64(Int64.max / 1000))))
         }
-        var metadata: [String: String] = [:]
-        for entry in headers.metadata { if case .text(let value)? = entry.value { metadata[entry.key] = value } }
         let callContext = CallContext(
-            requestID: ids.next(), method: headers.method, streamID: id, peer: peer, metadata: metadata,
+            requestID: ids.next(), method: headers.method, streamID: id, peer: peer, metadata: headers.metadata,
             deadlineUptimeNanos: deadline.map { $0.uptimeNanoseconds })
         guard let context else { return }
         let responder = StreamResponder(

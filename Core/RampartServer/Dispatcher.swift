@@ -63,7 +63,14 @@ public struct Dispatcher: Sendable {
     }
 
     /// The handler for a path, if any.
-    public func handler(for path: String) -> MethodHandler? { handlers[path]?.handler ?? fallback?(path) }
+    ///
+    /// Not written with `??`: the operator is generic, so a closure passed through it is
+    /// re-abstracted there and back, two thunk allocations on every call.
+    public func handler(for path: String) -> MethodHandler? {
+        if let entry = handlers[path] { return entry.handler }
+        guard let fallback else { return nil }
+        return fallback(path)
+    }
 
     /// Registered method paths, sorted.
     public var methods: [String] { handlers.keys.sorted() }

@@ -62,15 +62,47 @@ public final class InferenceService: Sendable {
         }
     }
 
+    /// What one call accumulates while the backend generates. One value captured by the token
+    /// closure (which is not escaping, so it is captured in place): local functions capturing
+    /// separate variables made the compiler box each of them, an allocation apiece per call.
+    private struct Progress {
+        let requestID: String
+        var text = ""
+        var logprobs: [Rampart_V1_TokenLogprob] = []
+        var first = true
+        var delivered = 0
+        var stopError: RPCError?
+        var window: HoldBackWindow
+
+        /// The next streamed chunk carrying `piece` and the logprobs gathered so far; the first
+        /// chunk also names the request and the model.
+        mutating func chunk(_ piece: String, model: ModelDescriptor) -> Rampart_V1_GenerateChunk {
+            var chunk = Rampart_V1_GenerateChunk()
+            chunk.text = piece
+            chunk.logprobs = logprobs
+            logprobs.removeAll()
+            if first {
+                chunk.requestID = requestID
+                chunk.model = model.name
+                chunk.modelVersion = model.version
+                first = false
+            }
+            delivered += piece.utf8.count
+            return chunk
+        }
+    }
+
     private func run(_ message: Rampart_V1_GenerateRequest, _ validated: GenerationRequest, chain: PluginChain,
                      responder: StreamResponder, streaming: Bool) {
-        let requestID = responder.context.requestID
         var trailers: [String: String] = [:]  // the responder adds the request id
         var request = validated
         let chainCall = chain.isEmpty ? nil : chain.begin(responder.context)
-        var delivered = 0
+        let filterOutput = chainCall != nil && chain.inspectsOutput
+        var progress = Progress(
+            requestID: responder.context.requestID,
+            window: HoldBackWindow(limit: filterOutput ? chain.holdBackBytes : 0))
         func fail(_ error: RPCError, finish: Rampart_V1_FinishReason = .unspecified) {
-            chainCall?.end(finish: finish, usage: Rampart_V1_Usage(), status: error.code, deliveredBytes: delivered)
+            chainCall?.end(finish: finish, usage: Rampart_V1_Usage(), status: error.code, deliveredBytes: progress.delivered)
             responder.finish(error)
         }
 
@@ -96,34 +128,12 @@ public final class InferenceService: Sendable {
         }
 
         let wantLogprobs = request.sampling.logprobs
-        let filterOutput = chainCall != nil && chain.inspectsOutput
-        var window = HoldBackWindow(limit: filterOutput ? chain.holdBackBytes : 0)
-        var text = ""
-        var logprobs: [Rampart_V1_TokenLogprob] = []
-        var first = true
-        var stopError: RPCError?
-
-        func sendChunk(_ piece: String, final: Bool = false) {
-            var chunk = Rampart_V1_GenerateChunk()
-            chunk.text = piece
-            chunk.logprobs = logprobs
-            logprobs.removeAll()
-            if first {
-                chunk.requestID = requestID
-                chunk.model = model.name
-                chunk.modelVersion = model.version
-                first = false
-            }
-            delivered += piece.utf8.count
-            responder.send(chunk)
-        }
-
         let result: GenerationResult
         do {
             result = try backend.generate(request) { token in
                 if responder.isCancelled { return false }
                 if let failure = chainCall?.pendingFailure {
-                    stopError = failure
+                    progress.stopError = failure
                     return false
                 }
                 var piece = token.text
@@ -131,19 +141,19 @@ public final class InferenceService: Sendable {
                     do throws(RPCError) {
                         piece = try chainCall.filterChunk(piece)
                     } catch {
-                        stopError = error
-                        window.discard()
+                        progress.stopError = error
+                        progress.window.discard()
                         return false
                     }
                 }
-                if wantLogprobs { logprobs.append(Self.logprob(token)) }
+                if wantLogprobs { progress.logprobs.append(Self.logprob(token)) }
                 if streaming {
-                    let release = filterOutput ? window.push(piece) : piece
-                    if !release.isEmpty || !filterOutput { sendChunk(release) }
-                } else if text.isEmpty {
-                    text = piece
+                    let release = filterOutput ? progress.window.push(piece) : piece
+                    if !release.isEmpty || !filterOutput { responder.send(progress.chunk(release, model: model)) }
+                } else if progress.text.isEmpty {
+                    progress.text = piece
                 } else {
-                    text += piece
+                    progress.text += piece
                 }
                 return !responder.isCancelled
             }
@@ -154,9 +164,9 @@ public final class InferenceService: Sendable {
         } catch {
             return fail(RPCError(.internal, "backend \(model.backend) failed: \(error)"))
         }
-        if let stopError { return fail(stopError, finish: .contentFilter) }
+        if let stopError = progress.stopError { return fail(stopError, finish: .contentFilter) }
         guard !responder.isCancelled else {
-            chainCall?.end(finish: .unspecified, usage: Rampart_V1_Usage(), status: .cancelled, deliveredBytes: delivered)
+            chainCall?.end(finish: .unspecified, usage: Rampart_V1_Usage(), status: .cancelled, deliveredBytes: progress.delivered)
             return
         }
         var usage = Rampart_V1_Usage()
@@ -170,50 +180,50 @@ public final class InferenceService: Sendable {
                 let tail = try chainCall.filterChunk("")
                 if !tail.isEmpty {
                     if streaming {
-                        let release = window.push(tail)
-                        if !release.isEmpty { sendChunk(release) }
+                        let release = progress.window.push(tail)
+                        if !release.isEmpty { responder.send(progress.chunk(release, model: model)) }
                     } else {
-                        text += tail
+                        progress.text += tail
                     }
                 }
             } catch {
-                window.discard()
+                progress.window.discard()
                 return fail(error, finish: .contentFilter)
             }
         }
         if streaming {
-            let rest = window.flush()
-            if !rest.isEmpty { sendChunk(rest) }
+            let rest = progress.window.flush()
+            if !rest.isEmpty { responder.send(progress.chunk(rest, model: model)) }
             var last = Rampart_V1_GenerateChunk()
             last.finishReason = finish
             last.usage = usage
-            last.logprobs = logprobs
-            if first {
-                last.requestID = requestID
+            last.logprobs = progress.logprobs
+            if progress.first {
+                last.requestID = progress.requestID
                 last.model = model.name
                 last.modelVersion = model.version
             }
-            chainCall?.end(finish: finish, usage: usage, status: .ok, deliveredBytes: delivered)
+            chainCall?.end(finish: finish, usage: usage, status: .ok, deliveredBytes: progress.delivered)
             if let extra = chainCall?.responseMetadata { trailers.merge(extra) { current, _ in current } }
             responder.send(last)
             responder.finish(metadata: trailers)
         } else {
             var response = Rampart_V1_GenerateResponse()
-            response.text = text
+            response.text = progress.text
             response.usage = usage
             response.finishReason = finish
             response.model = model.name
             response.modelVersion = model.version
-            response.requestID = requestID
-            response.logprobs = logprobs
+            response.requestID = progress.requestID
+            response.logprobs = progress.logprobs
             if let chainCall {
                 do throws(RPCError) {
                     try chainCall.onResponse(&response, trailers: &trailers)
                 } catch {
                     return fail(error, finish: .contentFilter)
                 }
-                delivered = response.text.utf8.count
-                chainCall.end(finish: finish, usage: usage, status: .ok, deliveredBytes: delivered)
+                progress.delivered = response.text.utf8.count
+                chainCall.end(finish: finish, usage: usage, status: .ok, deliveredBytes: progress.delivered)
                 trailers.merge(chainCall.responseMetadata) { current, _ in current }
             }
             responder.finish(with: response, metadata: trailers)

@@ -31,18 +31,25 @@ final class NullBackendTests: XCTestCase {
 }
 
 final class RequestIDGeneratorTests: XCTestCase {
-    func testIDsAreThePrefixAndTheCounterInTwelveHexDigits() throws {
+    func testIDsAreThePrefixAndTheCounterInNineBase32Digits() throws {
         let ids = RequestIDGenerator()
         let first = ids.next()
-        let parts = first.split(separator: "-")
-        XCTAssertEqual(parts.count, 3, first)
-        XCTAssertEqual(parts[0], "r")
-        XCTAssertEqual(parts[1].count, 8)
-        XCTAssertEqual(parts[2], "000000000001")
+        XCTAssertEqual(first.utf8.count, 15, first)
+        XCTAssertTrue(first.hasPrefix("r"))
+        let prefix = String(first.prefix(6))
+        XCTAssertEqual(first, prefix + "000000001")
+        // 0x1234 = 4660 = 4·32² + 17·32 + 20: "0000004hk" in base 32 (0-9a-v).
         for _ in 2..<0x1234 { _ = ids.next() }
         let later = ids.next()
-        XCTAssertEqual(later, "r-\(parts[1])-000000001234")
-        XCTAssertTrue(later.utf8.allSatisfy { $0 == 0x2D || $0 == 0x72 || (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })
-        XCTAssertNotEqual(RequestIDGenerator().next().split(separator: "-")[1], parts[1], "a fresh random prefix (1 in 2^32 to collide)")
+        XCTAssertEqual(later, prefix + "0000004hk")
+        XCTAssertTrue(later.utf8.dropFirst().allSatisfy { (0x30...0x39).contains($0) || (0x61...0x76).contains($0) }, later)
+        XCTAssertNotEqual(String(RequestIDGenerator().next().prefix(6)), prefix, "a fresh random prefix (1 in 2^25 to collide)")
+    }
+
+    func testIDsAreUniqueAcrossDigitCarries() {
+        let ids = RequestIDGenerator()
+        var seen = Set<String>()
+        for _ in 0..<40_000 { seen.insert(ids.next()) }
+        XCTAssertEqual(seen.count, 40_000, "ids repeat")
     }
 }
