@@ -87,14 +87,3 @@ public final class RequestIDGenerator: Sendable {
         }
     }
 }
-
-/// A flag set once when a call is cancelled (client CANCEL, deadline, disconnect, shutdown).
-/// Backends poll it through their token sink.
-public final class CancellationFlag: Sendable {
-    private let state = Atomic<Bool>(false)
-    public init() {}
-    /// Sets the flag; returns true if this call set it first.
-    @discardableResult
-    public func cancel() -> Bool { !state.exchange(true, ordering: .acquiringAndReleasing) }
-    public var isCancelled: Bool { state.load(ordering: .acquiring) }
-}

@@ -117,7 +117,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         readTimer?.cancel()
         idleTimer?.cancel()
         for (_, stream) in streams {
-            stream.responder.cancellation.cancel()
+            stream.responder.cancel()
             stream.deadlineTask?.cancel()
         }
         metrics.streamsEnded(streams.count)
@@ -315,7 +315,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Ends an open stream with an error: cancels its work and sends trailers.
     private func end(_ id: UInt32, _ error: RPCError) {
         guard let stream = streams.removeValue(forKey: id) else { return }
-        stream.responder.cancellation.cancel()
+        stream.responder.cancel()
         stream.deadlineTask?.cancel()
         metrics.streamsEnded(1)
         var metadata = error.metadata
@@ -397,7 +397,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         phase = .closed
         metrics.connectionClosed()
         for (_, stream) in streams {
-            stream.responder.cancellation.cancel()
+            stream.responder.cancel()
             stream.deadlineTask?.cancel()
         }
         metrics.streamsEnded(streams.count)

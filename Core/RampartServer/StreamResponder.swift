@@ -3,6 +3,7 @@ import RampartCore
 import RampartProto
 import RampartWire
 import SwiftProtobuf
+import Synchronization
 
 /// Sends the response of one stream. Safe to use from any thread: frames are encoded on the
 /// calling thread and handed to the connection's event loop in one hop.
@@ -11,8 +12,9 @@ import SwiftProtobuf
 public final class StreamResponder: Sendable {
     /// The call this responder answers.
     public let context: CallContext
-    /// Set when the call is cancelled; backends stop when they see it.
-    public let cancellation = CancellationFlag()
+    /// Set once when the call is cancelled (client CANCEL, deadline, disconnect, shutdown);
+    /// backends stop when they see it. Held inline: no separate object per call.
+    private let cancelled = Atomic<Bool>(false)
 
     let eventLoop: any EventLoop
     let compression: CompressionPolicy
@@ -26,7 +28,11 @@ public final class StreamResponder: Sendable {
     }
 
     /// Whether the call was cancelled.
-    public var isCancelled: Bool { cancellation.isCancelled }
+    public var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+
+    /// Marks the call cancelled; returns true if this call set it first.
+    @discardableResult
+    func cancel() -> Bool { !cancelled.exchange(true, ordering: .acquiringAndReleasing) }
 
     /// Sends one response message.
     public func send(_ message: some SwiftProtobuf.Message) {

@@ -29,6 +29,10 @@ extension Rampart_V1_GenerateRequest {
     /// Decodes a request through `GenerateRequestTextView` (prompt and message contents validated
     /// by the standard library); malformed bytes and invalid UTF-8 are INVALID_ARGUMENT.
     public init(viaTextView bytes: ByteBuffer) throws(RPCError) {
+        if let request = Self(promptInPlace: bytes) {
+            self = request
+            return
+        }
         do {
             let view = try Rampart_V1_GenerateRequestTextView(serializedBytes: bytes)
             self = try TextViews.rest(Self.self, of: view)
@@ -45,6 +49,90 @@ extension Rampart_V1_GenerateRequest {
             }
         } catch {
             throw Frame.decodingError(error, Self.protoMessageName)
+        }
+    }
+}
+
+extension Rampart_V1_GenerateRequest {
+    /// The common shape, a raw prompt and no chat messages, decoded without the view: the
+    /// prompt is validated where it lies in the frame (swift-protobuf would first copy a `bytes`
+    /// field into a new `Data`), and the real message merges the fields before and after it
+    /// (parsing concatenated encodings is merging them, so this is decoding the whole).
+    ///
+    /// Nil for anything else (chat messages, a second prompt, groups, a malformed or truncated
+    /// field, invalid UTF-8): the view path then decides, errors included.
+    init?(promptInPlace buffer: ByteBuffer) {
+        let decoded: Self? = buffer.withUnsafeReadableBytes { raw -> Self? in
+            guard let layout = PromptLayout(raw) else { return nil }
+            var message = Self()
+            do {
+                if let field = layout.field {
+                    if field.lowerBound > 0 { try message.merge(serializedBytes: UnsafeRawBufferPointer(rebasing: raw[..<field.lowerBound])) }
+                    if field.upperBound < raw.count { try message.merge(serializedBytes: UnsafeRawBufferPointer(rebasing: raw[field.upperBound...])) }
+                } else {
+                    try message.merge(serializedBytes: raw)
+                }
+            } catch {
+                return nil
+            }
+            if let value = layout.value, !value.isEmpty {
+                guard let prompt = String(validating: UnsafeRawBufferPointer(rebasing: raw[value]), as: UTF8.self) else { return nil }
+                message.prompt = prompt
+            }
+            return message
+        }
+        guard let decoded else { return nil }
+        self = decoded
+    }
+}
+
+/// Where the one `prompt` field (2) of an encoded `GenerateRequest` lies, found by walking the
+/// top-level fields' tags and lengths. Nil when the encoding holds chat messages (field 1), more
+/// than one prompt, a group, or a tag or length that does not fit.
+struct PromptLayout {
+    /// The whole field (tag, length and value).
+    var field: Range<Int>?
+    /// The prompt's bytes.
+    var value: Range<Int>?
+
+    init?(_ raw: UnsafeRawBufferPointer) {
+        var index = 0
+        func varint() -> UInt64? {
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            while index < raw.count, shift < 64 {
+                let byte = raw[index]
+                index += 1
+                result |= UInt64(byte & 0x7F) << shift
+                if byte & 0x80 == 0 { return result }
+                shift += 7
+            }
+            return nil
+        }
+        while index < raw.count {
+            let start = index
+            guard let tag = varint() else { return nil }
+            let number = tag >> 3
+            switch tag & 7 {
+            case 0:
+                guard varint() != nil else { return nil }
+            case 1:
+                index += 8
+            case 2:
+                guard let length = varint(), length <= UInt64(raw.count - index) else { return nil }
+                index += Int(length)
+                if number == 2 {
+                    guard field == nil else { return nil }
+                    field = start..<index
+                    value = (index - Int(length))..<index
+                }
+            case 5:
+                index += 4
+            default:
+                return nil  // groups (3, 4) and invalid wire types
+            }
+            guard index <= raw.count, number != 1, number != 0 else { return nil }
+            if number == 2, tag & 7 != 2 { return nil }
         }
     }
 }

@@ -18,7 +18,7 @@ final class CallTests: XCTestCase {
         XCTAssertEqual(response.text, "hello rampart sidecar")
         XCTAssertEqual(response.model, "null")
         XCTAssertEqual(response.finishReason, .stop)
-        XCTAssertTrue(response.requestID.hasPrefix("r-"))
+        XCTAssertTrue(response.requestID.hasPrefix("r") && response.requestID.utf8.count == 15, response.requestID)
 
         var pieces: [String] = []
         var last = Rampart_V1_GenerateChunk()

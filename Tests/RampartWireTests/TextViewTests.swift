@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import RampartCore
 import RampartProto
-import RampartWire
+@testable import RampartWire
 import SwiftProtobuf
 import XCTest
 
@@ -100,6 +100,79 @@ final class GenerateRequestTextViewTests: XCTestCase {
                 XCTAssertTrue((error as? RPCError)?.message.contains("malformed rampart.v1.GenerateRequest") ?? false, "\(error)")
             }
         }
+    }
+}
+
+/// Prompt-only requests skip the view: the prompt is validated in place and the fields around
+/// it are merged by the real message. Same result as decoding the real message, or no result
+/// (and the view path decides).
+final class PromptInPlaceTests: XCTestCase {
+    private func field(_ number: UInt8, _ payload: [UInt8]) -> [UInt8] { [number << 3 | 2, UInt8(payload.count)] + payload }
+
+    func testAPromptBetweenOtherFieldsDecodesInPlaceAsTheRealMessageDoes() throws {
+        var params = Rampart_V1_SamplingParams()
+        params.maxTokens = 9
+        params.stop = ["END"]
+        let prompt = "Grüße 🙂 aus Köln"
+        let bytes = field(4, Array("mödel".utf8)) + field(2, Array(prompt.utf8)) + [0xA0, 0x06, 0x2A]  // + field 100 = 42
+            + field(3, try params.serializedBytes())
+        let inPlace = try XCTUnwrap(Rampart_V1_GenerateRequest(promptInPlace: ByteBuffer(bytes: bytes)), "the fast path must take this shape")
+        XCTAssertEqual(inPlace, try Rampart_V1_GenerateRequest(serializedBytes: bytes))
+        XCTAssertEqual(inPlace.prompt, prompt)
+        XCTAssertEqual(inPlace.params.stop, ["END"])
+        XCTAssertEqual(inPlace.unknownFields.data, Data([0xA0, 0x06, 0x2A]))
+        // The prompt first, last, alone, empty, absent.
+        for bytes in [field(2, Array(prompt.utf8)) + field(4, Array("m".utf8)), field(4, Array("m".utf8)) + field(2, Array(prompt.utf8)),
+                      field(2, Array(prompt.utf8)), field(2, []), field(4, Array("m".utf8)), []] {
+            let inPlace = try XCTUnwrap(Rampart_V1_GenerateRequest(promptInPlace: ByteBuffer(bytes: bytes)), "\(bytes)")
+            XCTAssertEqual(inPlace, try Rampart_V1_GenerateRequest(serializedBytes: bytes), "\(bytes)")
+        }
+    }
+
+    func testOtherShapesAndBadBytesAreLeftToTheView() {
+        let cases: [(String, [UInt8])] = [
+            ("chat messages", field(1, [0x08, 0x02] + field(2, Array("hi".utf8)))),
+            ("two prompts", field(2, Array("a".utf8)) + field(2, Array("b".utf8))),
+            ("prompt as a varint", [0x10, 0x05]),
+            ("a group", [0x1B, 0x1C]),
+            ("length past the end", [0x12, 0x05, 0x61]),
+            ("truncated varint", [0x18, 0xFF]),
+            ("field number 0", [0x02, 0x00]),
+            ("invalid UTF-8 prompt", field(2, [0x68, 0xC3, 0x28])),
+            ("malformed params around a prompt", field(2, Array("ok".utf8)) + field(3, [0x0A, 0x09])),
+        ]
+        for (name, bytes) in cases {
+            XCTAssertNil(Rampart_V1_GenerateRequest(promptInPlace: ByteBuffer(bytes: bytes)), name)
+        }
+    }
+
+    /// Random corruptions of a valid request: whenever the fast path answers, the real message
+    /// gives the same; and the public decoder succeeds exactly when the real message does.
+    func testCorruptedEncodingsAgreeWithTheRealMessage() throws {
+        var request = Rampart_V1_GenerateRequest()
+        request.prompt = "Summarise: Grüße, 日本, 🙂 and plain ASCII text."
+        request.model = "m"
+        request.params.maxTokens = 5
+        request.params.temperature = 0.25
+        let valid: [UInt8] = try request.serializedBytes()
+        var generator = SystemRandomNumberGenerator()
+        var fastAnswers = 0
+        for round in 0..<3000 {
+            var bytes = valid
+            switch round % 3 {
+            case 0: bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            case 1: bytes.removeLast(Int.random(in: 1...bytes.count, using: &generator))
+            default: bytes.insert(UInt8.random(in: 0...255, using: &generator), at: Int.random(in: 0...bytes.count, using: &generator))
+            }
+            let direct = try? Rampart_V1_GenerateRequest(serializedBytes: bytes)
+            if let fast = Rampart_V1_GenerateRequest(promptInPlace: ByteBuffer(bytes: bytes)) {
+                fastAnswers += 1
+                XCTAssertEqual(fast, direct, "\(bytes)")
+            }
+            let viaView = try? Rampart_V1_GenerateRequest(viaTextView: ByteBuffer(bytes: bytes))
+            XCTAssertEqual(viaView, direct, "\(bytes)")
+        }
+        XCTAssertGreaterThan(fastAnswers, 300, "the corruptions should often leave a decodable request")
     }
 }
 
