@@ -50,6 +50,12 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// as sets: a rule is a candidate when its groups all occur (four word tests), and can match
     /// the rot13 view of a text only if the rot13 images all occur in the text itself.
     private let anchorMasks: [(bit: UInt64, groups: AnchorGroups, rotated: AnchorGroups)]
+    /// The anchored rules (bit i = rule i) whose alphabet (``RuleAlphabet``) holds no digit: when
+    /// a text's leetspeak view changed only digits, every match of such a rule in the text is
+    /// also a match in the view (same bytes, and `\b` unchanged next to a digit turned letter),
+    /// so the view's scan alone tells that the rule matched neither (see
+    /// ``scanAnchored(_:skipping:deferring:)``).
+    let digitFreeRules: UInt64
     private let prototype: OpaquePointer
     /// A Hyperscan scratch, owned by exactly one scan at a time (or by the pool).
     private struct Scratch: @unchecked Sendable {
@@ -200,6 +206,13 @@ final class HyperscanRuleSet: @unchecked Sendable {
                 anchored.append((i, db, groupRanges[i]))
             }
             self.anchored = anchored
+            var digitFree: UInt64 = 0
+            for entry in anchored {
+                guard let alphabet = RuleAlphabet(expression: patterns[entry.rule], caseless: true),
+                      !(0x30...0x39).contains(where: { alphabet.contains(UInt8($0)) }) else { continue }
+                digitFree |= UInt64(1) << UInt64(entry.rule)
+            }
+            digitFreeRules = digitFree
             let rotated = anchored.map { ($0.groups.lowerBound + originalGroups)..<($0.groups.upperBound + originalGroups) }
             anchorMasks = zip(anchored, rotated).map { entry, rotated in
                 (UInt64(1) << UInt64(entry.rule), AnchorGroups(entry.groups), AnchorGroups(rotated))
@@ -284,13 +297,23 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// ``scan(_:skipping:)``, and the anchor groups that occur in `bytes` (for
     /// ``scan(_:derivedFrom:anchors:skipping:)`` on a view derived from `bytes`).
     func scanAnchored(_ bytes: UnsafeBufferPointer<UInt8>, skipping: UInt64) -> (rules: UInt64, rot13Rules: UInt64, anchors: AnchorGroups)? {
-        guard !bytes.isEmpty else { return (0, 0, AnchorGroups()) }
-        return withScratch(bytes) { data, length, scratch -> (rules: UInt64, rot13Rules: UInt64, anchors: AnchorGroups)? in
+        scanAnchored(bytes, skipping: skipping, deferring: 0).map { ($0.rules, $0.rot13Rules, $0.anchors) }
+    }
+
+    /// ``scanAnchored(_:skipping:)`` that does not run the candidate rules in `deferring` either
+    /// and returns them (`deferred`: the rules of `deferring` outside `skipping` whose anchor
+    /// groups all occur in `bytes`; their bits in `rules` are 0). The caller decides them
+    /// otherwise (the detector: on the leetspeak view first, for ``digitFreeRules``).
+    func scanAnchored(_ bytes: UnsafeBufferPointer<UInt8>, skipping: UInt64, deferring: UInt64)
+        -> (rules: UInt64, rot13Rules: UInt64, anchors: AnchorGroups, deferred: UInt64)? {
+        guard !bytes.isEmpty else { return (0, 0, AnchorGroups(), 0) }
+        return withScratch(bytes) { data, length, scratch -> (rules: UInt64, rot13Rules: UInt64, anchors: AnchorGroups, deferred: UInt64)? in
             var seen = AnchorGroups()
             guard findAnchors(data, length, scratch, into: &seen) else { return nil }
             let (candidates, rot13Rules) = rules(of: seen)
-            guard let matched = scanRules(data, length, scratch, candidates: candidates & ~skipping) else { return nil }
-            return (matched & ~skipping, rot13Rules, seen)
+            let deferred = candidates & deferring & ~skipping
+            guard let matched = scanRules(data, length, scratch, candidates: candidates & ~skipping & ~deferred) else { return nil }
+            return (matched & ~skipping & ~deferring, rot13Rules, seen, deferred)
         }
     }
 

@@ -153,7 +153,28 @@ extension InjectionDetector {
             var modelResult = (logit: 0.0, features: 0)
             var normalized = views.normalized
             normalized.withUTF8 { utf8 in
-                original = run(utf8, view: .original, depth: 0)
+              withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(utf8.count, 1)) { buffer in
+                guard let base = buffer.baseAddress else { return }
+                let view = UnsafeBufferPointer(start: base, count: utf8.count)
+                // The leetspeak view first: when it changed only digits, the text's candidate
+                // rules that cannot consume a digit (`digitFreeRules`) are decided on the view
+                // (below) instead of being scanned on the text too.
+                let leet = fastPaths && PayloadDecoder.mayHaveLeetspeak(utf8) ? PayloadDecoder.leetspeakView(utf8, into: buffer) : .none
+                var deferred: UInt64 = 0
+                if leet == .digitsOnly {
+                    scanned += utf8.count
+                    if let (bits, rot13, anchors, later) = matcher.scanAnchored(utf8, skipping: 0, deferring: matcher.digitFreeRules) {
+                        rot13Rules = rot13
+                        originalAnchors = anchors
+                        deferred = later
+                        original = bits
+                        record(bits, view: .original, depth: 0)
+                    } else {
+                        failed = true
+                    }
+                } else {
+                    original = run(utf8, view: .original, depth: 0)
+                }
                 // The model and the similarity read the same prefix. On ASCII text (lower case:
                 // normalised) the model's words are the similarity's tokens: the model records
                 // them and the similarity reads them instead of tokenising again.
@@ -168,39 +189,53 @@ extension InjectionDetector {
                     modelResult = model.logit(bytes: prefix)
                     similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
                 }
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(utf8.count, 1)) { buffer in
-                    guard let base = buffer.baseAddress else { return }
-                    let view = UnsafeBufferPointer(start: base, count: utf8.count)
-                    // The rot13 view can only match the rules whose required literals' rot13
-                    // images all occur in the text (the anchor scan found them): only those not
-                    // found yet are run on it, without a second anchor scan.
-                    if !fastPaths {
-                        PayloadDecoder.rot13(utf8, into: buffer)
-                        extra |= run(view, view: .rot13, depth: 0)
-                    } else if rot13Rules & ~original != 0 {
-                        PayloadDecoder.rot13(utf8, into: buffer)
-                        scanned += view.count
-                        if let bits = matcher.scan(view, onlyRules: rot13Rules & ~original) {
-                            record(bits, view: .rot13, depth: 0)
-                            extra |= bits
-                        } else {
-                            failed = true
+                // The rules the leetspeak view matches (recorded after the rot13 view's: a rule
+                // found in both keeps rot13 as its first view, as in the general path). The view
+                // differs from the text only at its leetspeak bytes: anchors are rescanned only
+                // around them (HyperscanRuleSet), same result. A deferred rule that the view does
+                // not match cannot match the text (every match of the text is one of the view);
+                // one that it matches is scanned on the text to tell where it matched first.
+                var leetBits: UInt64 = 0
+                if leet != .none {
+                    scanned += view.count
+                    if let bits = matcher.scan(view, derivedFrom: utf8, anchors: originalAnchors, skipping: original) {
+                        let toConfirm = bits & deferred
+                        if toConfirm != 0 {
+                            if let confirmed = matcher.scan(utf8, onlyRules: toConfirm) {
+                                original |= confirmed & toConfirm
+                                record(confirmed & toConfirm, view: .original, depth: 0)
+                            } else {
+                                failed = true
+                            }
                         }
-                    }
-                    if !fastPaths {
-                        if PayloadDecoder.leetspeak(utf8, into: buffer) { extra |= run(view, view: .leetspeak, depth: 0) }
-                    } else if PayloadDecoder.mayHaveLeetspeak(utf8) && PayloadDecoder.leetspeak(utf8, into: buffer) {
-                        // The view differs from the text only at its leetspeak bytes: anchors
-                        // are rescanned only around them (HyperscanRuleSet), same result.
-                        scanned += view.count
-                        if let bits = matcher.scan(view, derivedFrom: utf8, anchors: originalAnchors, skipping: original | extra) {
-                            record(bits, view: .leetspeak, depth: 0)
-                            extra |= bits
-                        } else {
-                            failed = true
-                        }
+                        leetBits = bits & ~original
+                    } else {
+                        failed = true
                     }
                 }
+                // The rot13 view can only match the rules whose required literals' rot13
+                // images all occur in the text (the anchor scan found them): only those not
+                // found yet are run on it, without a second anchor scan. It reuses the buffer.
+                if !fastPaths {
+                    PayloadDecoder.rot13(utf8, into: buffer)
+                    extra |= run(view, view: .rot13, depth: 0)
+                } else if rot13Rules & ~original != 0 {
+                    PayloadDecoder.rot13(utf8, into: buffer)
+                    scanned += view.count
+                    if let bits = matcher.scan(view, onlyRules: rot13Rules & ~original) {
+                        record(bits, view: .rot13, depth: 0)
+                        extra |= bits
+                    } else {
+                        failed = true
+                    }
+                }
+                if !fastPaths {
+                    if PayloadDecoder.leetspeak(utf8, into: buffer) { extra |= run(view, view: .leetspeak, depth: 0) }
+                } else {
+                    record(leetBits & ~extra, view: .leetspeak, depth: 0)
+                    extra |= leetBits
+                }
+              }
             }
 
             // Encoded segments, breadth first, depth ≤ maxDepth, bounded in count and bytes.

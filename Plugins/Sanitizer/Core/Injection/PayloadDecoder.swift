@@ -214,21 +214,41 @@ enum PayloadDecoder {
         return digit != 0 || hasZeroByte(x ^ (0x40 &* ones)) || hasZeroByte(x ^ (0x24 &* ones))
     }
 
+    /// What the leetspeak view changed in a text.
+    enum LeetChange: Sendable, Hashable {
+        /// The view equals the text.
+        case none
+        /// Only digits changed (each into a letter: a word byte stays a word byte).
+        case digitsOnly
+        /// `@` or `$` changed too.
+        case symbols
+    }
+
     /// Writes the leetspeak view of `bytes` into `out` (at least as long); false (and `out`
     /// unspecified) when the view equals the text. Eight bytes at a time: a word without any of
     /// the mapped characters (``mayHaveLeetspeak(_:)``, exact when false) is copied whole.
     static func leetspeak(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        leetspeakView(bytes, into: out) != .none
+    }
+
+    /// ``leetspeak(_:into:)``, telling whether only digits changed (InjectionDetector then decides
+    /// the rules of ``HyperscanRuleSet/digitFreeRules`` on the view first).
+    static func leetspeakView(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> LeetChange {
         guard let source = bytes.baseAddress, let target = out.baseAddress, out.count >= bytes.count else {
-            return leetspeakByteByByte(bytes, into: out)
+            return leetspeakByteByByteView(bytes, into: out)
         }
         let n = bytes.count
         var changed = false
+        var symbols = false
         leetTable.withUnsafeBufferPointer { table in
             @inline(__always) func map(_ j: Int) {
                 let b = source[j]
                 let m = table[Int(b)]
                 target[j] = m
-                if m != b { changed = true }
+                if m != b {
+                    changed = true
+                    if b > 0x39 || b < 0x30 { symbols = true }
+                }
             }
             var i = 0
             while i + 8 <= n {
@@ -245,7 +265,25 @@ enum PayloadDecoder {
                 i += 1
             }
         }
-        return changed
+        return !changed ? .none : symbols ? .symbols : .digitsOnly
+    }
+
+    /// ``leetspeakView(_:into:)`` byte by byte (the reference the tests compare it with).
+    static func leetspeakByteByByteView(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> LeetChange {
+        var changed = false
+        var symbols = false
+        leetTable.withUnsafeBufferPointer { table in
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                let m = table[Int(b)]
+                out[i] = m
+                if m != b {
+                    changed = true
+                    if !(0x30...0x39).contains(b) { symbols = true }
+                }
+            }
+        }
+        return !changed ? .none : symbols ? .symbols : .digitsOnly
     }
 
     /// ``leetspeak(_:into:)`` byte by byte (the reference the tests compare it with).
