@@ -3,7 +3,7 @@
 public enum ContactRules {
     /// Every rule of this file.
     public static let all: [SensitiveRule] = [
-        phMobile, trPhone, trPhoneGrouped, trPhoneNANPStyle, trPhoneNamed, phoneWithContext, url, dePostcode,
+        phMobile, trPhone, trPhoneGrouped, trPhoneNANPStyle, trPhoneNamed, phoneWithContext, cnMobileNamed, url, bareDomain, dePostcode,
     ]
 
     /// Types that are personal data only in some deployments (every link and postcode would
@@ -113,12 +113,25 @@ public enum ContactRules {
         return range.lowerBound..<end
     }
 
-    /// German postcodes (01001–99998), named as such or written D-12345.
+    /// German postcodes (01001–99998): written D-12345, named by a postcode or address word before
+    /// or after them, or standing in a German address after the street and house number and before
+    /// the place name (``PostalAddress``). A bare five-digit number stays unreported: no check.
     static let dePostcode = SensitiveRule("DE_PLZ", .pii, #"\b[0-9]{5}\b"#, priority: 1) { text, range in
         let value = Text.digitValues(text, range).reduce(0) { $0 * 10 + $1 }
         guard (1001...99998).contains(value), Text.isolated(text, range) else { return nil }
         let prefixed = range.lowerBound >= 2 && text[range.lowerBound - 1] == 0x2D && Text.upper(text[range.lowerBound - 2]) == 0x44
-        guard prefixed || Text.hasContext(text, range, ["plz", "postleitzahl", "postcode"], window: 24) else { return nil }
+        guard prefixed || PostalAddress.named(text, range) || PostalAddress.inAddressShape(text, range) else { return nil }
+        return range
+    }
+
+    /// Chinese mobile numbers (MIIT plan: eleven digits, 13x–19x) written without +86: no check,
+    /// so only when a phone word or a China marker stands before or after them in the sentence
+    /// (short words whole, so "cn" does not match inside a word).
+    static let cnMobileNamed = SensitiveRule("PHONE_NUMBER", .pii, #"\b1[3-9][0-9]{9}\b"#, priority: 1) { text, range in
+        guard Text.isolated(text, range), Set(Text.digitValues(text, range)).count > 2 else { return nil }
+        let words = ["phone", "mobile", "cell", "tel", "call", "whatsapp", "wechat", "china", "chinese", "cn", "prc"]
+        guard Text.hasContextWordAround(text, range, words, window: 40)
+              || Text.hasContextAround(text, range, ["手机", "电话", "号码", "联系"], window: 40) else { return nil }
         return range
     }
 

@@ -451,10 +451,15 @@ public enum PIIRules {
 
     /// US National Provider Identifier: first digit 1 or 2, Luhn over 80840 + the ten digits;
     /// named, or the whole field.
-    static let usNPI = SensitiveRule("US_NPI", .pii, #"\b[12][0-9]{9}\b"#, priority: 1, inField: { text, range, field in
+    /// NPI: ten digits, first 1 or 2, Luhn over 80840 and the number; bare or printed 4-3-3 with
+    /// one separator (space or hyphen) throughout; named (before or after) or the whole field.
+    static let usNPI = SensitiveRule("US_NPI", .pii, #"\b[12][0-9]{3}[ \-]?[0-9]{3}[ \-]?[0-9]{3}\b"#, priority: 1,
+                                     inField: { text, range, field in
         let d = Checksums.digits(text[range])
-        guard d.count == 10, Checksums.luhn([8, 0, 8, 4, 0] + d), Set(d).count > 2,
-              field.isWholeField(range) || Text.hasContext(text, range, ["npi", "provider", "national provider"], window: 64) else { return nil }
+        guard d.count == 10, range.count == 10 || range.count == 12 && Text.groupedBy(text, range, [0x20, 0x2D]),
+              Text.isolated(text, range), Checksums.luhn([8, 0, 8, 4, 0] + d), Set(d).count > 2,
+              field.isWholeField(range) || Text.hasContextAround(text, range, ["npi", "provider", "national provider"], window: 64)
+        else { return nil }
         return range
     })
 

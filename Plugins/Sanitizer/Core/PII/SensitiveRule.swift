@@ -121,6 +121,17 @@ enum Text {
         return false
     }
 
+    /// Whether one of `words` (lower case, ASCII) stands as a whole word within `window` bytes
+    /// before or after the range (``hasContextWord(_:_:_:window:)`` on both sides).
+    static func hasContextWordAround(_ text: [UInt8], _ range: Range<Int>, _ words: [String], window: Int = 64) -> Bool {
+        if hasContextWord(text, range, words, window: window) { return true }
+        let end = min(text.count, range.upperBound + window)
+        guard range.upperBound < end else { return false }
+        // The text after the value, searched as the text before an empty range at its end.
+        let after = Array(text[range.upperBound..<end])
+        return hasContextWord(after, after.count..<after.count, words, window: window)
+    }
+
     /// The digits of the range as integers (other bytes skipped).
     static func digitValues(_ text: [UInt8], _ range: Range<Int>) -> [Int] {
         var out: [Int] = []
