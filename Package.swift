@@ -199,6 +199,7 @@ let package = Package(
             name: "RampartServerTests",
             dependencies: [
                 "RampartServer", "RampartClient", "RampartWire", "RampartBuiltinModel", "RampartChain", "RampartPluginHost",
+                "CRawPingPong",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],

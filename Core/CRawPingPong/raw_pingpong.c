@@ -250,6 +250,7 @@ typedef struct {
 typedef struct {
     int fd;
     size_t payload_size;
+    const rp_frame_request *frames;  ///< Rampart mode when set (rp_frame_bench), raw echo otherwise
     rp_start_gate *gate;
     double *samples;
     size_t n;
@@ -270,17 +271,93 @@ static int rp_record(rp_worker *w, double latency_us) {
     return 0;
 }
 
+// MARK: - Rampart frames
+
+#define RP_FRAME_HEADER 12
+#define RP_TYPE_MESSAGE 0x02
+#define RP_TYPE_TRAILERS 0x03
+#define RP_SERVER_PREFACE 24
+
+/// Sends the client preface and reads the server's; EPROTO when the server refused it.
+static int rp_frame_handshake(int fd, const rp_frame_request *r, rp_inbuf *in) {
+    if (rp_write_all(fd, r->preface, r->preface_len) != 0) return -1;
+    int got = rp_fill(fd, in, RP_SERVER_PREFACE);
+    if (got != 1) {
+        if (got == 0) errno = ECONNRESET;
+        return -1;
+    }
+    bool refused = in->buf[8] == 0 && in->buf[9] == 0;  // version 0
+    rp_consume(in, RP_SERVER_PREFACE);
+    if (refused) {
+        errno = EPROTO;
+        return -1;
+    }
+    return 0;
+}
+
+/// Sets the stream id of every frame in the request to `id`.
+static void rp_set_stream(uint8_t *request, size_t len, uint32_t id) {
+    size_t at = 0;
+    while (at + RP_FRAME_HEADER <= len) {
+        rp_put_be32(request + at + 8, id);
+        at += RP_FRAME_HEADER + (size_t)rp_get_be32(request + at);
+    }
+}
+
+/// One call: the request frames on stream `id`, then frames until that stream's TRAILERS. 0, or
+/// -1 with errno (EPROTO: no MESSAGE before the TRAILERS, or a status other than OK).
+static int rp_frame_call(int fd, uint8_t *request, size_t len, uint32_t id, rp_inbuf *in) {
+    rp_set_stream(request, len, id);
+    if (rp_write_all(fd, request, len) != 0) return -1;
+    bool message = false;
+    for (;;) {
+        int r = rp_fill(fd, in, RP_FRAME_HEADER);
+        if (r == 1) {
+            size_t length = rp_get_be32(in->buf);
+            if (length > RP_MAX_PAYLOAD) {
+                errno = EPROTO;
+                return -1;
+            }
+            r = rp_fill(fd, in, RP_FRAME_HEADER + length);
+        }
+        if (r != 1) {
+            if (r == 0) errno = ECONNRESET;
+            return -1;
+        }
+        size_t length = rp_get_be32(in->buf);
+        uint8_t type = in->buf[4];
+        bool mine = rp_get_be32(in->buf + 8) == id;
+        const uint8_t *payload = in->buf + RP_FRAME_HEADER;
+        // OK trailers omit the status (proto3 default 0); any other status starts with field 1.
+        bool failed = type == RP_TYPE_TRAILERS && length >= 2 && payload[0] == 0x08 && payload[1] != 0;
+        if (mine && type == RP_TYPE_MESSAGE) message = true;
+        rp_consume(in, RP_FRAME_HEADER + length);
+        if (mine && type == RP_TYPE_TRAILERS) {
+            if (failed || !message) {
+                errno = EPROTO;
+                return -1;
+            }
+            return 0;
+        }
+    }
+}
+
 static void *rp_bench_worker(void *arg) {
     rp_worker *w = arg;
-    size_t frame = 4 + w->payload_size;
+    // `out` holds one raw frame, or one call's request frames in Rampart mode.
+    size_t frame = w->frames ? w->frames->request_len : 4 + w->payload_size;
     uint8_t *out = malloc(frame);
     rp_inbuf in = {0};
     if (!out || rp_inbuf_reserve(&in, frame) != 0) {
         w->err = ENOMEM;
+    } else if (w->frames) {
+        memcpy(out, w->frames->request, w->frames->request_len);
+        if (rp_frame_handshake(w->fd, w->frames, &in) != 0) w->err = errno;
     } else {
         rp_put_be32(out, (uint32_t)w->payload_size);
         for (size_t i = 0; i < w->payload_size; i++) out[4 + i] = (uint8_t)i;
     }
+    uint32_t stream = 0;
 
     pthread_mutex_lock(&w->gate->lock);
     while (!w->gate->go) pthread_cond_wait(&w->gate->cond, &w->gate->lock);
@@ -289,23 +366,30 @@ static void *rp_bench_worker(void *arg) {
 
     double t0 = rp_now_us();
     while (w->err == 0 && t0 < end) {
-        if (rp_write_all(w->fd, out, frame) != 0) {
-            w->err = errno;
-            break;
-        }
-        int r = rp_fill(w->fd, &in, 4);
-        if (r == 1) {
-            if ((size_t)rp_get_be32(in.buf) != w->payload_size) {
-                w->err = EPROTO;
+        if (w->frames) {
+            if (rp_frame_call(w->fd, out, frame, ++stream, &in) != 0) {
+                w->err = errno;
                 break;
             }
-            r = rp_fill(w->fd, &in, frame);
+        } else {
+            if (rp_write_all(w->fd, out, frame) != 0) {
+                w->err = errno;
+                break;
+            }
+            int r = rp_fill(w->fd, &in, 4);
+            if (r == 1) {
+                if ((size_t)rp_get_be32(in.buf) != w->payload_size) {
+                    w->err = EPROTO;
+                    break;
+                }
+                r = rp_fill(w->fd, &in, frame);
+            }
+            if (r != 1) {
+                w->err = r == 0 ? ECONNRESET : errno;
+                break;
+            }
+            rp_consume(&in, frame);
         }
-        if (r != 1) {
-            w->err = r == 0 ? ECONNRESET : errno;
-            break;
-        }
-        rp_consume(&in, frame);
         double t1 = rp_now_us();
         if (t0 >= start && rp_record(w, t1 - t0) != 0) {
             w->err = ENOMEM;
@@ -342,8 +426,9 @@ static int rp_connect_retry(const struct sockaddr_un *addr, double timeout_s) {
     }
 }
 
-int rp_raw_bench(const char *socket_path, int connections, size_t payload_size, double seconds,
-                 double warmup_seconds, rp_bench_result *out) {
+static int rp_bench(const char *socket_path, int connections, size_t payload_size,
+                    const rp_frame_request *frames, double seconds, double warmup_seconds,
+                    rp_bench_result *out) {
     if (!out || connections < 1 || payload_size > RP_MAX_PAYLOAD || !(seconds > 0) ||
         !(warmup_seconds >= 0)) {
         errno = EINVAL;
@@ -376,6 +461,7 @@ int rp_raw_bench(const char *socket_path, int connections, size_t payload_size, 
     if (err == 0) {
         for (; started < connections; started++) {
             workers[started].payload_size = payload_size;
+            workers[started].frames = frames;
             workers[started].gate = &gate;
             int rc = pthread_create(&tids[started], NULL, rp_bench_worker, &workers[started]);
             if (rc != 0) {
@@ -432,4 +518,19 @@ int rp_raw_bench(const char *socket_path, int connections, size_t payload_size, 
         result = -1;
     }
     return result;
+}
+
+int rp_raw_bench(const char *socket_path, int connections, size_t payload_size, double seconds,
+                 double warmup_seconds, rp_bench_result *out) {
+    return rp_bench(socket_path, connections, payload_size, NULL, seconds, warmup_seconds, out);
+}
+
+int rp_frame_bench(const char *socket_path, int connections, const rp_frame_request *request,
+                   double seconds, double warmup_seconds, rp_bench_result *out) {
+    if (!request || !request->preface || !request->request || request->request_len < RP_FRAME_HEADER ||
+        request->request_len > RP_MAX_PAYLOAD) {
+        errno = EINVAL;
+        return -1;
+    }
+    return rp_bench(socket_path, connections, 0, request, seconds, warmup_seconds, out);
 }

@@ -5,6 +5,7 @@ import NIOCore
 import RampartClient
 import RampartCore
 import RampartProto
+import RampartWire
 
 /// `rampart bench`: measured numbers against baselines in the same run.
 struct BenchCommand: AsyncParsableCommand {
@@ -44,9 +45,11 @@ struct RPCBench: AsyncParsableCommand {
         abstract: "Unary echo: raw C floor vs Rampart (null backend) vs grpc-swift-2, at each concurrency.",
         discussion: """
             Every server runs in its own child process; clients run in this process. Rampart is \
-            measured with the blocking client (one connection per caller) and with the async \
-            Swift client (one shared connection, concurrent streams). Build in release mode for \
-            meaningful numbers: scripts/bench.sh does it all.
+            measured with three clients: the raw floor's C client speaking the Rampart protocol \
+            (same client cost as the floor: the server and the protocol are what differ), the \
+            Swift blocking client (one connection per caller) and the async Swift client (one \
+            shared connection, concurrent streams). Build in release mode for meaningful \
+            numbers: scripts/bench.sh does it all.
             """)
 
     @Option(name: .long, help: "Measured seconds per row.") var seconds = 5.0
@@ -113,14 +116,30 @@ struct RPCBench: AsyncParsableCommand {
                 runs["nio", default: []].append(BenchRow(
                     name: "SwiftNIO echo (no protocol)", concurrency: n, requests: nioResult.requests,
                     seconds: nioResult.seconds, p50: nioResult.p50_us, p99: nioResult.p99_us))
+                var frameResult = rp_bench_result()
+                let framed = try callFrames(requestBytes)
+                let frameRC = framed.preface.withUnsafeBufferPointer { preface in
+                    framed.call.withUnsafeBufferPointer { call in
+                        var spec = rp_frame_request(
+                            preface: preface.baseAddress, preface_len: preface.count,
+                            request: call.baseAddress, request_len: call.count)
+                        return rp_frame_bench(rampartSocket, Int32(n), &spec, seconds, warmup, &frameResult)
+                    }
+                }
+                guard frameRC == 0 else {
+                    throw CLIError("Rampart C-client bench failed: \(String(cString: strerror(errno)))")
+                }
+                runs["cclient", default: []].append(BenchRow(
+                    name: "Rampart (C client)", concurrency: n, requests: frameResult.requests,
+                    seconds: frameResult.seconds, p50: frameResult.p50_us, p99: frameResult.p99_us))
                 runs["blocking", default: []].append(try benchBlocking(socket: rampartSocket, connections: n, request: requestBytes))
                 runs["async", default: []].append(try await benchAsync(socket: rampartSocket, callers: n, request: request))
                 if let grpcEcho, grpcServer != nil {
                     runs["grpc", default: []].append(try benchGRPC(grpcEcho, socket: grpcSocket, callers: n))
                 }
-                for key in ["raw", "nio", "blocking", "async", "grpc"] { if let last = runs[key]?.last { report(last) } }
+                for key in ["raw", "nio", "cclient", "blocking", "async", "grpc"] { if let last = runs[key]?.last { report(last) } }
             }
-            for key in ["raw", "nio", "blocking", "async", "grpc"] {
+            for key in ["raw", "nio", "cclient", "blocking", "async", "grpc"] {
                 guard let all = runs[key], !all.isEmpty else { continue }
                 rows.append(all.sorted { $0.rps < $1.rps }[all.count / 2])
             }
@@ -130,6 +149,19 @@ struct RPCBench: AsyncParsableCommand {
     }
 
     // MARK: measurements
+
+    /// The client preface and one call's frames (HEADERS, MESSAGE) for the C client, encoded by
+    /// the real encoder; the C side sets the stream ids.
+    private func callFrames(_ request: [UInt8]) throws -> (preface: [UInt8], call: [UInt8]) {
+        var preface = ByteBuffer()
+        ClientPreface(acceptsLZ4: false).write(to: &preface)
+        var headers = Rampart_V1_RequestHeaders()
+        headers.method = InferenceMethods.generate
+        var call = ByteBuffer()
+        FrameEncoder.write(.headers, streamID: 1, payload: try headers.serializedBytes() as [UInt8], to: &call)
+        FrameEncoder.write(.message, flags: .endStream, streamID: 1, payload: request, to: &call)
+        return (Array(preface.readableBytesView), Array(call.readableBytesView))
+    }
 
     private func benchBlocking(socket: String, connections: Int, request: [UInt8]) throws -> BenchRow {
         let samples = SampleSink(count: connections)
@@ -242,13 +274,15 @@ struct RPCBench: AsyncParsableCommand {
         for n in concurrency {
             let raw = rows.first { $0.name.hasPrefix("raw") && $0.concurrency == n }
             let nio = rows.first { $0.name.hasPrefix("SwiftNIO") && $0.concurrency == n }
+            let cclient = rows.first { $0.name.hasPrefix("Rampart (C client") && $0.concurrency == n }
             let blocking = rows.first { $0.name.hasPrefix("Rampart (blocking") && $0.concurrency == n }
             let async = rows.first { $0.name.hasPrefix("Rampart (async") && $0.concurrency == n }
             let grpc = rows.first { $0.name == "grpc-swift-2" && $0.concurrency == n }
             var parts: [String] = []
-            if let raw, let blocking { parts.append(String(format: "Rampart ÷ raw = %.2f", blocking.rps / raw.rps)) }
+            if let raw, let cclient { parts.append(String(format: "Rampart (C client) ÷ raw = %.2f", cclient.rps / raw.rps)) }
+            if let raw, let blocking { parts.append(String(format: "Rampart (Swift blocking client) ÷ raw = %.2f", blocking.rps / raw.rps)) }
             if let nio, let raw { parts.append(String(format: "bare NIO ÷ raw = %.2f", nio.rps / raw.rps)) }
-            if let nio, let blocking { parts.append(String(format: "Rampart ÷ bare NIO = %.2f", blocking.rps / nio.rps)) }
+            if let nio, let cclient { parts.append(String(format: "Rampart (C client) ÷ bare NIO = %.2f", cclient.rps / nio.rps)) }
             if let grpc, let blocking { parts.append(String(format: "Rampart ÷ grpc-swift-2 = %.1f", blocking.rps / grpc.rps)) }
             if let grpc, let async { parts.append(String(format: "Rampart async ÷ grpc-swift-2 = %.1f", async.rps / grpc.rps)) }
             print("concurrency \(n): " + parts.joined(separator: ", "))

@@ -43,6 +43,23 @@ int rp_raw_serve(const char *socket_path);
 int rp_raw_bench(const char *socket_path, int connections, size_t payload_size, double seconds,
                  double warmup_seconds, rp_bench_result *out);
 
+/// One Rampart call for `rp_frame_bench`, encoded by the caller with the real encoder.
+typedef struct {
+    const uint8_t *preface;  ///< the client preface, written once per connection
+    size_t preface_len;
+    const uint8_t *request;  ///< one call's frames (HEADERS, MESSAGE); the stream ids are set per call
+    size_t request_len;
+} rp_frame_request;
+
+/// `rp_raw_bench` speaking the Rampart protocol (docs/PROTOCOL.md) with a client that costs what
+/// the raw one costs: per connection the preface once (a refused one is EPROTO), then per call the
+/// request's frames with their stream id set to 1, 2, 3, …, and frames read until that stream's
+/// TRAILERS. A call counts when a MESSAGE frame came first and the TRAILERS carry status OK
+/// (EPROTO otherwise). It does not decode the response: what it measures is the server and the
+/// protocol, not a client library.
+int rp_frame_bench(const char *socket_path, int connections, const rp_frame_request *request,
+                   double seconds, double warmup_seconds, rp_bench_result *out);
+
 /// The one percentile definition shared by every baseline of `rampart bench rpc`: sorts
 /// `samples_us[0..n)` ascending in place, then p50/p99 are nearest-rank (the sample at index
 /// ceil(p·n) − 1, computed in integers as (n·P + 99) / 100 − 1 for P = 50, 99) and `mean` the
