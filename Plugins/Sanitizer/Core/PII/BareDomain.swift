@@ -29,7 +29,11 @@ extension ContactRules {
 
     /// The candidate: a letter or digit, a dot and an accepted top-level label (or a second-level
     /// label, a dot and two letters), ending the word.
-    static let bareDomainExpression = #"[A-Za-z0-9]\.(com|net|org|edu|gov|mil|int|info|biz|name|mobi|io|co|app|dev|cloud|online|site|website|xyz|tech|store|shop|blog|news|live|eu|ar|au|br|ca|ch|cl|cn|cz|de|dk|es|fi|fr|gr|hk|hu|ie|il|jp|kr|mx|nl|nz|pt|ro|ru|se|sg|tr|tw|ua|uk|za|(co|com|net|org|ac|gov|edu|or|ne|go|gob|gouv)\.[a-z]{2})\b"#
+    static let bareDomainExpression: String = {
+        let direct = (genericTLDs.union(countryTLDs)).sorted().joined(separator: "|")
+        let registries = secondLevelLabels.sorted().joined(separator: "|")
+        return #"[A-Za-z0-9]\.("# + direct + "|(" + registries + #")\.[a-z]{2})\b"#
+    }()
 
     /// Host names without a scheme (see the extension's note).
     static let bareDomain = SensitiveRule("URL", .pii, bareDomainExpression, priority: 0) { text, range in
