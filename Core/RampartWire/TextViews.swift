@@ -34,6 +34,12 @@ extension Rampart_V1_GenerateRequest {
             return
         }
         do {
+            // A view keeps only the last occurrence of a text field; the real message validates
+            // every one. With a text field given twice (unusual), decode the real message.
+            if bytes.withUnsafeReadableBytes({ Self.repeatsTextField($0) }) {
+                self = try Self(serializedBytes: bytes)
+                return
+            }
             let view = try Rampart_V1_GenerateRequestTextView(serializedBytes: bytes)
             self = try TextViews.rest(Self.self, of: view)
             prompt = try TextViews.text(view.prompt)
@@ -86,9 +92,97 @@ extension Rampart_V1_GenerateRequest {
     }
 }
 
-/// Where the one `prompt` field (2) of an encoded `GenerateRequest` lies, found by walking the
-/// top-level fields' tags and lengths. Nil when the encoding holds chat messages (field 1), more
-/// than one prompt, a group, or a tag or length that does not fit.
+extension Rampart_V1_GenerateRequest {
+    /// Whether `prompt` (2), or the `content` (2) of one chat message (1), occurs more than once.
+    /// Malformed encodings answer false (decoding reports them).
+    static func repeatsTextField(_ raw: UnsafeRawBufferPointer) -> Bool {
+        if TextViews.repeats(2, in: raw) { return true }
+        var fields = WireFields(raw)
+        while let field = fields.next() {
+            if field.number == 1, field.wireType == 2, TextViews.repeats(2, in: UnsafeRawBufferPointer(rebasing: raw[field.value])) {
+                return true
+            }
+        }
+        return false
+    }
+}
+
+extension TextViews {
+    /// Whether length-delimited field `number` occurs more than once at the top level of `raw`.
+    static func repeats(_ number: UInt64, in raw: UnsafeRawBufferPointer) -> Bool {
+        var seen = false
+        var fields = WireFields(raw)
+        while let field = fields.next() {
+            guard field.number == number, field.wireType == 2 else { continue }
+            if seen { return true }
+            seen = true
+        }
+        return false
+    }
+}
+
+/// The top-level fields of a protobuf encoding, in order: number, wire type, the whole field's
+/// bytes and its value's (for length-delimited fields, without the length). Stops at the end, or
+/// at the first tag, length or group it cannot walk (then `malformed` is true).
+struct WireFields: IteratorProtocol {
+    struct Field {
+        var number: UInt64
+        var wireType: UInt64
+        var whole: Range<Int>
+        var value: Range<Int>
+    }
+
+    private let raw: UnsafeRawBufferPointer
+    private var index = 0
+    private(set) var malformed = false
+
+    init(_ raw: UnsafeRawBufferPointer) { self.raw = raw }
+
+    private mutating func varint() -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < raw.count, shift < 64 {
+            let byte = raw[index]
+            index += 1
+            result |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    mutating func next() -> Field? {
+        guard !malformed, index < raw.count else { return nil }
+        let start = index
+        guard let tag = varint(), tag >> 3 != 0 else { return fail() }
+        var valueStart = index
+        switch tag & 7 {
+        case 0:
+            guard varint() != nil else { return fail() }
+        case 1:
+            index += 8
+        case 2:
+            guard let length = varint(), length <= UInt64(raw.count - index) else { return fail() }
+            valueStart = index
+            index += Int(length)
+        case 5:
+            index += 4
+        default:
+            return fail()  // groups (3, 4) and invalid wire types
+        }
+        guard index <= raw.count else { return fail() }
+        return Field(number: tag >> 3, wireType: tag & 7, whole: start..<index, value: valueStart..<index)
+    }
+
+    private mutating func fail() -> Field? {
+        malformed = true
+        return nil
+    }
+}
+
+/// Where the one `prompt` field (2) of an encoded `GenerateRequest` lies. Nil when the encoding
+/// holds chat messages (field 1), more than one prompt, a prompt that is not length-delimited, or
+/// a tag, length or group that ``WireFields`` cannot walk.
 struct PromptLayout {
     /// The whole field (tag, length and value).
     var field: Range<Int>?
@@ -96,44 +190,18 @@ struct PromptLayout {
     var value: Range<Int>?
 
     init?(_ raw: UnsafeRawBufferPointer) {
-        var index = 0
-        func varint() -> UInt64? {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < raw.count, shift < 64 {
-                let byte = raw[index]
-                index += 1
-                result |= UInt64(byte & 0x7F) << shift
-                if byte & 0x80 == 0 { return result }
-                shift += 7
-            }
-            return nil
-        }
-        while index < raw.count {
-            let start = index
-            guard let tag = varint() else { return nil }
-            let number = tag >> 3
-            switch tag & 7 {
-            case 0:
-                guard varint() != nil else { return nil }
-            case 1:
-                index += 8
+        var fields = WireFields(raw)
+        while let next = fields.next() {
+            switch next.number {
+            case 1: return nil
             case 2:
-                guard let length = varint(), length <= UInt64(raw.count - index) else { return nil }
-                index += Int(length)
-                if number == 2 {
-                    guard field == nil else { return nil }
-                    field = start..<index
-                    value = (index - Int(length))..<index
-                }
-            case 5:
-                index += 4
-            default:
-                return nil  // groups (3, 4) and invalid wire types
+                guard next.wireType == 2, field == nil else { return nil }
+                field = next.whole
+                value = next.value
+            default: continue
             }
-            guard index <= raw.count, number != 1, number != 0 else { return nil }
-            if number == 2, tag & 7 != 2 { return nil }
         }
+        if fields.malformed { return nil }
     }
 }
 
@@ -141,6 +209,11 @@ extension Rampart_V1_GenerateResponse {
     /// Decodes a response through `GenerateResponseTextView` (the text validated by the standard
     /// library); throws swift-protobuf's errors, as decoding the real message does.
     public init(viaTextView bytes: ByteBuffer) throws {
+        // The view keeps only the last `text`; the real message validates every occurrence.
+        if bytes.withUnsafeReadableBytes({ TextViews.repeats(1, in: $0) }) {
+            self = try Self(serializedBytes: bytes)
+            return
+        }
         let view = try Rampart_V1_GenerateResponseTextView(serializedBytes: bytes)
         self = try TextViews.rest(Self.self, of: view)
         text = try TextViews.text(view.text)

@@ -91,6 +91,31 @@ final class GenerateRequestTextViewTests: XCTestCase {
         }
     }
 
+    /// A text field given twice keeps the last value, but the real message validates every
+    /// occurrence: an earlier invalid one is refused there, and so here.
+    func testAnInvalidEarlierOccurrenceOfATextFieldIsRefused() throws {
+        let bad: [UInt8] = [0x68, 0xC3, 0x28]
+        func field(_ number: UInt8, _ payload: [UInt8]) -> [UInt8] { [number << 3 | 2, UInt8(payload.count)] + payload }
+        let cases: [(String, [UInt8])] = [
+            ("prompt twice", field(2, bad) + field(2, Array("fine".utf8))),
+            ("message content twice", field(1, [0x08, 0x02] + field(2, bad) + field(2, Array("fine".utf8)))),
+            ("second message's content twice", field(1, [0x08, 0x02] + field(2, Array("ok".utf8)))
+                + field(1, [0x08, 0x02] + field(2, bad) + field(2, Array("fine".utf8)))),
+        ]
+        for (name, bytes) in cases {
+            let (view, direct) = decodeBoth(bytes)
+            XCTAssertThrowsError(try direct.get(), name)
+            XCTAssertThrowsError(try view.get(), name) { error in
+                XCTAssertEqual((error as? RPCError)?.code, .invalidArgument, name)
+            }
+        }
+        // Valid repetitions still decode, the last value winning, as in the real message.
+        let twice = field(1, [0x08, 0x02] + field(2, Array("first".utf8)) + field(2, Array("last".utf8)))
+        let (view, direct) = decodeBoth(twice)
+        XCTAssertEqual(try view.get(), try direct.get())
+        XCTAssertEqual(try view.get().messages.first?.content, "last")
+    }
+
     func testMalformedBytesAreInvalidArgument() {
         for bytes: [UInt8] in [[0x12, 0x05, 0x61], [0x0A, 0x03, 0x12, 0x09, 0x61], [0xFF], [0x12]] {
             let (view, direct) = decodeBoth(bytes)
@@ -200,5 +225,11 @@ final class GenerateResponseTextViewTests: XCTestCase {
         let bytes: [UInt8] = [0x0A, 0x03, 0x61, 0xE2, 0x28]  // text: "a" then a broken sequence
         XCTAssertThrowsError(try Rampart_V1_GenerateResponse(serializedBytes: bytes))
         XCTAssertThrowsError(try Rampart_V1_GenerateResponse(viaTextView: ByteBuffer(bytes: bytes)))
+        // Also when a valid text follows the broken one (the view alone would keep only the last).
+        let twice = bytes + [0x0A, 0x02, 0x6F, 0x6B]
+        XCTAssertThrowsError(try Rampart_V1_GenerateResponse(serializedBytes: twice))
+        XCTAssertThrowsError(try Rampart_V1_GenerateResponse(viaTextView: ByteBuffer(bytes: twice)))
+        let valid: [UInt8] = [0x0A, 0x02, 0x61, 0x62, 0x0A, 0x02, 0x6F, 0x6B]
+        XCTAssertEqual(try Rampart_V1_GenerateResponse(viaTextView: ByteBuffer(bytes: valid)).text, "ok")
     }
 }
