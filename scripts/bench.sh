@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: builds rampart and the grpc-swift-2 baseline (Benchmarks/grpc-echo) in release, then
 # runs `rampart bench rpc`, which measures in one run the raw C Unix-socket ping-pong (the floor),
-# Rampart's unary echo and grpc-swift-2's unary echo, at 1 and 16 connections, and prints the ratios.
+# bare SwiftNIO echo, Rampart's unary echo (C, Swift blocking and async Swift clients) and
+# grpc-swift-2's unary echo, at 1 and 16 connections, and prints the ratios.
 # Extra arguments go to `rampart bench rpc` (see `.build/release/rampart bench rpc --help`).
 #   scripts/bench.sh [ARGS...]
 # The two builds run one after the other (never both at once: the machines have 2 cores). The first
