@@ -165,15 +165,6 @@ final class InjectionDeferredRuleTests: XCTestCase {
         XCTAssertGreaterThan(kinds[.symbols] ?? 0, 10)
     }
 
-    private func assertSame(_ fast: InjectionScan, _ reference: InjectionScan, _ text: String, file: StaticString = #filePath, line: UInt = #line) {
-        let label = String(text.prefix(80))
-        XCTAssertEqual(fast.score, reference.score, label, file: file, line: line)
-        XCTAssertEqual(fast.matches, reference.matches, label, file: file, line: line)
-        XCTAssertEqual(fast.ruleEvidence, reference.ruleEvidence, label, file: file, line: line)
-        XCTAssertEqual(fast.decodedPayloads, reference.decodedPayloads, label, file: file, line: line)
-        XCTAssertLessThanOrEqual(fast.scannedBytes, reference.scannedBytes, label, file: file, line: line)
-    }
-
     /// The detector with the deferral equals the general path, on texts whose leetspeak view
     /// changed only digits (the deferral runs: rules matching in the view only, in the text and
     /// the view, in neither) and on texts with `@`/`$` (it does not).
@@ -196,7 +187,7 @@ final class InjectionDeferredRuleTests: XCTestCase {
         ]
         for text in fixed + inventedTexts(&generator, count: 600, symbols: false) + inventedTexts(&generator, count: 200, symbols: true) {
             let reference = detector.scan(text, fastPaths: false)
-            assertSame(detector.scan(text), reference, text)
+            assertSameScan(detector.scan(text), reference, text)
             var normalized = InjectionNormalizer.views(of: text).normalized
             let deferred = normalized.withUTF8 { set.scanAnchored($0, skipping: 0, deferring: set.digitFreeRules)?.deferred ?? 0 }
             if deferred != 0 && text.contains(where: { "013457".contains($0) }) {

@@ -78,27 +78,13 @@ final class InjectionFastPathTests: XCTestCase {
         return texts
     }
 
-    private func assertSame(_ fast: InjectionScan, _ reference: InjectionScan, _ text: String, file: StaticString = #filePath, line: UInt = #line) {
-        let label = String(text.prefix(80))
-        XCTAssertEqual(fast.score, reference.score, label, file: file, line: line)
-        XCTAssertEqual(fast.matches, reference.matches, label, file: file, line: line)
-        XCTAssertEqual(fast.modelLogit, reference.modelLogit, label, file: file, line: line)
-        XCTAssertEqual(fast.ruleEvidence, reference.ruleEvidence, label, file: file, line: line)
-        XCTAssertEqual(fast.phraseSimilarity, reference.phraseSimilarity, label, file: file, line: line)
-        XCTAssertEqual(fast.decodedPayloads, reference.decodedPayloads, label, file: file, line: line)
-        XCTAssertEqual(fast.modelFeatures, reference.modelFeatures, label, file: file, line: line)
-        XCTAssertEqual(fast.tagCharacters, reference.tagCharacters, label, file: file, line: line)
-        XCTAssertEqual(fast.invisibleCharacters, reference.invisibleCharacters, label, file: file, line: line)
-        XCTAssertLessThanOrEqual(fast.scannedBytes, reference.scannedBytes, label, file: file, line: line)
-    }
-
     func testGatedScanEqualsFullScanOnInventedTexts() throws {
         let detector = try InjectionTestSupport.detector()
         var derived = 0
         for text in inventedTexts() {
             let reference = detector.scan(text, fastPaths: false)
             if reference.matches.contains(where: { $0.view != .original }) { derived += 1 }
-            assertSame(detector.scan(text), reference, text)
+            assertSameScan(detector.scan(text), reference, text)
         }
         // The texts exercise the derived views, not only the original one.
         XCTAssertGreaterThan(derived, 50)
@@ -118,7 +104,7 @@ final class InjectionFastPathTests: XCTestCase {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
                 let text = object["text"] as? String
             else { continue }
-            assertSame(detector.scan(text), detector.scan(text, fastPaths: false), text)
+            assertSameScan(detector.scan(text), detector.scan(text, fastPaths: false), text)
             count += 1
         }
         XCTAssertGreaterThan(count, 1000)

@@ -47,3 +47,19 @@ struct TestGenerator {
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
 }
+
+/// Asserts that a scan taken by a fast path equals the general path's scan of the same text
+/// (every reported field; the fast path may scan fewer bytes, never more).
+func assertSameScan(_ fast: InjectionScan, _ reference: InjectionScan, _ text: String, file: StaticString = #filePath, line: UInt = #line) {
+    let label = String(text.prefix(80))
+    XCTAssertEqual(fast.score, reference.score, label, file: file, line: line)
+    XCTAssertEqual(fast.matches, reference.matches, label, file: file, line: line)
+    XCTAssertEqual(fast.modelLogit, reference.modelLogit, label, file: file, line: line)
+    XCTAssertEqual(fast.ruleEvidence, reference.ruleEvidence, label, file: file, line: line)
+    XCTAssertEqual(fast.phraseSimilarity, reference.phraseSimilarity, label, file: file, line: line)
+    XCTAssertEqual(fast.decodedPayloads, reference.decodedPayloads, label, file: file, line: line)
+    XCTAssertEqual(fast.modelFeatures, reference.modelFeatures, label, file: file, line: line)
+    XCTAssertEqual(fast.tagCharacters, reference.tagCharacters, label, file: file, line: line)
+    XCTAssertEqual(fast.invisibleCharacters, reference.invisibleCharacters, label, file: file, line: line)
+    XCTAssertLessThanOrEqual(fast.scannedBytes, reference.scannedBytes, label, file: file, line: line)
+}

@@ -288,16 +288,7 @@ enum PayloadDecoder {
 
     /// ``leetspeak(_:into:)`` byte by byte (the reference the tests compare it with).
     static func leetspeakByteByByte(_ bytes: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Bool {
-        var changed = false
-        leetTable.withUnsafeBufferPointer { table in
-            for i in 0..<bytes.count {
-                let b = bytes[i]
-                let m = table[Int(b)]
-                out[i] = m
-                if m != b { changed = true }
-            }
-        }
-        return changed
+        leetspeakByteByByteView(bytes, into: out) != .none
     }
 
     /// The leetspeak view (0→o 1→i 3→e 4→a 5→s 7→t @→a $→s), or nil when nothing changes.
