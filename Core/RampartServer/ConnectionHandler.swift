@@ -37,20 +37,26 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// The last HEADERS payload and what it decoded to. A client repeats the same headers call
     /// after call (same method, timeout and metadata), so a byte-for-byte match skips decoding
-    /// them: no protobuf pass, no method string, no metadata dictionary to build.
-    private struct DecodedHeaders {
+    /// them: no protobuf pass, no method string, no metadata dictionary to build. A class: taking
+    /// it for a call costs one retain, not one per field.
+    private final class DecodedHeaders {
         /// Payloads up to this size are remembered.
         static let maxBytes = 512
-        /// A copy (not a slice of the read buffer, which it would keep alive).
-        let bytes: ByteBuffer
+        /// A copy of the payload (not a slice of the read buffer, which it would keep alive), or
+        /// nil when it is too large to remember.
+        let bytes: ByteBuffer?
         let method: String
         let timeoutUs: UInt64
         let metadata: [String: String]
 
-        init(bytes payload: ByteBuffer, _ headers: Rampart_V1_RequestHeaders) {
-            var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
-            copy.writeImmutableBuffer(payload)
-            bytes = copy
+        init(payload: ByteBuffer, _ headers: Rampart_V1_RequestHeaders) {
+            if payload.readableBytes <= Self.maxBytes {
+                var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
+                copy.writeImmutableBuffer(payload)
+                bytes = copy
+            } else {
+                bytes = nil
+            }
             method = headers.method
             timeoutUs = headers.timeoutUs
             var metadata: [String: String] = [:]
@@ -248,11 +254,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             headers = last
         } else {
             do {
-                headers = DecodedHeaders(bytes: frame.payload, try Rampart_V1_RequestHeaders(serializedBytes: frame.payload))
+                headers = DecodedHeaders(payload: frame.payload, try Rampart_V1_RequestHeaders(serializedBytes: frame.payload))
             } catch {
                 return refuse(id, RPCError(.invalidArgument, "malformed RequestHeaders: \(error)"))
             }
-            lastHeaders = headers.bytes.readableBytes <= DecodedHeaders.maxBytes ? headers : nil
+            lastHeaders = headers.bytes == nil ? nil : headers
         }
         guard let handler = dispatcher.handler(for: headers.method) else {
             return refuse(id, RPCError(.unimplemented, "unknown method \"\(headers.method.prefix(200))\""))

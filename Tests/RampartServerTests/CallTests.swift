@@ -94,6 +94,30 @@ final class CallTests: XCTestCase {
         await server.shutdown()
     }
 
+    /// The connection reuses the decoding of a repeated HEADERS payload: calls that differ in
+    /// timeout or method on one connection must each get their own.
+    func testHeadersThatDifferAreNeverTakenFromTheLastCall() async throws {
+        let settings = testSettings()
+        let server = try startServer(settings, backend: SlowBackend(tokens: 3, delay: .milliseconds(30)))
+        let client = try await RampartClient.connect(socketPath: settings.socketPath)
+        for _ in 0..<2 {
+            let response = try await client.generate(makeRequest("slow", maxTokens: 3))
+            XCTAssertEqual(response.finishReason, .length)
+        }
+        do {
+            _ = try await client.generate(makeRequest("slow", maxTokens: 3), options: CallOptions(timeout: .milliseconds(20)))
+            XCTFail("expected DEADLINE_EXCEEDED")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .deadlineExceeded)
+        }
+        let again = try await client.generate(makeRequest("slow", maxTokens: 3))
+        XCTAssertEqual(again.finishReason, .length, "the previous call's timeout must not carry over")
+        let health = try await client.health()
+        XCTAssertEqual(health.status, .serving)
+        await client.close()
+        await server.shutdown()
+    }
+
     func testDeadlineDuringGenerationIsDeadlineExceededAndStopsTheBackend() async throws {
         let settings = testSettings()
         let backend = SlowBackend(tokens: 500, delay: .milliseconds(10))
