@@ -96,10 +96,14 @@ extension Rampart_V1_GenerateRequest {
     /// Whether `prompt` (2), or the `content` (2) of one chat message (1), occurs more than once.
     /// Malformed encodings answer false (decoding reports them).
     static func repeatsTextField(_ raw: UnsafeRawBufferPointer) -> Bool {
-        if TextViews.repeats(2, in: raw) { return true }
+        var prompts = 0
         var fields = WireFields(raw)
         while let field = fields.next() {
-            if field.number == 1, field.wireType == 2, TextViews.repeats(2, in: UnsafeRawBufferPointer(rebasing: raw[field.value])) {
+            guard field.wireType == 2 else { continue }
+            if field.number == 2 {
+                prompts += 1
+                if prompts > 1 { return true }
+            } else if field.number == 1, TextViews.repeats(2, in: UnsafeRawBufferPointer(rebasing: raw[field.value])) {
                 return true
             }
         }
