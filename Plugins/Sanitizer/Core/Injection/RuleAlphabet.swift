@@ -191,7 +191,7 @@ struct RuleAlphabet: Sendable, Equatable {
             case UInt8(ascii: "f"): set.insert(0x0C)
             case UInt8(ascii: "v"): set.insert(0x0B)
             case UInt8(ascii: "x"):
-                guard i + 1 < bytes.count, let high = Self.hex(bytes[i]), let low = Self.hex(bytes[i + 1]) else { return nil }
+                guard i + 1 < bytes.count, let high = PayloadDecoder.hexValue(bytes[i]), let low = PayloadDecoder.hexValue(bytes[i + 1]) else { return nil }
                 i += 2
                 add(high << 4 | low, to: &set)
             default:
@@ -200,15 +200,6 @@ struct RuleAlphabet: Sendable, Equatable {
                 set.insert(e)
             }
             return set
-        }
-
-        static func hex(_ b: UInt8) -> UInt8? {
-            switch b {
-            case 0x30...0x39: b - 0x30
-            case 0x41...0x46: b - 0x41 + 10
-            case 0x61...0x66: b - 0x61 + 10
-            default: nil
-            }
         }
 
         /// The members of a bracket class whose `[` was just read; advances past its `]`. nil on
