@@ -13,129 +13,166 @@ import Glibc
 /// (HEADERS + MESSAGE), blocking reads until the TRAILERS, no event loop and no task hops.
 /// Not thread-safe: use one per thread. Never compresses its requests.
 public final class BlockingConnection {
-    private let fd: Int32
-    private var input = ByteBuffer()
-    private var output = ByteBuffer()
-    private var decoder = FrameDecoder(maxFrameSize: 64 << 20)
-    private var nextStreamID: UInt32 = 1
-    private var headerCache: [HeadersKey: [UInt8]] = [:]
+    /// Everything a call touches, in one value: a call is one mutating access to it, so the
+    /// runtime's exclusivity check (a thread-local lookup per access to a class's stored
+    /// property) runs once per call instead of once per buffer operation.
+    private var state: Session
 
-    private struct HeadersKey: Hashable {
-        var method: String
-        var timeoutMicros: UInt64
-    }
     /// The server's preface.
-    public private(set) var serverPreface = ServerPreface.refused
+    public var serverPreface: ServerPreface { state.serverPreface }
 
     /// Connects and exchanges prefaces.
     public init(socketPath: String, lz4: Bool = false) throws {
-        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw RPCError(.unavailable, "socket(): \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(socketPath.utf8)
-        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            close(fd)
-            throw RPCError(.invalidArgument, "socket path too long")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path)
-            raw[path.count] = 0
-        }
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 else {
-            let message = String(cString: strerror(errno))
-            close(fd)
-            throw RPCError(.unavailable, "connect(\(socketPath)): \(message)")
-        }
-        ClientPreface(acceptsLZ4: lz4).write(to: &output)
-        try flushOutput()
-        while true {
-            if let preface = try ServerPreface.read(from: &input) {
-                serverPreface = preface
-                break
-            }
-            try fill()
-        }
-        guard serverPreface.version != 0 else {
-            close(fd)
-            throw RPCError(.unavailable, "server refused the preface")
-        }
+        state = try Session(socketPath: socketPath, lz4: lz4)
     }
 
-    deinit { close(fd) }
+    deinit { close(state.fd) }
 
     /// Performs a unary call with a serialized request; returns the serialized response.
     public func unary(_ method: String, request: some Collection<UInt8>, timeoutMicros: UInt64 = 0) throws -> ByteBuffer {
-        let id = nextStreamID
-        nextStreamID &+= 1
-        // The HEADERS payload depends only on (method, timeout): encode it once per pair.
-        let key = HeadersKey(method: method, timeoutMicros: timeoutMicros)
-        let headerPayload: [UInt8]
-        if let cached = headerCache[key] {
-            headerPayload = cached
-        } else {
-            var headers = Rampart_V1_RequestHeaders()
-            headers.method = method
-            headers.timeoutUs = timeoutMicros
-            headerPayload = try headers.serializedBytes()
-            if headerCache.count < 64 { headerCache[key] = headerPayload }
+        try state.unary(method, request: request, timeoutMicros: timeoutMicros)
+    }
+
+    private struct Session {
+        let fd: Int32
+        var serverPreface = ServerPreface.refused
+        var input = ByteBuffer()
+        var output = ByteBuffer()
+        var decoder = FrameDecoder(maxFrameSize: 64 << 20)
+        var nextStreamID: UInt32 = 1
+        /// The last call's HEADERS payload: a caller repeating its method and timeout (the usual
+        /// case) reuses it without hashing anything.
+        var lastHeaders: (key: HeadersKey, payload: [UInt8])?
+        /// Earlier pairs, for callers that alternate between methods or timeouts.
+        var headerCache: [HeadersKey: [UInt8]] = [:]
+
+        struct HeadersKey: Hashable {
+            var method: String
+            var timeoutMicros: UInt64
         }
-        FrameEncoder.write(.headers, streamID: id, payload: headerPayload, to: &output)
-        FrameEncoder.write(.message, flags: .endStream, streamID: id, payload: request, to: &output)
-        try flushOutput()
-        var response: ByteBuffer?
-        while true {
-            guard let frame = try decoder.next(from: &input) else {
-                try fill()
-                continue
-            }
-            guard frame.header.streamID == id else { continue }
-            switch frame.header.type {
-            case .message:
-                // Copy out of the receive buffer so that the buffer stays uniquely owned and is reused.
-                let payload = try frame.messagePayload(lz4Allowed: serverPreface.lz4Enabled, limit: 64 << 20)
-                var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
-                copy.writeImmutableBuffer(payload)
-                response = copy
-            case .trailers:
-                if TrailersFastPath.peekCode(frame.payload) != .ok {
-                    let trailers = try Rampart_V1_Trailers(serializedBytes: frame.payload)
-                    throw RPCError(trailers.status, trailers.message, metadata: trailers.textMetadata)
+
+        init(socketPath: String, lz4: Bool) throws {
+            fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else { throw RPCError(.unavailable, "socket(): \(String(cString: strerror(errno)))") }
+            do {
+                try connect(to: socketPath)
+                ClientPreface(acceptsLZ4: lz4).write(to: &output)
+                try flushOutput()
+                while true {
+                    if let preface = try ServerPreface.read(from: &input) {
+                        serverPreface = preface
+                        break
+                    }
+                    try fill()
                 }
-                guard let response else { throw RPCError(.internal, "OK without a response message") }
-                if input.readableBytes == 0 { input.clear() } else { input.discardReadBytes() }
-                return response
-            default:
-                continue
+                guard serverPreface.version != 0 else { throw RPCError(.unavailable, "server refused the preface") }
+            } catch {
+                close(fd)
+                throw error
             }
         }
-    }
 
-    private func flushOutput() throws {
-        while output.readableBytes > 0 {
-            let n = output.withUnsafeReadableBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        private func connect(to socketPath: String) throws {
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let path = Array(socketPath.utf8)
+            guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
+                throw RPCError(.invalidArgument, "socket path too long")
+            }
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                raw.copyBytes(from: path)
+                raw[path.count] = 0
+            }
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard rc == 0 else {
+                throw RPCError(.unavailable, "connect(\(socketPath)): \(String(cString: strerror(errno)))")
+            }
+        }
+
+        mutating func unary(_ method: String, request: some Collection<UInt8>, timeoutMicros: UInt64) throws -> ByteBuffer {
+            let id = nextStreamID
+            nextStreamID &+= 1
+            FrameEncoder.write(.headers, streamID: id, payload: try headersPayload(method, timeoutMicros), to: &output)
+            FrameEncoder.write(.message, flags: .endStream, streamID: id, payload: request, to: &output)
+            try flushOutput()
+            var response: ByteBuffer?
+            reading: while true {
+                guard let frame = try decoder.next(from: &input) else {
+                    try fill()
+                    continue
+                }
+                guard frame.header.streamID == id else { continue }
+                switch frame.header.type {
+                case .message:
+                    // Copied out: the caller owns the answer, and the receive buffer stays uniquely
+                    // owned, so it is reused instead of copied on the next read.
+                    let payload = try frame.messagePayload(lz4Allowed: serverPreface.lz4Enabled, limit: 64 << 20)
+                    var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
+                    copy.writeImmutableBuffer(payload)
+                    response = copy
+                case .trailers:
+                    if TrailersFastPath.peekCode(frame.payload) != .ok {
+                        let trailers = try Rampart_V1_Trailers(serializedBytes: frame.payload)
+                        throw RPCError(trailers.status, trailers.message, metadata: trailers.textMetadata)
+                    }
+                    break reading
+                default:
+                    continue
+                }
+            }
+            // No frame (a slice of `input`) is alive here, so neither call copies the buffer.
+            if input.readableBytes == 0 { input.clear() } else { input.discardReadBytes() }
+            guard let response else { throw RPCError(.internal, "OK without a response message") }
+            return response
+        }
+
+        /// The HEADERS payload of (method, timeout), encoded once per pair.
+        private mutating func headersPayload(_ method: String, _ timeoutMicros: UInt64) throws -> [UInt8] {
+            if let last = lastHeaders, last.key.timeoutMicros == timeoutMicros, last.key.method == method {
+                return last.payload
+            }
+            let key = HeadersKey(method: method, timeoutMicros: timeoutMicros)
+            let payload: [UInt8]
+            if let cached = headerCache[key] {
+                payload = cached
+            } else {
+                var headers = Rampart_V1_RequestHeaders()
+                headers.method = method
+                headers.timeoutUs = timeoutMicros
+                payload = try headers.serializedBytes()
+                if headerCache.count < 64 { headerCache[key] = payload }
+            }
+            lastHeaders = (key, payload)
+            return payload
+        }
+
+        private mutating func flushOutput() throws {
+            while output.readableBytes > 0 {
+                let n = output.withUnsafeReadableBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let message = String(cString: strerror(errno))
+                    output.clear()
+                    throw RPCError(.unavailable, "send(): \(message)")
+                }
+                output.moveReaderIndex(forwardBy: n)
+            }
+            output.clear()
+        }
+
+        private mutating func fill() throws {
+            var n = 0
+            input.writeWithUnsafeMutableBytes(minimumWritableBytes: 65536) { buffer in
+                n = recv(fd, buffer.baseAddress, buffer.count, 0)
+                return max(n, 0)
+            }
+            if n == 0 { throw RPCError(.unavailable, "connection closed by the server") }
             if n < 0 {
-                if errno == EINTR { continue }
-                throw RPCError(.unavailable, "send(): \(String(cString: strerror(errno)))")
+                if errno == EINTR { return }
+                throw RPCError(.unavailable, "recv(): \(String(cString: strerror(errno)))")
             }
-            output.moveReaderIndex(forwardBy: n)
-        }
-        output.clear()
-    }
-
-    private func fill() throws {
-        var n = 0
-        input.writeWithUnsafeMutableBytes(minimumWritableBytes: 65536) { buffer in
-            n = recv(fd, buffer.baseAddress, buffer.count, 0)
-            return max(n, 0)
-        }
-        if n == 0 { throw RPCError(.unavailable, "connection closed by the server") }
-        if n < 0 {
-            if errno == EINTR { return }
-            throw RPCError(.unavailable, "recv(): \(String(cString: strerror(errno)))")
         }
     }
 }
