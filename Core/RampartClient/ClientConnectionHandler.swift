@@ -126,7 +126,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             switch frame.header.type {
             case .message:
                 do {
-                    let payload = try frame.messagePayload(lz4Allowed: preface?.lz4Enabled ?? false, limit: 64 << 20)
+                    var payload = try frame.messagePayload(lz4Allowed: preface?.lz4Enabled ?? false, limit: 64 << 20)
+                    if !frame.header.flags.contains(.compressed) {
+                        // A slice would keep the whole receive buffer alive for as long as the caller
+                        // holds the answer, so NIO's buffer pool could not reuse it and would allocate
+                        // a fresh one for every read. A copy of the message costs less.
+                        var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
+                        copy.writeBuffer(&payload)
+                        payload = copy
+                    }
                     call.onEvent(.message(payload))
                 } catch {
                     finish(call, Rampart_V1_Trailers(.internal, "bad message from server: \(error)"))
@@ -136,9 +144,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                     call.onEvent(.headers(headers))
                 }
             default:
-                let trailers = (try? Rampart_V1_Trailers(serializedBytes: frame.payload))
-                    ?? Rampart_V1_Trailers(.internal, "malformed trailers from server")
-                finish(call, trailers)
+                finish(call, Self.trailers(frame.payload))
             }
         case .ping:
             if !frame.header.flags.contains(.ack), let context {
@@ -151,6 +157,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         case .cancel:
             break
         }
+    }
+
+    /// Decodes TRAILERS. OK trailers are read by the fast path when they are well formed: callers
+    /// read only the status of a successful call, so their metadata is not decoded.
+    static func trailers(_ payload: ByteBuffer) -> Rampart_V1_Trailers {
+        if TrailersFastPath.peekCode(payload) == .ok { return Rampart_V1_Trailers(.ok, "") }
+        return (try? Rampart_V1_Trailers(serializedBytes: payload)) ?? Rampart_V1_Trailers(.internal, "malformed trailers from server")
     }
 
     private func finish(_ call: ClientCall, _ trailers: Rampart_V1_Trailers) {

@@ -38,12 +38,15 @@ public final class RampartClient: Sendable {
     private let pending = PendingStarts()
     /// The server's preface (version, LZ4, limits).
     public let serverPreface: ServerPreface
+    /// Runs tasks on this connection's event loop; see ``EventLoopTaskExecutor``.
+    public let taskExecutor: EventLoopTaskExecutor
 
     private init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, group: MultiThreadedEventLoopGroup?, preface: ServerPreface) {
         self.channel = channel
         self.handler = handler
         self.ownedGroup = group
         self.serverPreface = preface
+        self.taskExecutor = EventLoopTaskExecutor(eventLoop: channel.eventLoop)
     }
 
     /// Connects and completes the preface exchange.

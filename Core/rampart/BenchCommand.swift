@@ -61,6 +61,18 @@ struct RPCBench: AsyncParsableCommand {
     @Option(name: .long, help: "Measure an already running Rampart server at this socket instead of starting one.") var rampartSocket: String?
 
     @Option(name: .long, help: "Interleaved runs per row; the median (by req/s) is reported.") var repeats = 3
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "Rows to measure (default all): raw, nio, cclient, blocking, async, async-loop, grpc.")
+    var rows: [String] = RPCBench.rowKeys
+
+    /// Row keys in the order rows are measured and printed.
+    static let rowKeys = ["raw", "nio", "cclient", "blocking", "async", "async-loop", "grpc"]
+
+    func validate() throws {
+        if let unknown = rows.first(where: { !Self.rowKeys.contains($0) }) {
+            throw ValidationError("unknown row \"\(unknown)\"; rows are \(Self.rowKeys.joined(separator: ", "))")
+        }
+    }
 
     func run() async throws {
         let directory = "/tmp/rampart-bench-\(getpid())"
@@ -98,54 +110,64 @@ struct RPCBench: AsyncParsableCommand {
         request.params.maxTokens = 2048
         let requestBytes: [UInt8] = try request.serializedBytes()
 
-        var rows: [BenchRow] = []
+        var table: [BenchRow] = []
         for n in concurrency {
             var runs: [String: [BenchRow]] = [:]
             for _ in 0..<max(1, repeats) {
-                var result = rp_bench_result()
-                guard rp_raw_bench(rawSocket, Int32(n), payload, seconds, warmup, &result) == 0 else {
-                    throw CLIError("raw bench failed: \(String(cString: strerror(errno)))")
-                }
-                runs["raw", default: []].append(BenchRow(
-                    name: "raw C ping-pong", concurrency: n, requests: result.requests, seconds: result.seconds,
-                    p50: result.p50_us, p99: result.p99_us))
-                var nioResult = rp_bench_result()
-                guard rp_raw_bench(nioSocket, Int32(n), payload, seconds, warmup, &nioResult) == 0 else {
-                    throw CLIError("NIO echo bench failed: \(String(cString: strerror(errno)))")
-                }
-                runs["nio", default: []].append(BenchRow(
-                    name: "SwiftNIO echo (no protocol)", concurrency: n, requests: nioResult.requests,
-                    seconds: nioResult.seconds, p50: nioResult.p50_us, p99: nioResult.p99_us))
-                var frameResult = rp_bench_result()
-                let framed = try callFrames(requestBytes)
-                let frameRC = framed.preface.withUnsafeBufferPointer { preface in
-                    framed.call.withUnsafeBufferPointer { call in
-                        var spec = rp_frame_request(
-                            preface: preface.baseAddress, preface_len: preface.count,
-                            request: call.baseAddress, request_len: call.count)
-                        return rp_frame_bench(rampartSocket, Int32(n), &spec, seconds, warmup, &frameResult)
+                for key in Self.rowKeys where rows.contains(key) {
+                    let row: BenchRow
+                    switch key {
+                    case "raw":
+                        var result = rp_bench_result()
+                        guard rp_raw_bench(rawSocket, Int32(n), payload, seconds, warmup, &result) == 0 else {
+                            throw CLIError("raw bench failed: \(String(cString: strerror(errno)))")
+                        }
+                        row = BenchRow(name: "raw C ping-pong", concurrency: n, requests: result.requests, seconds: result.seconds,
+                                       p50: result.p50_us, p99: result.p99_us)
+                    case "nio":
+                        var result = rp_bench_result()
+                        guard rp_raw_bench(nioSocket, Int32(n), payload, seconds, warmup, &result) == 0 else {
+                            throw CLIError("NIO echo bench failed: \(String(cString: strerror(errno)))")
+                        }
+                        row = BenchRow(name: "SwiftNIO echo (no protocol)", concurrency: n, requests: result.requests,
+                                       seconds: result.seconds, p50: result.p50_us, p99: result.p99_us)
+                    case "cclient":
+                        var result = rp_bench_result()
+                        let framed = try callFrames(requestBytes)
+                        let rc = framed.preface.withUnsafeBufferPointer { preface in
+                            framed.call.withUnsafeBufferPointer { call in
+                                var spec = rp_frame_request(
+                                    preface: preface.baseAddress, preface_len: preface.count,
+                                    request: call.baseAddress, request_len: call.count)
+                                return rp_frame_bench(rampartSocket, Int32(n), &spec, seconds, warmup, &result)
+                            }
+                        }
+                        guard rc == 0 else {
+                            throw CLIError("Rampart C-client bench failed: \(String(cString: strerror(errno)))")
+                        }
+                        row = BenchRow(name: "Rampart (C client)", concurrency: n, requests: result.requests,
+                                       seconds: result.seconds, p50: result.p50_us, p99: result.p99_us)
+                    case "blocking":
+                        row = try benchBlocking(socket: rampartSocket, connections: n, request: requestBytes)
+                    case "async":
+                        row = try await benchAsync(socket: rampartSocket, callers: n, request: request)
+                    case "async-loop":
+                        row = try await benchAsync(socket: rampartSocket, callers: n, request: request, onEventLoop: true)
+                    default:  // "grpc"
+                        guard let grpcEcho, grpcServer != nil else { continue }
+                        row = try benchGRPC(grpcEcho, socket: grpcSocket, callers: n)
                     }
+                    runs[key, default: []].append(row)
+                    report(row)
                 }
-                guard frameRC == 0 else {
-                    throw CLIError("Rampart C-client bench failed: \(String(cString: strerror(errno)))")
-                }
-                runs["cclient", default: []].append(BenchRow(
-                    name: "Rampart (C client)", concurrency: n, requests: frameResult.requests,
-                    seconds: frameResult.seconds, p50: frameResult.p50_us, p99: frameResult.p99_us))
-                runs["blocking", default: []].append(try benchBlocking(socket: rampartSocket, connections: n, request: requestBytes))
-                runs["async", default: []].append(try await benchAsync(socket: rampartSocket, callers: n, request: request))
-                if let grpcEcho, grpcServer != nil {
-                    runs["grpc", default: []].append(try benchGRPC(grpcEcho, socket: grpcSocket, callers: n))
-                }
-                for key in ["raw", "nio", "cclient", "blocking", "async", "grpc"] { if let last = runs[key]?.last { report(last) } }
             }
-            for key in ["raw", "nio", "cclient", "blocking", "async", "grpc"] {
+            for key in Self.rowKeys {
                 guard let all = runs[key], !all.isEmpty else { continue }
-                rows.append(all.sorted { $0.rps < $1.rps }[all.count / 2])
+                table.append(all.sorted { $0.rps < $1.rps }[all.count / 2])
             }
         }
-        printTable(rows)
-        if let json { try writeJSON(rows, to: json) }
+        printTable(table)
+        if let json { try writeJSON(table, to: json) }
     }
 
     // MARK: measurements
@@ -202,7 +224,12 @@ struct RPCBench: AsyncParsableCommand {
         return try samples.row(name: "Rampart (blocking client)", concurrency: connections, measureFrom: measureFrom)
     }
 
-    private func benchAsync(socket: String, callers: Int, request: Rampart_V1_GenerateRequest) async throws -> BenchRow {
+    static let asyncRow = "Rampart (async client, 1 conn)"
+    static let asyncLoopRow = "Rampart (async, on its loop)"
+
+    /// The async client's row: `callers` tasks sharing one connection. With `onEventLoop` the tasks
+    /// prefer the connection's event loop (``EventLoopTaskExecutor``): no thread hop per call.
+    private func benchAsync(socket: String, callers: Int, request: Rampart_V1_GenerateRequest, onEventLoop: Bool = false) async throws -> BenchRow {
         let client = try await RampartClient.connect(socketPath: socket, lz4: false)
         defer { Task { await client.close() } }
         let start = DispatchTime.now().uptimeNanoseconds
@@ -210,7 +237,7 @@ struct RPCBench: AsyncParsableCommand {
         let end = measureFrom + UInt64(seconds * 1e9)
         let results = try await withThrowingTaskGroup(of: ([Double], UInt64).self) { group in
             for _ in 0..<callers {
-                group.addTask {
+                group.addTask(executorPreference: onEventLoop ? client.taskExecutor : nil) {
                     var local: [Double] = []
                     var lastEnd: UInt64 = 0
                     while true {
@@ -232,7 +259,7 @@ struct RPCBench: AsyncParsableCommand {
         }
         let sink = SampleSink(count: results.count)
         for (i, r) in results.enumerated() { sink.store(i, r.0, lastEnd: r.1) }
-        return try sink.row(name: "Rampart (async client, 1 conn)", concurrency: callers, measureFrom: measureFrom)
+        return try sink.row(name: onEventLoop ? Self.asyncLoopRow : Self.asyncRow, concurrency: callers, measureFrom: measureFrom)
     }
 
     private func benchGRPC(_ binary: String, socket: String, callers: Int) throws -> BenchRow {
@@ -277,7 +304,8 @@ struct RPCBench: AsyncParsableCommand {
             let nio = rows.first { $0.name.hasPrefix("SwiftNIO") && $0.concurrency == n }
             let cclient = rows.first { $0.name.hasPrefix("Rampart (C client") && $0.concurrency == n }
             let blocking = rows.first { $0.name.hasPrefix("Rampart (blocking") && $0.concurrency == n }
-            let async = rows.first { $0.name.hasPrefix("Rampart (async") && $0.concurrency == n }
+            let async = rows.first { $0.name == Self.asyncRow && $0.concurrency == n }
+            let asyncLoop = rows.first { $0.name == Self.asyncLoopRow && $0.concurrency == n }
             let grpc = rows.first { $0.name == "grpc-swift-2" && $0.concurrency == n }
             var parts: [String] = []
             if let raw, let cclient { parts.append(String(format: "Rampart (C client) ÷ raw = %.2f", cclient.rps / raw.rps)) }
@@ -286,6 +314,7 @@ struct RPCBench: AsyncParsableCommand {
             if let nio, let cclient { parts.append(String(format: "Rampart (C client) ÷ bare NIO = %.2f", cclient.rps / nio.rps)) }
             if let grpc, let blocking { parts.append(String(format: "Rampart ÷ grpc-swift-2 = %.1f", blocking.rps / grpc.rps)) }
             if let grpc, let async { parts.append(String(format: "Rampart async ÷ grpc-swift-2 = %.1f", async.rps / grpc.rps)) }
+            if let grpc, let asyncLoop { parts.append(String(format: "Rampart async on its loop ÷ grpc-swift-2 = %.1f", asyncLoop.rps / grpc.rps)) }
             print("concurrency \(n): " + parts.joined(separator: ", "))
         }
     }

@@ -152,6 +152,11 @@ final class TrailersFastPathTests: XCTestCase {
         XCTAssertNil(TrailersFastPath.peekCode(ByteBuffer(bytes: [0x1a, 0x7f])), "length past the end")
         XCTAssertNil(TrailersFastPath.peekCode(ByteBuffer(bytes: [0x08])), "truncated varint")
         XCTAssertNil(TrailersFastPath.peekCode(ByteBuffer(bytes: [0x0b])), "group wire type")
+        // A status of the wrong wire type is an unknown field to swift-protobuf (status stays OK): the same here.
+        for bytes: [UInt8] in [[0x0a, 0x01, 0x05], [0x0d, 5, 0, 0, 0], [0x09, 5, 0, 0, 0, 0, 0, 0, 0]] {
+            XCTAssertEqual(TrailersFastPath.peekCode(ByteBuffer(bytes: bytes)), .ok)
+            XCTAssertEqual(try Rampart_V1_Trailers(serializedBytes: bytes).status, .ok)
+        }
         XCTAssertEqual(TrailersFastPath.peekCode(ByteBuffer()), .ok)
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<5_000 {  // random bytes: an answer or nil, never a crash
