@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import RampartCore
 import RampartProto
 import RampartWire
@@ -19,7 +20,16 @@ final class ClientCall: @unchecked Sendable {
 
     init(onEvent: @escaping (ClientStreamEvent) -> Void) {
         self.onEvent = onEvent
+        #if DEBUG
+        Self.live.add(1, ordering: .relaxed)
+        #endif
     }
+
+    #if DEBUG
+    /// Calls alive in this process (debug builds): tests check that finished calls are freed.
+    static let live = Atomic<Int>(0)
+    deinit { Self.live.subtract(1, ordering: .relaxed) }
+    #endif
 }
 
 /// Client half of the protocol: reads the server preface, demultiplexes frames to calls.

@@ -140,7 +140,10 @@ public final class RampartClient: Sendable {
                     case .headers: break
                     case .message(let message): box.message = message
                     case .trailers(let trailers):
-                        if trailers.status == .ok, let message = box.message {
+                        // The box holds the call and the call's closure holds the box: break the
+                        // cycle, or every call (and its answer) would stay alive for good.
+                        let message = box.detach()
+                        if trailers.status == .ok, let message {
                             continuation.resume(returning: message)
                         } else if trailers.status == .ok {
                             continuation.resume(throwing: RPCError(.internal, "server sent OK without a response message"))
@@ -150,6 +153,7 @@ public final class RampartClient: Sendable {
                     }
                 }
                 guard box.attach(call) else {
+                    _ = box.detach()
                     return continuation.resume(throwing: RPCError(.cancelled, "cancelled by the caller"))
                 }
                 start(call, method: method, payload: payload, options: options)
@@ -182,6 +186,7 @@ public final class RampartClient: Sendable {
                     continuation.finish(throwing: RPCError(.internal, "malformed \(Response.protoMessageName) from server"))
                 }
             case .trailers(let trailers):
+                _ = box.detach()
                 if trailers.status == .ok {
                     continuation.finish()
                 } else {
@@ -255,6 +260,13 @@ private final class UnaryState: @unchecked Sendable {
             self.call = call
             return !cancelled
         }
+    }
+
+    /// Forgets the call (it ended) and hands over the response message.
+    func detach() -> ByteBuffer? {
+        lock.withLock { call = nil }
+        defer { message = nil }
+        return message
     }
 
     /// Marks the call cancelled; returns it if it already started.
