@@ -41,8 +41,12 @@ public final class BlockingConnection {
         var decoder = FrameDecoder(maxFrameSize: 64 << 20)
         var nextStreamID: UInt32 = 1
         /// The last call's HEADERS payload: a caller repeating its method and timeout (the usual
-        /// case) reuses it without hashing anything.
-        var lastHeaders: (key: HeadersKey, payload: [UInt8])?
+        /// case) reuses it without hashing anything. The method is kept as a private copy: the
+        /// caller's string is often a constant shared by every thread, and a copy of it here
+        /// would make each call retain and release that shared object.
+        var lastMethod = ""
+        var lastTimeout: UInt64 = 0
+        var lastPayload: [UInt8]?
         /// Earlier pairs, for callers that alternate between methods or timeouts.
         var headerCache: [HeadersKey: [UInt8]] = [:]
 
@@ -130,8 +134,8 @@ public final class BlockingConnection {
 
         /// The HEADERS payload of (method, timeout), encoded once per pair.
         private mutating func headersPayload(_ method: String, _ timeoutMicros: UInt64) throws -> [UInt8] {
-            if let last = lastHeaders, last.key.timeoutMicros == timeoutMicros, last.key.method == method {
-                return last.payload
+            if lastPayload != nil, lastTimeout == timeoutMicros, lastMethod == method, let payload = lastPayload {
+                return payload
             }
             let key = HeadersKey(method: method, timeoutMicros: timeoutMicros)
             let payload: [UInt8]
@@ -144,7 +148,9 @@ public final class BlockingConnection {
                 payload = try headers.serializedBytes()
                 if headerCache.count < 64 { headerCache[key] = payload }
             }
-            lastHeaders = (key, payload)
+            lastMethod = String(decoding: method.utf8, as: UTF8.self)
+            lastTimeout = timeoutMicros
+            lastPayload = payload
             return payload
         }
 
