@@ -37,10 +37,75 @@ final class GatedPatternSetTests: XCTestCase {
         return out.sorted()
     }
 
+    /// The gated set's packed matches (``GatedPatternSet/collect(_:into:)``), in report order.
+    func collected(_ text: [UInt8], gated: GatedPatternSet, limit: Int = .max) throws -> PackedMatches {
+        var out = PackedMatches(limit: limit)
+        try text.withUnsafeBytes { raw in try gated.collect(raw, into: &out) }
+        return out
+    }
+
+    /// The gated set's closure scan, packed, in report order.
+    func packedScan(_ text: [UInt8], gated: GatedPatternSet) throws -> [UInt64] {
+        var out: [UInt64] = []
+        try text.withUnsafeBytes { raw in
+            try gated.scan(raw) { id, from, to in
+                out.append(PackedMatches.pack(id: id, from: from, to: to))
+                return true
+            }
+        }
+        return out
+    }
+
+    /// The gated scan equals one database over all expressions; its packed collection equals the
+    /// gated scan value for value, in the same order.
     func assertSame(_ text: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws {
         let reference = try Self.reference.get(), gated = try Self.gated.get()
         let expected = try matches(text, reference: reference), actual = try matches(text, gated: gated)
-        XCTAssertEqual(actual, expected, "on \(String(decoding: text.prefix(200), as: UTF8.self))", file: file, line: line)
+        let label = "on \(String(decoding: text.prefix(200), as: UTF8.self))"
+        XCTAssertEqual(actual, expected, label, file: file, line: line)
+        let packed = try collected(text, gated: gated)
+        XCTAssertFalse(packed.overflowed, label, file: file, line: line)
+        XCTAssertEqual(packed.values, try packedScan(text, gated: gated), label, file: file, line: line)
+    }
+
+    /// A collection with a limit keeps exactly the first `limit` matches of the scan's order and
+    /// says that it overflowed; one with room for all of them does not.
+    func testCollectStopsAtItsLimit() throws {
+        let gated = try Self.gated.get()
+        let text = Array("mail a@example.com and b@example.com, call 415-555-0132 or 415-555-0133, card 4111 1111 1111 1111".utf8)
+        let all = try packedScan(text, gated: gated)
+        XCTAssertGreaterThan(all.count, 3)
+        for limit in 0..<all.count {
+            let packed = try collected(text, gated: gated, limit: limit)
+            XCTAssertTrue(packed.overflowed, "limit \(limit)")
+            XCTAssertEqual(packed.values, Array(all.prefix(limit)), "limit \(limit)")
+        }
+        let full = try collected(text, gated: gated, limit: all.count)
+        XCTAssertFalse(full.overflowed)
+        XCTAssertEqual(full.values, all)
+    }
+
+    /// A window's artificial edges: a database collecting one window drops the matches that start
+    /// at its first byte or end at its last (unless those are the input's own edges), and reports
+    /// offsets in the whole input.
+    func testCollectWindowDropsEdgeMatchesAndShiftsOffsets() throws {
+        let database = try PatternDatabase([PatternSpec("[0-9]+", id: 7)])
+        let text = Array("ab 123 cd 4567 ef".utf8)
+        func collect(_ window: Range<Int>?) throws -> [UInt64] {
+            var out = PackedMatches(limit: 100)
+            try text.withUnsafeBytes { raw in try database.collect(raw, window: window, into: &out) }
+            return out.values.sorted()
+        }
+        func expected(_ ranges: [(Int, Int)]) -> [UInt64] {
+            ranges.map { PackedMatches.pack(id: 7, from: $0.0, to: $0.1) }.sorted()
+        }
+        // Whole input: every end of every leftmost match ("[0-9]+" reports each prefix end).
+        XCTAssertEqual(try collect(nil), expected([(3, 4), (3, 5), (3, 6), (10, 11), (10, 12), (10, 13), (10, 14)]))
+        // A window starting inside "123" (at "2") drops what starts there; one ending inside
+        // "4567" drops what ends there.
+        XCTAssertEqual(try collect(4..<12), expected([(10, 11)]))
+        // A window from the input's start to its end keeps its edge matches.
+        XCTAssertEqual(try collect(0..<text.count), try collect(nil))
     }
 
     func testShapeReadsDigitsAndWordRuns() {

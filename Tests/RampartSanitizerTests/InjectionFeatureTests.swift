@@ -372,4 +372,85 @@ final class InjectionFeatureTests: XCTestCase {
     }
 
     private func linearValues(_ model: HashedModel, _ text: String) -> [UInt64] { values(model, text) }
+
+    /// An invented text of words (some long, some of one to three bytes, some with non-ASCII
+    /// bytes or digits) and separators (spaces, punctuation, newlines), `words` words long.
+    private func inventedText(_ generator: inout TestGenerator, words: Int) -> String {
+        let pieces = ["a", "of", "the", "now", "ignore", "instructions", "x7", "caf\u{E9}", "\u{65E5}\u{672C}", "summarise",
+                      "you", "rules", "1234", "ok", "zz", "reveal", "please", "\u{1F600}", "data", "write"]
+        let separators = [" ", " ", " ", ", ", ". ", "!\n", "\n\n", " - ", "? ", "\t", "(", ") "]
+        var text = generator.below(4) == 0 ? generator.pick(separators) : ""
+        for k in 0..<words {
+            if k > 0 { text += generator.pick(separators) }
+            text += generator.pick(pieces)
+        }
+        if generator.below(3) == 0 { text += generator.pick(separators) }
+        return text
+    }
+
+    /// The affix keys read with two 4-byte loads equal the byte-by-byte keys for every word of at
+    /// least four bytes, at every position of buffers of 4 to 40 bytes (words touching either
+    /// end included); for shorter words the loads stay inside the buffer (the keys are not
+    /// counted, so they may differ).
+    func testAffixKeyLoadsEqualByteReads() {
+        var generator = TestGenerator(state: 0xAF1C)
+        let alphabet = Array("abcxyzAZ09 .\n".utf8) + [0xC3, 0xA9, 0xFF, 0x80]
+        for _ in 0..<3000 {
+            let n = 4 + generator.below(37)
+            let bytes = (0..<n).map { _ in alphabet[generator.below(alphabet.count)] }
+            bytes.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return XCTFail("empty buffer") }
+                for start in 0..<n {
+                    for end in (start + 1)...n {
+                        let loaded = HashedModel.affixKeys(UnsafeRawPointer(base), count: n, start: start, end: end)
+                        guard end - start >= 4 else { continue }
+                        let byByte = HashedModel.affixKeysByByte(buffer, start: start, end: end)
+                        XCTAssertEqual(loaded.prefix, byByte.prefix, "\(bytes) \(start)..<\(end)")
+                        XCTAssertEqual(loaded.suffix, byByte.suffix, "\(bytes) \(start)..<\(end)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// On 600 invented texts (from one word to several hundred: the batching sink's queue of
+    /// ``BatchedRowSink/capacity`` values fills and is flushed early by the per-word room check
+    /// at every phase), the one-pass values equal the definition, and the network's logit equals
+    /// the values' rows summed one by one in feature order (bit for bit).
+    func testInventedTextsValuesAndBatchedSumsEqualReferences() {
+        let bits = 8
+        let row = HashedModel.hiddenRow
+        let weights = (0..<(row << bits)).map { Float(sin(Double($0) * 0.37)) * 0.9 }
+        let hiddenBias = (0..<(row - 1)).map { 0.1 - Double($0) * 0.05 }
+        let hiddenOut = (0..<(row - 1)).map { Double($0) * 0.2 - 0.5 }
+        let network = HashedModel(weights: weights, bucketsLog2: bits, bias: 0.25, hiddenBias: hiddenBias, hiddenOut: hiddenOut, maxAnalysedBytes: 65536)
+        let plain = model()
+        var generator = TestGenerator(state: 0x5EED_0010)
+        for k in 0..<600 {
+            let text = inventedText(&generator, words: k < 40 ? k % 8 : 1 + generator.below(400))
+            // Values: the definition, shape tokens apart (as in testOnePassValuesEqualTheDefinition).
+            let got = values(plain, text)
+            let expected = reference(text)
+            let shapeCount = got.count - expected.count
+            XCTAssertTrue((6...13).contains(shapeCount), text)
+            XCTAssertEqual(Array(got.prefix(max(0, got.count - shapeCount))).sorted(), expected.sorted(), String(text.prefix(60)))
+            // Sum: one row at a time, in order, as RowSink adds them.
+            let vals = values(network, text)
+            var sum = SIMD8<Float>(repeating: 0)
+            for v in vals {
+                let bucket = Int(v >> UInt64(64 - bits))
+                var r = SIMD8<Float>(repeating: 0)
+                for j in 0..<row { r[j] = weights[bucket * row + j] }
+                if (v >> 40) & 1 == 1 { sum -= r } else { sum += r }
+            }
+            var s = SIMD8<Double>(repeating: 0)
+            for j in 0..<row { s[j] = Double(sum[j]) }
+            if !vals.isEmpty { s /= Double(vals.count).squareRoot() }
+            var head = SIMD8<Double>(repeating: 0)
+            for j in 1..<row { head[j] = hiddenOut[j - 1] * max(0, s[j] + hiddenBias[j - 1]) }
+            let got2 = network.logit(normalized: text)
+            XCTAssertEqual(got2.features, vals.count, String(text.prefix(60)))
+            XCTAssertEqual(got2.logit, 0.25 + s[0] + head.sum(), String(text.prefix(60)))
+        }
+    }
 }

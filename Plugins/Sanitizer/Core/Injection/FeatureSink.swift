@@ -5,12 +5,33 @@ protocol FeatureSink {
     mutating func add(_ value: UInt64)
     /// Adds `value` only if `condition` holds (a sink may do so without a branch).
     mutating func add(_ value: UInt64, if condition: Bool)
+    /// Makes room for `count` more values: the next `count` calls of ``addReserved(_:)`` and
+    /// ``addReserved(_:if:)`` need no room check (a batching sink flushes here, once per word,
+    /// instead of testing its queue on every value). Values keep their order.
+    mutating func reserve(_ count: Int)
+    /// ``add(_:)`` after ``reserve(_:)``.
+    mutating func addReserved(_ value: UInt64)
+    /// ``add(_:if:)`` after ``reserve(_:)``.
+    mutating func addReserved(_ value: UInt64, if condition: Bool)
 }
 
 extension FeatureSink {
     @inline(__always)
     mutating func add(_ value: UInt64, if condition: Bool) {
         if condition { add(value) }
+    }
+
+    @inline(__always)
+    mutating func reserve(_ count: Int) {}
+
+    @inline(__always)
+    mutating func addReserved(_ value: UInt64) {
+        add(value)
+    }
+
+    @inline(__always)
+    mutating func addReserved(_ value: UInt64, if condition: Bool) {
+        add(value, if: condition)
     }
 }
 
@@ -95,6 +116,25 @@ struct BatchedRowSink: FeatureSink {
     @inline(__always)
     mutating func add(_ value: UInt64, if condition: Bool) {
         if queued == Self.capacity { flush() }
+        queue[queued] = value
+        queued &+= condition ? 1 : 0
+    }
+
+    /// Flushes when fewer than `count` slots are free (`count` ≤ ``capacity``): flushing early
+    /// sums the same values in the same order into the same accumulator, so the sum is the same.
+    @inline(__always)
+    mutating func reserve(_ count: Int) {
+        if queued > Self.capacity - count { flush() }
+    }
+
+    @inline(__always)
+    mutating func addReserved(_ value: UInt64) {
+        queue[queued] = value
+        queued &+= 1
+    }
+
+    @inline(__always)
+    mutating func addReserved(_ value: UInt64, if condition: Bool) {
         queue[queued] = value
         queued &+= condition ? 1 : 0
     }

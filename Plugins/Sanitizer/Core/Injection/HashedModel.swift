@@ -142,6 +142,34 @@ struct HashedModel: Sendable {
         return ((logit, count), wordCount)
     }
 
+    /// The most values one word adds (unigram, bigram, three sentence values, two affixes).
+    static let maxValuesPerWord = 7
+
+    /// The affix keys of the word `start..<end` of `bytes`, byte by byte: `" "` + its first three
+    /// bytes and its last three bytes + `" "`, big-endian (offsets clamped into the word, so a
+    /// word shorter than four bytes, whose keys are not counted, reads only its own bytes).
+    @inline(__always)
+    static func affixKeysByByte(_ bytes: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> (prefix: UInt64, suffix: UInt64) {
+        let last = end - 1
+        let prefix = 0x2000_0000 | UInt64(bytes[start]) << 16 | UInt64(bytes[min(start + 1, last)]) << 8
+            | UInt64(bytes[min(start + 2, last)])
+        let suffix = UInt64(bytes[max(end - 3, start)]) << 24 | UInt64(bytes[max(end - 2, start)]) << 16
+            | UInt64(bytes[last]) << 8 | 0x20
+        return (prefix, suffix)
+    }
+
+    /// ``affixKeysByByte(_:start:end:)`` with two 4-byte loads, for a buffer of `count` ≥ 4
+    /// bytes: the first four bytes from `start` and the last four before `end`, each load moved
+    /// into the buffer when it would leave it. For a word of at least four bytes neither load
+    /// moves (`start + 4 ≤ end ≤ count`), so its keys are the byte-by-byte keys; a shorter word's
+    /// keys may differ, but they are never counted (InjectionFeatureTests compares both).
+    @inline(__always)
+    static func affixKeys(_ base: UnsafeRawPointer, count: Int, start: Int, end: Int) -> (prefix: UInt64, suffix: UInt64) {
+        let head = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: min(start, count - 4), as: UInt32.self))
+        let tail = UInt32(bigEndian: base.loadUnaligned(fromByteOffset: max(end - 4, 0), as: UInt32.self))
+        return (0x2000_0000 | UInt64(head >> 8), UInt64(tail << 8) | 0x20)
+    }
+
     /// Calls `add` with every feature value of `bytes`, in order (``forEachValue(_:words:into:)``
     /// with a closure; the tests read the values through it).
     @discardableResult
@@ -172,6 +200,8 @@ struct HashedModel: Sendable {
         var words = 0
         var index = 0
         let n = bytes.count
+        // Buffers of at least four bytes read a word's affixes with two 4-byte loads (below).
+        let raw = n >= 4 ? UnsafeRawPointer(bytes.baseAddress) : nil
         while index < n {
             let byte = bytes[index]
             guard Self.isWordByte(byte) else {
@@ -187,27 +217,29 @@ struct HashedModel: Sendable {
                 u = FNV1a.step(u, b)
                 index += 1
             }
-            sink.add(u &* gold)
-            sink.add(((previous &* gold) ^ u) &* Self.mix, if: words > 0)
+            // At most seven values per word: one room check for all of them.
+            sink.reserve(Self.maxValuesPerWord)
+            sink.addReserved(u &* gold)
+            sink.addReserved(((previous &* gold) ^ u) &* Self.mix, if: words > 0)
             let third = shape.word(u, bytes: n, state: &state)
             if third >= 0 {
                 let (opener, placed, paragraph) = ShapeTokens.sentenceValues(
                     u, third: third, paragraph: ShapeTokens.paragraph(state))
-                sink.add(opener)
-                sink.add(placed)
-                sink.add(paragraph)
+                sink.addReserved(opener)
+                sink.addReserved(placed)
+                sink.addReserved(paragraph)
             }
-            // The affixes of a word of at least 4 bytes, computed for every word (the byte
-            // offsets clamped into the word) and counted only for those: the length test is as
-            // unpredictable as word lengths, a select is not.
-            let last = index - 1
-            let prefix = 0x2000_0000 | UInt64(bytes[start]) << 16 | UInt64(bytes[min(start + 1, last)]) << 8
-                | UInt64(bytes[min(start + 2, last)])
-            let suffix = UInt64(bytes[max(index - 3, start)]) << 24 | UInt64(bytes[max(index - 2, start)]) << 16
-                | UInt64(bytes[last]) << 8 | 0x20
+            // The affixes of a word of at least 4 bytes, computed for every word and counted only
+            // for those: the length test is as unpredictable as word lengths, a select is not.
+            let prefix: UInt64, suffix: UInt64
+            if let raw {
+                (prefix, suffix) = Self.affixKeys(raw, count: n, start: start, end: index)
+            } else {
+                (prefix, suffix) = Self.affixKeysByByte(bytes, start: start, end: index)
+            }
             let long = index - start >= 4
-            sink.add((prefix ^ Self.prefixSalt) &* gold, if: long)
-            sink.add((suffix ^ Self.suffixSalt) &* gold, if: long)
+            sink.addReserved((prefix ^ Self.prefixSalt) &* gold, if: long)
+            sink.addReserved((suffix ^ Self.suffixSalt) &* gold, if: long)
             previous = u
             spans?[words] = start..<index
             words += 1

@@ -106,51 +106,11 @@ extension InjectionDetector {
         /// the fast paths with (same score, matches and decoded count).
         func scan(_ text: String, fastPaths: Bool = true) -> InjectionScan {
             let views = fastPaths ? InjectionNormalizer.views(of: text) : InjectionNormalizer.generalViews(of: text)
-            var scanned = 0
-            var failed = false
-            // Rule set per view: bit i = rule i; the first view that matched each rule is kept
-            // (allocated on the first match: most texts match no rule).
-            var firstView: [(view: InjectionView, depth: Int)?] = []
-            var original: UInt64 = 0
-            var extra: UInt64 = 0
-
-            var rot13Rules: UInt64 = 0
-            // The anchor groups found in the normalised text (the leetspeak view starts from them).
-            var originalAnchors = AnchorGroups()
-            func record(_ bits: UInt64, view: InjectionView, depth: Int) {
-                if bits != 0 && firstView.isEmpty { firstView = .init(repeating: nil, count: rules.count) }
-                var remaining = bits
-                while remaining != 0 {
-                    let i = remaining.trailingZeroBitCount
-                    remaining &= remaining - 1
-                    if firstView[i] == nil { firstView[i] = (view, depth) }
-                }
-            }
-            // A derived view only adds rules not yet found (`original | extra`): the rules found
-            // already keep their first view, so skipping them gives the same result.
-            func run(_ bytes: UnsafeBufferPointer<UInt8>, view: InjectionView, depth: Int) -> UInt64 {
-                scanned += bytes.count
-                let skipping = fastPaths && view != .original ? original | extra : 0
-                guard let (bits, rot13, anchors) = matcher.scanAnchored(bytes, skipping: skipping) else {
-                    failed = true
-                    return 0
-                }
-                if view == .original {
-                    rot13Rules = rot13
-                    originalAnchors = anchors
-                }
-                record(bits, view: view, depth: depth)
-                return bits
-            }
-            func run(_ candidate: String, view: InjectionView, depth: Int) -> UInt64 {
-                var candidate = candidate
-                return candidate.withUTF8 { run($0, view: view, depth: depth) }
-            }
+            // All mutable scan state in one value (InjectionScanState: no boxed captures).
+            var state = InjectionScanState(matcher: matcher, fastPaths: fastPaths, ruleCount: rules.count)
 
             // The normalised text, then its rot13 and leetspeak views, built byte by byte in one
             // scratch buffer (no String per view).
-            var similarity = 0.0
-            var modelResult = (logit: 0.0, features: 0)
             var normalized = views.normalized
             normalized.withUTF8 { utf8 in
               withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(utf8.count, 1)) { buffer in
@@ -162,18 +122,18 @@ extension InjectionDetector {
                 let leet = fastPaths && PayloadDecoder.mayHaveLeetspeak(utf8) ? PayloadDecoder.leetspeakView(utf8, into: buffer) : .none
                 var deferred: UInt64 = 0
                 if leet == .digitsOnly {
-                    scanned += utf8.count
+                    state.scanned += utf8.count
                     if let (bits, rot13, anchors, later) = matcher.scanAnchored(utf8, skipping: 0, deferring: matcher.digitFreeRules) {
-                        rot13Rules = rot13
-                        originalAnchors = anchors
+                        state.rot13Rules = rot13
+                        state.originalAnchors = anchors
                         deferred = later
-                        original = bits
-                        record(bits, view: .original, depth: 0)
+                        state.original = bits
+                        state.record(bits, view: .original, depth: 0)
                     } else {
-                        failed = true
+                        state.failed = true
                     }
                 } else {
-                    original = run(utf8, view: .original, depth: 0)
+                    state.original = state.run(utf8, view: .original, depth: 0)
                 }
                 // The model and the similarity read the same prefix. On ASCII text (lower case:
                 // normalised) the model's words are the similarity's tokens: the model records
@@ -182,12 +142,12 @@ extension InjectionDetector {
                 if fastPaths && views.asciiNormalized && heuristic.maxAnalysedBytes == model.maxAnalysedBytes {
                     withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: prefix.count / 2 + 1) { spans in
                         let (result, words) = model.logit(bytes: prefix, words: spans.baseAddress)
-                        modelResult = result
-                        similarity = heuristic.score(bytes: prefix, tokens: UnsafeBufferPointer(rebasing: spans.prefix(words)))
+                        state.modelResult = result
+                        state.similarity = heuristic.score(bytes: prefix, tokens: UnsafeBufferPointer(rebasing: spans.prefix(words)))
                     }
                 } else {
-                    modelResult = model.logit(bytes: prefix)
-                    similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
+                    state.modelResult = model.logit(bytes: prefix)
+                    state.similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
                 }
                 // The rules the leetspeak view matches (recorded after the rot13 view's: a rule
                 // found in both keeps rot13 as its first view, as in the general path). The view
@@ -197,20 +157,20 @@ extension InjectionDetector {
                 // one that it matches is scanned on the text to tell where it matched first.
                 var leetBits: UInt64 = 0
                 if leet != .none {
-                    scanned += view.count
-                    if let bits = matcher.scan(view, derivedFrom: utf8, anchors: originalAnchors, skipping: original) {
+                    state.scanned += view.count
+                    if let bits = matcher.scan(view, derivedFrom: utf8, anchors: state.originalAnchors, skipping: state.original) {
                         let toConfirm = bits & deferred
                         if toConfirm != 0 {
                             if let confirmed = matcher.scan(utf8, onlyRules: toConfirm) {
-                                original |= confirmed & toConfirm
-                                record(confirmed & toConfirm, view: .original, depth: 0)
+                                state.original |= confirmed & toConfirm
+                                state.record(confirmed & toConfirm, view: .original, depth: 0)
                             } else {
-                                failed = true
+                                state.failed = true
                             }
                         }
-                        leetBits = bits & ~original
+                        leetBits = bits & ~state.original
                     } else {
-                        failed = true
+                        state.failed = true
                     }
                 }
                 // The rot13 view can only match the rules whose required literals' rot13
@@ -218,22 +178,22 @@ extension InjectionDetector {
                 // found yet are run on it, without a second anchor scan. It reuses the buffer.
                 if !fastPaths {
                     PayloadDecoder.rot13(utf8, into: buffer)
-                    extra |= run(view, view: .rot13, depth: 0)
-                } else if rot13Rules & ~original != 0 {
+                    state.extra |= state.run(view, view: .rot13, depth: 0)
+                } else if state.rot13Rules & ~state.original != 0 {
                     PayloadDecoder.rot13(utf8, into: buffer)
-                    scanned += view.count
-                    if let bits = matcher.scan(view, onlyRules: rot13Rules & ~original) {
-                        record(bits, view: .rot13, depth: 0)
-                        extra |= bits
+                    state.scanned += view.count
+                    if let bits = matcher.scan(view, onlyRules: state.rot13Rules & ~state.original) {
+                        state.record(bits, view: .rot13, depth: 0)
+                        state.extra |= bits
                     } else {
-                        failed = true
+                        state.failed = true
                     }
                 }
                 if !fastPaths {
-                    if PayloadDecoder.leetspeak(utf8, into: buffer) { extra |= run(view, view: .leetspeak, depth: 0) }
+                    if PayloadDecoder.leetspeak(utf8, into: buffer) { state.extra |= state.run(view, view: .leetspeak, depth: 0) }
                 } else {
-                    record(leetBits & ~extra, view: .leetspeak, depth: 0)
-                    extra |= leetBits
+                    state.record(leetBits & ~state.extra, view: .leetspeak, depth: 0)
+                    state.extra |= leetBits
                 }
               }
             }
@@ -257,8 +217,8 @@ extension InjectionDetector {
                             budget -= size
                             segments += 1
                             let decodedViews = fastPaths ? InjectionNormalizer.views(of: decoded) : InjectionNormalizer.generalViews(of: decoded)
-                            extra |= run(decodedViews.normalized, view: encoding == .hex ? .hex : .base64, depth: depth)
-                            similarity = max(similarity, heuristic.score(normalized: decodedViews.normalized))
+                            state.extra |= state.run(decodedViews.normalized, view: encoding == .hex ? .hex : .base64, depth: depth)
+                            state.similarity = max(state.similarity, heuristic.score(normalized: decodedViews.normalized))
                             next.append(decodedViews.surface)
                         }
                     }
@@ -266,37 +226,37 @@ extension InjectionDetector {
                 frontier = next
             }
 
-            let all = original | extra
-            let onlyDecoded = extra & ~original
+            let all = state.original | state.extra
+            let onlyDecoded = state.extra & ~state.original
             var evidence = 0.0
             var matches: [RuleMatch] = []
             for (i, rule) in rules.enumerated() where all & (UInt64(1) << UInt64(i)) != 0 {
                 evidence += rule.weight
-                let first = (i < firstView.count ? firstView[i] : nil) ?? (.original, 0)
+                let first = (i < state.firstView.count ? state.firstView[i] : nil) ?? (.original, 0)
                 matches.append(RuleMatch(ruleID: rule.id, category: rule.category, weight: rule.weight, view: first.view, depth: first.depth))
             }
             if onlyDecoded != 0 {
                 evidence += synthetic.weight
                 let i = onlyDecoded.trailingZeroBitCount
-                let first = (i < firstView.count ? firstView[i] : nil) ?? (.base64, 1)
+                let first = (i < state.firstView.count ? state.firstView[i] : nil) ?? (.base64, 1)
                 matches.append(RuleMatch(ruleID: synthetic.id, category: synthetic.category, weight: synthetic.weight, view: first.view, depth: first.depth))
             }
             evidence = min(combiner.ruleEvidenceCap, evidence)
-            let (logit, features) = modelResult
+            let (logit, features) = state.modelResult
             // The model cannot read an instruction hidden in an encoding (base64/hex, rot13,
             // leetspeak, invisible tag characters): when a rule matched only in a decoded view, or
             // any rule matched in a text that smuggled tag characters, it may not veto that
             // evidence (InjectionCombiner).
             let hidden = onlyDecoded != 0 || (views.tagCharacters > 0 && all != 0)
-            var score = combiner.score(logit: logit, evidence: evidence, similarity: similarity, hiddenInstruction: hidden)
-            if failed {
+            var score = combiner.score(logit: logit, evidence: evidence, similarity: state.similarity, hiddenInstruction: hidden)
+            if state.failed {
                 score = 1.0
                 matches.append(RuleMatch(ruleID: "engine.scan_failed", category: "error", weight: 0, view: .original, depth: 0))
             }
             return InjectionScan(
                 score: score, matches: matches, decodedPayloads: segments, modelLogit: logit, ruleEvidence: evidence,
-                phraseSimilarity: similarity, tagCharacters: views.tagCharacters, invisibleCharacters: views.invisibleCharacters,
-                scannedBytes: scanned, modelFeatures: features)
+                phraseSimilarity: state.similarity, tagCharacters: views.tagCharacters, invisibleCharacters: views.invisibleCharacters,
+                scannedBytes: state.scanned, modelFeatures: features)
         }
     }
 }

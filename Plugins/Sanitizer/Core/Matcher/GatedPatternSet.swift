@@ -188,6 +188,55 @@ public final class GatedPatternSet: Sendable {
         }
     }
 
+    /// ``scan(_:_:)`` into `matches` (``PackedMatches``: ids below 256, inputs below 2^24 bytes):
+    /// the same matches in the same order, gathered by the Hyperscan callback without a Swift
+    /// closure (the scanner's hot path). Stops when `matches` overflows.
+    public func collect(_ bytes: UnsafeRawBufferPointer, into matches: inout PackedMatches) throws(PatternError) {
+        let n = bytes.count
+        guard n > 0 else { return }
+        guard n <= PackedMatches.maxInputBytes else { throw PatternError(expressionIndex: -1, message: "input too large") }
+        if let main {
+            try main.collect(bytes, into: &matches)
+            if matches.overflowed { return }
+        }
+        if !digitGroups.isEmpty {
+            let runs = Self.digitRuns(bytes)
+            for group in digitGroups where !runs.isEmpty {
+                let hits = Self.runs(runs, holding: group.minDigits, within: group.margin)
+                guard !hits.isEmpty else { continue }
+                try collect(group, bytes, hits: hits, into: &matches)
+                if matches.overflowed { return }
+            }
+        }
+        if let wordGroup {
+            let hits = Self.wordRunEnds(bytes, minimum: wordMinRun)
+            if !hits.isEmpty { try collect(wordGroup, bytes, hits: hits, into: &matches) }
+            if matches.overflowed { return }
+        }
+        for entry in classGroups {
+            let hits = Self.classRuns(bytes, table: entry.table, minimum: entry.minimum)
+            guard !hits.isEmpty else { continue }
+            try collect(entry.group, bytes, hits: hits, into: &matches)
+            if matches.overflowed { return }
+        }
+    }
+
+    /// ``collect(_:into:)`` of `group` on the windows around `hits` (as ``scan(_:_:hits:stopped:_:)``).
+    private func collect(_ group: Group, _ bytes: UnsafeRawBufferPointer, hits: [Range<Int>],
+                         into matches: inout PackedMatches) throws(PatternError) {
+        let n = bytes.count, pad = group.margin + 2
+        var list = WindowList(reservingCapacity: hits.count)
+        for hit in hits { list.add(max(0, hit.lowerBound - pad), min(n, hit.upperBound + pad)) }
+        if Double(list.covered) > Double(n) * Self.wholeScanShare {
+            try group.database.collect(bytes, into: &matches)
+            return
+        }
+        for window in list.windows {
+            try group.database.collect(bytes, window: window, into: &matches)
+            if matches.overflowed { return }
+        }
+    }
+
     /// The maximal runs of bytes in `table` at least `minimum` (≥ 1) long, in order. Any such run
     /// covers one of the offsets `minimum − 1`, `2·minimum − 1`, …: only those are probed, and
     /// a probe in the class is widened to its run.
@@ -276,7 +325,7 @@ public final class GatedPatternSet: Sendable {
     private func scan(_ group: Group, _ bytes: UnsafeRawBufferPointer, hits: [Range<Int>], stopped: inout Bool,
                       _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
         let n = bytes.count, pad = group.margin + 2
-        var list = WindowList()
+        var list = WindowList(reservingCapacity: hits.count)
         for hit in hits { list.add(max(0, hit.lowerBound - pad), min(n, hit.upperBound + pad)) }
         let windows = Double(list.covered) > Double(n) * Self.wholeScanShare ? [0..<n] : list.windows
         for window in windows {

@@ -107,6 +107,35 @@ public final class PatternDatabase: @unchecked Sendable {
         }
     }
 
+    /// Scans `window` of `bytes` (all of it when nil), adding every match to `matches` with its
+    /// offsets in `bytes` (``PackedMatches``); a match that the window's artificial edges make
+    /// (starting at its first byte when that is not the input's first, or ending at its end when
+    /// that is not the input's end) is dropped, as ``GatedPatternSet`` drops them. Stops when
+    /// `matches` overflows. No Swift closure is involved: the callback writes to `matches`.
+    public func collect(_ bytes: UnsafeRawBufferPointer, window: Range<Int>? = nil, into matches: inout PackedMatches) throws(PatternError) {
+        let n = bytes.count
+        let window = window ?? 0..<n
+        guard !window.isEmpty, window.lowerBound >= 0, window.upperBound <= n, let base = bytes.baseAddress else { return }
+        guard n <= PackedMatches.maxInputBytes else { throw PatternError(expressionIndex: -1, message: "input too large") }
+        let scratch = try takeScratch()
+        let address = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(scratch)))
+        defer { pool.withLock { $0.append(address) } }
+        matches.offset = window.lowerBound
+        matches.dropStart = window.lowerBound > 0 ? window.lowerBound : -1
+        matches.dropEnd = window.upperBound < n ? window.upperBound : -1
+        let status = withUnsafeMutablePointer(to: &matches) { pointer in
+            hs_scan(database, (base + window.lowerBound).assumingMemoryBound(to: CChar.self), UInt32(window.count), 0, scratch,
+                    { id, from, to, _, context in
+                        guard let context else { return 1 }
+                        let matches = context.assumingMemoryBound(to: PackedMatches.self)
+                        return matches.pointee.add(id: id, from: Int(from), to: Int(to)) ? 0 : 1
+                    }, UnsafeMutableRawPointer(pointer))
+        }
+        guard status == HS_SUCCESS || status == HS_SCAN_TERMINATED else {
+            throw PatternError(expressionIndex: -1, message: "hs_scan failed (\(status))")
+        }
+    }
+
     /// Scans the UTF-8 bytes of `text`.
     public func scan(_ text: String, _ onMatch: (UInt32, Int, Int) -> Bool) throws(PatternError) {
         var copy = text

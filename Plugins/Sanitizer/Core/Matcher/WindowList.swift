@@ -5,6 +5,11 @@ struct WindowList {
     private(set) var windows: [Range<Int>] = []
     private(set) var covered = 0
 
+    /// An empty list with room for `capacity` windows (one allocation instead of one per growth).
+    init(reservingCapacity capacity: Int = 0) {
+        if capacity > 0 { windows.reserveCapacity(capacity) }
+    }
+
     /// Adds `low..<high` (`low` not below the last window's start).
     mutating func add(_ low: Int, _ high: Int) {
         if let last = windows.last, low <= last.upperBound {

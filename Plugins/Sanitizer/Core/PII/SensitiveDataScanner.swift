@@ -48,26 +48,22 @@ public final class SensitiveDataScanner: Sendable {
         // Every (rule, start, end) Hyperscan reports, packed into one UInt64 as
         // rule << 56 | start << 24 | (2^24 − 1 − length): sorting the plain integers groups the
         // matches by rule and start, longest first, with no per-match allocation or closure.
-        var matches: [UInt64] = []
-        // Prose yields a few candidates per hundred bytes; growth past this is amortised.
-        matches.reserveCapacity(min(4096, bytes.count / 16 + 16))
-        var overflow = false
+        // (``PackedMatches``, gathered by the Hyperscan callback itself.) Prose yields a few
+        // candidates per hundred bytes; growth past the reserve is amortised.
         let limit = maxCandidates * 4
+        var collected = PackedMatches(limit: limit, capacity: min(4096, bytes.count / 16 + 16))
         let result: Result<Void, PatternError> = bytes.withUnsafeBytes { raw in
             do throws(PatternError) {
-                try database.scan(raw) { id, from, to in
-                    if matches.count >= limit { overflow = true; return false }
-                    let length = UInt64(max(0, to - from))
-                    matches.append(UInt64(id) << 56 | UInt64(from) << 24 | (0xFF_FFFF - length))
-                    return true
-                }
+                try database.collect(raw, into: &collected)
                 return .success(())
             } catch {
                 return .failure(error)
             }
         }
         try result.get()
-        if overflow { throw PatternError(expressionIndex: -1, message: "more than \(limit) candidate matches") }
+        if collected.overflowed { throw PatternError(expressionIndex: -1, message: "more than \(limit) candidate matches") }
+        var matches = collected.values
+        collected.values = []
         matches.sort()
         let context = ScanContext(bytes, scope: scope)
         // Confirmed findings, packed for the overlap order (higher priority, then longer, then
