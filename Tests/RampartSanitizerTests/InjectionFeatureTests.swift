@@ -322,21 +322,7 @@ final class InjectionFeatureTests: XCTestCase {
         ]
         for text in texts {
             let vals = values(network, text)
-            // Network: Float lanes summed in feature order, then the Double head.
-            var sum = SIMD8<Float>(repeating: 0)
-            for v in vals {
-                let bucket = Int(v >> UInt64(64 - bits))
-                var r = SIMD8<Float>(repeating: 0)
-                for j in 0..<row { r[j] = weights[bucket * row + j] }
-                if (v >> 40) & 1 == 1 { sum -= r } else { sum += r }
-            }
-            var s = SIMD8<Double>(repeating: 0)
-            for j in 0..<row { s[j] = Double(sum[j]) }
-            if !vals.isEmpty { s /= Double(vals.count).squareRoot() }
-            var expected = -0.5 + s[0]
-            var head = SIMD8<Double>(repeating: 0)
-            for j in 1..<row { head[j] = hiddenOut[j - 1] * max(0, s[j] + hiddenBias[j - 1]) }
-            expected += head.sum()
+            let expected = orderedLogit(vals, weights: weights, bits: bits, bias: -0.5, hiddenBias: hiddenBias, hiddenOut: hiddenOut)
             let got = network.logit(normalized: text)
             XCTAssertEqual(got.features, vals.count, text)
             XCTAssertEqual(got.logit, expected, String(text.prefix(40)))
@@ -436,21 +422,30 @@ final class InjectionFeatureTests: XCTestCase {
             XCTAssertEqual(Array(got.prefix(max(0, got.count - shapeCount))).sorted(), expected.sorted(), String(text.prefix(60)))
             // Sum: one row at a time, in order, as RowSink adds them.
             let vals = values(network, text)
-            var sum = SIMD8<Float>(repeating: 0)
-            for v in vals {
-                let bucket = Int(v >> UInt64(64 - bits))
-                var r = SIMD8<Float>(repeating: 0)
-                for j in 0..<row { r[j] = weights[bucket * row + j] }
-                if (v >> 40) & 1 == 1 { sum -= r } else { sum += r }
-            }
-            var s = SIMD8<Double>(repeating: 0)
-            for j in 0..<row { s[j] = Double(sum[j]) }
-            if !vals.isEmpty { s /= Double(vals.count).squareRoot() }
-            var head = SIMD8<Double>(repeating: 0)
-            for j in 1..<row { head[j] = hiddenOut[j - 1] * max(0, s[j] + hiddenBias[j - 1]) }
             let got2 = network.logit(normalized: text)
             XCTAssertEqual(got2.features, vals.count, String(text.prefix(60)))
-            XCTAssertEqual(got2.logit, 0.25 + s[0] + head.sum(), String(text.prefix(60)))
+            XCTAssertEqual(got2.logit, orderedLogit(vals, weights: weights, bits: bits, bias: 0.25, hiddenBias: hiddenBias, hiddenOut: hiddenOut),
+                           String(text.prefix(60)))
         }
+    }
+
+    /// The network's logit written out: each value's row (sign from bit 40) added one at a time
+    /// in feature order into Float lanes, scaled by 1/√count, then the Double head.
+    private func orderedLogit(_ vals: [UInt64], weights: [Float], bits: Int, bias: Double,
+                              hiddenBias: [Double], hiddenOut: [Double]) -> Double {
+        let row = HashedModel.hiddenRow
+        var sum = SIMD8<Float>(repeating: 0)
+        for v in vals {
+            let bucket = Int(v >> UInt64(64 - bits))
+            var r = SIMD8<Float>(repeating: 0)
+            for j in 0..<row { r[j] = weights[bucket * row + j] }
+            if (v >> 40) & 1 == 1 { sum -= r } else { sum += r }
+        }
+        var s = SIMD8<Double>(repeating: 0)
+        for j in 0..<row { s[j] = Double(sum[j]) }
+        if !vals.isEmpty { s /= Double(vals.count).squareRoot() }
+        var head = SIMD8<Double>(repeating: 0)
+        for j in 1..<row { head[j] = hiddenOut[j - 1] * max(0, s[j] + hiddenBias[j - 1]) }
+        return bias + s[0] + head.sum()
     }
 }
