@@ -5,6 +5,7 @@ import RampartCore
 import RampartProto
 import RampartWire
 import SwiftProtobuf
+import Synchronization
 
 /// Per-call options.
 public struct CallOptions: Sendable {
@@ -36,6 +37,9 @@ public final class RampartClient: Sendable {
     private let handler: NIOLoopBound<ClientConnectionHandler>
     private let ownedGroup: MultiThreadedEventLoopGroup?
     private let pending = PendingStarts()
+    /// Set by ``close()``: later calls fail at once (the event loop may be gone, and a call
+    /// handed to a stopped loop would never be answered).
+    private let closed = Atomic<Bool>(false)
     /// The server's preface (version, LZ4, limits).
     public let serverPreface: ServerPreface
     /// Runs tasks on this connection's event loop; see ``EventLoopTaskExecutor``.
@@ -92,6 +96,8 @@ public final class RampartClient: Sendable {
 
     /// Closes the connection (open calls end with UNAVAILABLE).
     public func close() async {
+        closed.store(true, ordering: .releasing)
+        taskExecutor.close()
         try? await channel.close()
         try? await ownedGroup?.shutdownGracefully()
     }
@@ -209,6 +215,10 @@ public final class RampartClient: Sendable {
     }
 
     private func start(_ call: ClientCall, method: String, payload: ByteBuffer, options: CallOptions) {
+        guard !closed.load(ordering: .acquiring) else {
+            call.onEvent(.trailers(Rampart_V1_Trailers(.unavailable, "the client is closed")))
+            return
+        }
         var headers = Rampart_V1_RequestHeaders()
         headers.method = method
         if let timeout = options.timeout {

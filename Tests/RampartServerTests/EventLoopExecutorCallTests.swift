@@ -36,6 +36,37 @@ final class EventLoopExecutorCallTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testAClosedClientFailsCallsAndTasksPreferringItsLoopKeepRunning() async throws {
+        let settings = testSettings()
+        let server = try startServer(settings)
+        let client = try await RampartClient.connect(socketPath: settings.socketPath)
+        await client.close()  // shuts down the client's own event loop
+        let outcome = try await withTaskExecutorPreference(client.taskExecutor) { () async throws -> String in
+            await Task.yield()
+            do {
+                _ = try await client.generate(makeRequest("late"))
+                return "answered"
+            } catch let error as RPCError {
+                return "\(error.code)"
+            }
+        }
+        XCTAssertEqual(outcome, "\(StatusCode.unavailable)")
+        // From any task: a call on a closed client fails at once, unary and streamed.
+        do {
+            _ = try await client.generate(makeRequest("later"))
+            XCTFail("expected UNAVAILABLE")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .unavailable)
+        }
+        do {
+            for try await _ in client.generateStream(makeRequest("later")) {}
+            XCTFail("expected UNAVAILABLE")
+        } catch let error as RPCError {
+            XCTAssertEqual(error.code, .unavailable)
+        }
+        await server.shutdown()
+    }
+
     func testErrorsAndCancellationOnTheLoop() async throws {
         let settings = testSettings()
         let backend = SlowBackend(tokens: 500, delay: .milliseconds(10))
