@@ -134,7 +134,7 @@ public final class BlockingConnection {
 
         /// The HEADERS payload of (method, timeout), encoded once per pair.
         private mutating func headersPayload(_ method: String, _ timeoutMicros: UInt64) throws -> [UInt8] {
-            if lastPayload != nil, lastTimeout == timeoutMicros, lastMethod == method, let payload = lastPayload {
+            if let payload = lastPayload, lastTimeout == timeoutMicros, lastMethod == method {
                 return payload
             }
             let key = HeadersKey(method: method, timeoutMicros: timeoutMicros)

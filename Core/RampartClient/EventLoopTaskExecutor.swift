@@ -22,6 +22,7 @@ public final class EventLoopTaskExecutor: TaskExecutor {
         self.eventLoop = eventLoop
     }
 
+    /// Runs `job` on the event loop (on the global concurrent executor once closed).
     public func enqueue(_ job: consuming ExecutorJob) {
         guard open.load(ordering: .acquiring) else {
             globalConcurrentExecutor.enqueue(job)
