@@ -99,4 +99,13 @@ sed -i 's/config = "forbidden,classified"/config = "a,,b"/' "$TMP/badcfg.toml"
 check "a plugin rejecting its config is refused with the message from the plugin" '
   ! "$BIN" serve --config "$TMP/badcfg.toml" >/dev/null 2>"$TMP/e" && grep -q "create failed" "$TMP/e" && grep -q "is empty" "$TMP/e"'
 
+# bench chain: a plugin that refuses every iteration stops the run with its error; one that passes prints its row.
+echo "a forbidden word" > "$TMP/forbidden.txt"; echo "a clean prompt" > "$TMP/clean.txt"
+check "bench chain: a plugin refusing every iteration fails the run with the plugin's error" '
+  ! "$BIN" bench chain --plugin "$TMP/plugins/c-guard" --plugin-config forbidden --counts 0 1 --isolated-iterations 0 \
+      --iterations 200 --prompt-file "$TMP/forbidden.txt" >"$TMP/o" 2>"$TMP/e" && grep -q "PERMISSION_DENIED" "$TMP/e"'
+check "bench chain: a passing plugin prints its row" '
+  "$BIN" bench chain --plugin "$TMP/plugins/c-guard" --plugin-config forbidden --counts 0 1 --isolated-iterations 0 \
+      --iterations 200 --prompt-file "$TMP/clean.txt" >"$TMP/o" 2>"$TMP/e" && grep -Eq "^in-process +1 " "$TMP/o" && ! grep -q "failed" "$TMP/e"'
+
 summary
