@@ -49,6 +49,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private var goAway: Rampart_V1_GoAway?
     private(set) var preface: ServerPreface?
     private let acceptLZ4: Bool
+    /// The last HEADERS written and their encoding: callers repeat the same method, timeout and
+    /// metadata call after call, and comparing costs less than encoding.
+    private var lastHeaders: (headers: Rampart_V1_RequestHeaders, bytes: [UInt8])?
 
     init(prefacePromise: EventLoopPromise<ServerPreface>, acceptLZ4: Bool) {
         self.prefacePromise = prefacePromise
@@ -220,7 +223,12 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         call.streamID = id
         calls[id] = call
         var out = context.channel.allocator.buffer(capacity: 64 + request.readableBytes)
-        try? FrameEncoder.writeMessage(headers, type: .headers, streamID: id, to: &out)
+        if let last = lastHeaders, last.headers == headers {
+            FrameEncoder.write(.headers, streamID: id, payload: last.bytes, to: &out)
+        } else if let bytes: [UInt8] = try? headers.serializedBytes() {
+            FrameEncoder.write(.headers, streamID: id, payload: bytes, to: &out)
+            lastHeaders = bytes.count <= 512 ? (headers, bytes) : nil
+        }
         let policy = compression
         if policy.enabled, request.readableBytes >= policy.threshold {
             let start = out.writerIndex

@@ -119,7 +119,7 @@ struct ChainBench: ParsableCommand {
                     } catch {
                         failures += 1
                         if firstFailure == nil { firstFailure = error }
-                        call.end(finish: .unspecified, usage: Rampart_V1_Usage(), status: (error as? RPCError)?.code ?? .internal, deliveredBytes: 0)
+                        call.end(finish: .unspecified, usage: Rampart_V1_Usage(), status: error.code, deliveredBytes: 0)
                     }
                 }
                 let end = DispatchTime.now().uptimeNanoseconds

@@ -118,6 +118,28 @@ final class CallTests: XCTestCase {
         await server.shutdown()
     }
 
+    /// The client reuses the encoding of a repeated HEADERS payload: calls that differ only in
+    /// metadata must each send their own.
+    func testClientHeadersFollowEachCallsMetadata() async throws {
+        let settings = testSettings()
+        let server = try startServer(settings) { dispatcher in
+            dispatcher.register("/rampart.test.Echo/Metadata") { call in
+                var response = Rampart_V1_GenerateResponse()
+                response.text = call.responder.context.metadata["k"] ?? "-"
+                call.responder.finish(with: response)
+            }
+        }
+        let client = try await RampartClient.connect(socketPath: settings.socketPath)
+        for value in ["a", "a", "b", "", "a", "", "", "b"] {
+            let options = CallOptions(metadata: value.isEmpty ? [:] : ["k": value])
+            let response = try await client.unary("/rampart.test.Echo/Metadata", makeRequest("x"), options: options,
+                                                  as: Rampart_V1_GenerateResponse.self)
+            XCTAssertEqual(response.text, value.isEmpty ? "-" : value)
+        }
+        await client.close()
+        await server.shutdown()
+    }
+
     func testDeadlineDuringGenerationIsDeadlineExceededAndStopsTheBackend() async throws {
         let settings = testSettings()
         let backend = SlowBackend(tokens: 500, delay: .milliseconds(10))
