@@ -105,7 +105,7 @@ struct ChainBench: ParsableCommand {
             // A hook that fails (a plugin's refusal, or a hook past its timeout on a descheduled
             // VM) is counted and reported; the run stops only if every iteration fails.
             var failures = 0
-            var firstFailure: (any Error)?
+            var firstFailure: RPCError?
             for i in 0..<(iterations + iterations / 10) {
                 let start = DispatchTime.now().uptimeNanoseconds
                 if !chain.isEmpty {

@@ -14,72 +14,14 @@
 /// `(…)` and `(?:…)`, alternation and the quantifiers `? * + {n} {n,} {n,m}` (with a lazy `?`).
 /// Anything else (other `(?…)` groups, other letter escapes, POSIX classes, a non-ASCII byte in a
 /// class) gives nil: callers then scan the whole view.
-struct RuleAlphabet: Sendable, Equatable {
-    /// Bit `b & 63` of word `b >> 6` is byte `b`.
-    private(set) var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+typealias RuleAlphabet = Set256
 
-    static func == (a: RuleAlphabet, b: RuleAlphabet) -> Bool {
-        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
-    }
-
-    /// Every byte.
-    static let all: RuleAlphabet = {
-        var set = RuleAlphabet()
-        set.words = (.max, .max, .max, .max)
-        return set
-    }()
-
-    /// Selects the word with conditional moves (no jump table: this runs per byte of a window).
-    @inline(__always)
-    func contains(_ byte: UInt8) -> Bool {
-        let low = byte < 64 ? words.0 : words.1
-        let high = byte < 192 ? words.2 : words.3
-        return ((byte < 128 ? low : high) >> UInt64(byte & 63)) & 1 != 0
-    }
-
-    mutating func insert(_ byte: UInt8) {
-        let bit = UInt64(1) << UInt64(byte & 63)
-        switch byte >> 6 {
-        case 0: words.0 |= bit
-        case 1: words.1 |= bit
-        case 2: words.2 |= bit
-        default: words.3 |= bit
-        }
-    }
-
-    mutating func formUnion(_ other: RuleAlphabet) {
-        words.0 |= other.words.0
-        words.1 |= other.words.1
-        words.2 |= other.words.2
-        words.3 |= other.words.3
-    }
-
-    /// Every byte not in this set.
-    var complement: RuleAlphabet {
-        var set = RuleAlphabet()
-        set.words = (~words.0, ~words.1, ~words.2, ~words.3)
-        return set
-    }
-
-    /// The smallest byte not in the set, nil when it holds every byte.
-    var firstNonMember: UInt8? {
-        for (k, word) in [words.0, words.1, words.2, words.3].enumerated() where word != .max {
-            return UInt8(k * 64 + (~word).trailingZeroBitCount)
-        }
-        return nil
-    }
-
-    /// The number of bytes in the set.
-    var count: Int {
-        words.0.nonzeroBitCount + words.1.nonzeroBitCount + words.2.nonzeroBitCount + words.3.nonzeroBitCount
-    }
-
+extension Set256 {
     /// The set of `bytes`.
     init<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        self.init()
         for b in bytes { insert(b) }
     }
-
-    init() {}
 
     /// The alphabet of `expression` (its UTF-8 bytes, Hyperscan/PCRE syntax), nil when unknown.
     /// `caseless`: the expression is compiled with `HS_FLAG_CASELESS`.
