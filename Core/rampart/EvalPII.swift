@@ -15,7 +15,9 @@ struct EvalPII: ParsableCommand {
             line is a false positive when a finding of its negative_for type is reported. Labels
             that name a source tool's coarser secret type (detect-secrets' AWS_ACCESS_KEY: key IDs
             and secret access keys; SLACK_TOKEN: tokens and webhooks) accept each finer type of
-            theirs, for positives and negatives alike. Types the
+            theirs, for positives and negatives alike. A value that passes the checks of several
+            types is one finding that names them all (its type and its alternatives): each of them
+            counts, for positives and negatives alike. Types the
             detectors do not cover are listed separately (recall 0, not hidden). --split holdout uses
             the lines whose SHA-256 of the text ends in a byte below 52 (about a fifth), dev the rest.
             """)
@@ -66,7 +68,7 @@ struct EvalPII: ParsableCommand {
             bytesScanned += text.utf8.count
             // Each line stands for one message: scanned as a whole field, as the sanitizer does.
             let findings = try scanner.scan(text, scope: .field)
-            let found = Set(findings.map(\.type))
+            let found = Set(findings.flatMap(\.types))  // a value's alternative types count too (SensitiveFinding)
             if label == "none" {
                 negatives += 1
                 if !found.isEmpty { anyFire += 1 }

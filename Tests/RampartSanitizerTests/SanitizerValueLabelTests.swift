@@ -66,6 +66,27 @@ final class SanitizerValueLabelTests: XCTestCase, ScannerAssertions {
         ])
     }
 
+    /// A whole-field value counts as labelled where the shape is a letter-and-digit layout (USt-IdNr.,
+    /// NRIC/FIN), not where it is a bare digit run (the 13-digit Steuernummer).
+    func testAWholeFieldValueCountsAsLabelledForLetterLayouts() throws {
+        let scanner = try XCTUnwrap(defaultScanner)
+        func fieldTypes(_ text: String) throws -> Set<String> { Set(try scanner.scan(text, scope: .field).flatMap(\.types)) }
+        for (text, type) in [(Self.vatBad, "DE_VAT_ID"), (" \(Self.vatBad).\n", "DE_VAT_ID"), ("DE 315 728 647", "DE_VAT_ID"),
+                             (Self.nricBad, "SG_NRIC_FIN"), ("T5029174B", "SG_NRIC_FIN")] {
+            XCTAssertTrue(try fieldTypes(text).contains(type), "\(type) not found in the field \(text)")
+        }
+        // The VAT reading wins over the driving-licence layout the same characters also fit.
+        XCTAssertEqual(try scanner.scan(Self.vatBad, scope: .field).map(\.type), ["DE_VAT_ID"])
+        // Not in prose, not in a fragment, not without the shape, not for a bare digit run.
+        for (text, type) in [("Reference \(Self.vatBad) was sent", "DE_VAT_ID"), ("order \(Self.nricBad) shipped", "SG_NRIC_FIN"),
+                             ("DE31572864", "DE_VAT_ID"), ("De315728647", "DE_VAT_ID"), ("DE111111111", "DE_VAT_ID"),
+                             ("s5029174B", "SG_NRIC_FIN"), ("S1111111B", "SG_NRIC_FIN"), (Self.taxNumberBad, "DE_TAX_NUMBER")] {
+            XCTAssertFalse(try fieldTypes(text).contains(type), "\(type) wrongly found in the field \(text)")
+        }
+        XCTAssertFalse(try types(Self.vatBad).contains("DE_VAT_ID"), "a fragment is no field")
+        XCTAssertFalse(try types(Self.nricBad).contains("SG_NRIC_FIN"), "a fragment is no field")
+    }
+
     func testLabelTooFarOrWithOtherWordsInBetween() throws {
         let gap = String(repeating: " ", count: ValueLabels.maxGap + 1)
         try assertNotFound([

@@ -164,6 +164,44 @@ final class SanitizerWholeFieldTests: XCTestCase {
         XCTAssertFalse(try types("go to 12", .field).contains("DE_KFZ"))
     }
 
+    func testAValueOfSeveralTypesNamesThemAll() throws {
+        // Luhn and the organisation-number layout hold, and so do the Medicare weights / the NHS
+        // mod 11: one finding, the overlap winner first, the other type as its alternative.
+        for (value, first) in [("5020112347", "AU_MEDICARE"), ("8172361092", "UK_NHS")] {
+            let found = try scan(value, .field)
+            XCTAssertEqual(found.count, 1, value)
+            XCTAssertEqual(found.first?.type, first, value)
+            XCTAssertEqual(found.first?.alternatives, [.init(type: "SE_ORGANISATIONSNUMMER", category: .pii)], value)
+            XCTAssertEqual(found.first?.types, [first, "SE_ORGANISATIONSNUMMER"], value)
+        }
+        // A value of one type has none; a shorter value inside a longer finding is no alternative.
+        XCTAssertEqual(try scan("4329587629", .field).map(\.alternatives), [[]])
+        XCTAssertEqual(try scan("mail jane.doe@example.com now", .field).map(\.alternatives), [[]])
+    }
+
+    func testPolicyAppliesToEveryTypeOfAValue() throws {
+        // `pii.types` naming only the alternative still redacts the value (fail closed), under that type.
+        for (types, expected) in [("SE_ORGANISATIONSNUMMER", "[SE_ORGANISATIONSNUMMER_1]"), ("UK_NHS", "[UK_NHS_1]"),
+                                  ("EMAIL_ADDRESS", "8172361092")] {
+            let config = try SanitizerConfig.parse(#"{"pii": {"types": ["\#(types)"]}}"#)
+            let out = try Sanitizer(config: config).sanitize(RequestInput(prompt: "8172361092"), session: SanitizerSession())
+            XCTAssertEqual(out.request.prompt, expected, types)
+        }
+    }
+
+    func testReadingAFindingAsAnotherCategory() {
+        let finding = SensitiveFinding(type: "UK_NHS", category: .pii, range: 0..<10,
+                                       alternatives: [.init(type: "SOME_TOKEN", category: .secret), .init(type: "AU_TFN", category: .pii)])
+        XCTAssertEqual(finding.reading(as: .pii), finding)
+        let secret = finding.reading(as: .secret)
+        XCTAssertEqual(secret?.type, "SOME_TOKEN")
+        XCTAssertEqual(secret?.category, .secret)
+        XCTAssertEqual(secret?.types, ["SOME_TOKEN", "UK_NHS", "AU_TFN"])
+        XCTAssertEqual(finding.reading(as: .pii) { $0 == "AU_TFN" }?.type, "AU_TFN")
+        XCTAssertNil(finding.reading(as: .pii) { $0 == "EMAIL_ADDRESS" })
+        XCTAssertNil(SensitiveFinding(type: "UK_NHS", category: .pii, range: 0..<10).reading(as: .secret))
+    }
+
     func testMessagesAreFieldsForTheSanitizer() throws {
         let sanitizer = try Sanitizer()
         let alone = try sanitizer.sanitize(RequestInput(messages: [MessageInput(role: .user, content: "4329587629\n")]),

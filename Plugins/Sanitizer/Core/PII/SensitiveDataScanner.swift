@@ -1,7 +1,8 @@
 /// Finds PII and secrets in text: Hyperscan over all candidate expressions (linear time, no
 /// backtracking; the expressions that need a digit or a long word run only near one, see
 /// ``GatedPatternSet``), then Swift validators on the candidates, then overlap resolution (higher
-/// priority, then longer, wins).
+/// priority, then longer, wins; other types confirmed on exactly the winner's bytes become its
+/// ``SensitiveFinding/alternatives``).
 public final class SensitiveDataScanner: Sendable {
     /// The rules compiled into this scanner.
     public let rules: [SensitiveRule]
@@ -96,19 +97,39 @@ public final class SensitiveDataScanner: Sendable {
         }
         guard !found.isEmpty else { return [] }
         found.sort()
-        // Overlap check on a byte occupancy map: linear in the findings' total length.
+        // Overlap check on a byte occupancy map: linear in the findings' total length. Losers are
+        // kept for the alternatives pass below.
         var accepted: [SensitiveFinding] = []
+        var lost: [UInt64] = []
         var taken = [Bool](repeating: false, count: bytes.count)
         for packed in found {
             let start = Int(packed >> 12 & 0xFF_FFFF), length = Int(0xFF_FFFF - (packed >> 36 & 0xFF_FFFF))
             let range = start..<(start + length)
             var free = true
             for j in range where taken[j] { free = false; break }
-            guard free else { continue }
+            guard free else {
+                lost.append(packed)
+                continue
+            }
             for j in range { taken[j] = true }
             let rule = rules[Int(packed >> 4 & 0xFF)]
             accepted.append(SensitiveFinding(type: rule.type, category: rule.category, range: range))
         }
-        return accepted.sorted { $0.range.lowerBound < $1.range.lowerBound }
+        accepted.sort { $0.range.lowerBound < $1.range.lowerBound }
+        // A loser that covers exactly an accepted finding's bytes is one of its alternatives (in
+        // overlap order); one that overlaps only in part is another value and is dropped.
+        for packed in lost {
+            let start = Int(packed >> 12 & 0xFF_FFFF), length = Int(0xFF_FFFF - (packed >> 36 & 0xFF_FFFF))
+            var low = 0, high = accepted.count
+            while low < high {
+                let mid = (low + high) / 2
+                if accepted[mid].range.lowerBound < start { low = mid + 1 } else { high = mid }
+            }
+            guard low < accepted.count, accepted[low].range == start..<(start + length) else { continue }
+            let rule = rules[Int(packed >> 4 & 0xFF)]
+            guard accepted[low].type != rule.type, !accepted[low].alternatives.contains(where: { $0.type == rule.type }) else { continue }
+            accepted[low].alternatives.append(.init(type: rule.type, category: rule.category))
+        }
+        return accepted
     }
 }

@@ -41,15 +41,47 @@ public struct SensitiveRule: Sendable {
 }
 
 /// A confirmed finding: its type and UTF-8 byte range in the scanned text.
+///
+/// A value can pass the checks of more than one type (ten digits that are both a valid NHS
+/// number and a valid Swedish organisation number; nine that pass the ACN and the TFN check). The rule that wins the overlap order gives ``type``; every other type
+/// whose rule confirmed exactly the same bytes is an ``alternatives`` entry. Policy treats the
+/// value as each of them (fail closed): a `pii.types` list selects it when it names any of its
+/// types, and a secret alternative puts it under the secrets action.
 public struct SensitiveFinding: Sendable, Equatable, Hashable {
+    /// Another type whose rule confirmed exactly the same bytes.
+    public struct Alternative: Sendable, Equatable, Hashable {
+        public var type: String
+        public var category: SensitiveCategory
+
+        public init(type: String, category: SensitiveCategory) {
+            self.type = type
+            self.category = category
+        }
+    }
+
     public var type: String
     public var category: SensitiveCategory
     public var range: Range<Int>
+    /// The other types of the same value, in overlap order (empty for most findings).
+    public var alternatives: [Alternative]
 
-    public init(type: String, category: SensitiveCategory, range: Range<Int>) {
+    public init(type: String, category: SensitiveCategory, range: Range<Int>, alternatives: [Alternative] = []) {
         self.type = type
         self.category = category
         self.range = range
+        self.alternatives = alternatives
+    }
+
+    /// ``type`` and then every alternative's type.
+    public var types: [String] { [type] + alternatives.map(\.type) }
+
+    /// The finding read as one of its types in `category`, preferring ``type``, among the types
+    /// `selected` admits; nil when none qualifies.
+    public func reading(as category: SensitiveCategory, where selected: (String) -> Bool = { _ in true }) -> SensitiveFinding? {
+        if self.category == category, selected(type) { return self }
+        guard let other = alternatives.first(where: { $0.category == category && selected($0.type) }) else { return nil }
+        return SensitiveFinding(type: other.type, category: other.category, range: range,
+                                alternatives: [Alternative(type: type, category: self.category)] + alternatives.filter { $0 != other })
     }
 }
 

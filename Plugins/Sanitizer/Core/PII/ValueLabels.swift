@@ -23,6 +23,12 @@
 /// split, the route for cards, DEA, NINO and Philippine TINs raised the targeted false positives
 /// from 1.5 % to 2.9 % (docs/SANITIZER.md). Those types keep their check even when labelled.
 ///
+/// A whole-field value (``ScanContext``: the candidate is all the field holds) counts as labelled
+/// where the shape is itself a fixed letter-and-digit layout: USt-IdNr. (`DE` and nine digits) and
+/// NRIC/FIN (a prefix letter, seven digits, a letter). A form field or a reply that holds exactly
+/// `DE123456789` is a VAT ID whatever its check digit says. Not for the 13-digit Steuernummer, whose
+/// shape is a bare digit run.
+///
 /// The label is looked for only when a rule's own validator has refused a candidate, so the search
 /// runs around candidate values and costs nothing in text without them.
 public enum ValueLabels {
@@ -34,13 +40,19 @@ public enum ValueLabels {
     /// The value's layout without its check: consulted only when the rule's validator refused.
     typealias Shape = @Sendable (_ text: [UInt8], _ range: Range<Int>) -> Bool
 
-    /// One type's label route: its labels (lower case) and its shape.
+    /// One type's label route: its labels (lower case), its shape, and whether a whole-field value
+    /// counts as labelled.
     struct Route: Sendable {
         let labels: [[UInt8]]
         let shape: Shape
+        /// The whole-field signal (``ScanContext``) stands for a label: true where the shape itself
+        /// is a fixed letter-and-digit layout (a country prefix, a prefix letter and a check
+        /// letter), false where it is a bare digit run.
+        let wholeField: Bool
 
-        init(_ labels: [String], shape: @escaping Shape) {
+        init(_ labels: [String], wholeField: Bool, shape: @escaping Shape) {
             self.labels = labels.map { Array($0.utf8) }
+            self.wholeField = wholeField
             self.shape = shape
         }
     }
@@ -56,18 +68,18 @@ public enum ValueLabels {
         "DE_VAT_ID": Route(["ust-idnr", "ust-id-nr", "ust-id", "ustidnr", "ustid", "ust.-idnr", "ust.-id-nr", "ust.-id",
                             "umsatzsteuer-identifikationsnummer", "umsatzsteueridentifikationsnummer", "umsatzsteuer-id",
                             "vat id", "vat-id", "vat number", "vat reg", "vat registration number", "vat identification number"],
-                           shape: { text, range in
+                           wholeField: true, shape: { text, range in
             let c = Text.compact(text, range)
             return c.count == 11 && Text.consistentCase(text, range.lowerBound..<(range.lowerBound + 2)) && Set(c.dropFirst(2)).count > 1
         }),
         // NRIC / FIN: a prefix letter, seven digits, a check letter whose tables ICA does not publish.
-        "SG_NRIC_FIN": Route(["nric", "fin", "nric/fin"], shape: { text, range in
+        "SG_NRIC_FIN": Route(["nric", "fin", "nric/fin"], wholeField: true, shape: { text, range in
             Text.compact(text, range).count == 9 && Text.consistentCase(text, range) && Set(Text.digitValues(text, range)).count > 1
         }),
         // Steuernummer, 13-digit nationwide form: the tax-office prefix is ELSTER's layout, not
         // printed on the notice, so a labelled 13-digit number without it is still one (the slash
         // forms stand on their own).
-        "DE_TAX_NUMBER": Route(["steuernummer", "steuer-nr", "steuernr", "st.-nr", "st-nr", "stnr"], shape: { text, range in
+        "DE_TAX_NUMBER": Route(["steuernummer", "steuer-nr", "steuernr", "st.-nr", "st-nr", "stnr"], wholeField: false, shape: { text, range in
             let d = Text.digitValues(text, range)
             return d.count == 13 && !text[range].contains(0x2F) && Text.isolated(text, range) && Set(d).count > 1
         }),
@@ -86,7 +98,8 @@ public enum ValueLabels {
             return SensitiveRule(type, rule.category, rule.expression, caseless: rule.caseless, priority: rule.priority,
                                  inField: { text, range, field in
                 if let found = validate(text, range, field) { return found }
-                return route.shape(text, range) && names(route, text, range) ? range : nil
+                guard route.shape(text, range) else { return nil }
+                return route.wholeField && field.isWholeField(range) || names(route, text, range) ? range : nil
             })
         }
     }

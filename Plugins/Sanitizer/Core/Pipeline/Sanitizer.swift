@@ -237,11 +237,16 @@ public final class Sanitizer: Sendable {
             throw SanitizerDenial(.scanFailed, "PII/secret scan failed: \(error)")
         }
         var redact: [SensitiveFinding] = []
+        var claimed = Set<Int>()  // starts of findings already redacted as a secret
         for category in [SensitiveCategory.secret, .pii] {
             let action = category == .pii ? config.piiAction : config.secretAction
-            let hits = found.filter { f in
-                f.category == category && (category == .secret || config.piiTypes?.contains(f.type) ?? true)
+            // A value with several types counts under each (fail closed): secrets first, then the
+            // PII types the config selects, through any of the value's types.
+            let hits = found.compactMap { f -> SensitiveFinding? in
+                guard !claimed.contains(f.range.lowerBound) else { return nil }
+                return f.reading(as: category) { category == .secret || config.piiTypes?.contains($0) ?? true }
             }
+            if category == .secret, action == .strip { for hit in hits { claimed.insert(hit.range.lowerBound) } }
             guard action != .off, !hits.isEmpty else { continue }
             let types = Array(Set(hits.map(\.type))).sorted().joined(separator: ",")
             findings.append(SanitizerFinding(category.rawValue, "\(role.rawValue): \(types)"))
