@@ -103,8 +103,7 @@ public final class SensitiveDataScanner: Sendable {
         var lost: [UInt64] = []
         var taken = [Bool](repeating: false, count: bytes.count)
         for packed in found {
-            let start = Int(packed >> 12 & 0xFF_FFFF), length = Int(0xFF_FFFF - (packed >> 36 & 0xFF_FFFF))
-            let range = start..<(start + length)
+            let (range, index) = Self.unpack(packed)
             var free = true
             for j in range where taken[j] { free = false; break }
             guard free else {
@@ -112,24 +111,31 @@ public final class SensitiveDataScanner: Sendable {
                 continue
             }
             for j in range { taken[j] = true }
-            let rule = rules[Int(packed >> 4 & 0xFF)]
+            let rule = rules[index]
             accepted.append(SensitiveFinding(type: rule.type, category: rule.category, range: range))
         }
         accepted.sort { $0.range.lowerBound < $1.range.lowerBound }
         // A loser that covers exactly an accepted finding's bytes is one of its alternatives (in
         // overlap order); one that overlaps only in part is another value and is dropped.
         for packed in lost {
-            let start = Int(packed >> 12 & 0xFF_FFFF), length = Int(0xFF_FFFF - (packed >> 36 & 0xFF_FFFF))
+            let (range, index) = Self.unpack(packed)
             var low = 0, high = accepted.count
             while low < high {
                 let mid = (low + high) / 2
-                if accepted[mid].range.lowerBound < start { low = mid + 1 } else { high = mid }
+                if accepted[mid].range.lowerBound < range.lowerBound { low = mid + 1 } else { high = mid }
             }
-            guard low < accepted.count, accepted[low].range == start..<(start + length) else { continue }
-            let rule = rules[Int(packed >> 4 & 0xFF)]
+            guard low < accepted.count, accepted[low].range == range else { continue }
+            let rule = rules[index]
             guard accepted[low].type != rule.type, !accepted[low].alternatives.contains(where: { $0.type == rule.type }) else { continue }
             accepted[low].alternatives.append(.init(type: rule.type, category: rule.category))
         }
         return accepted
+    }
+
+    /// The byte range and rule index of a confirmed finding packed for the overlap order.
+    @inline(__always)
+    private static func unpack(_ packed: UInt64) -> (range: Range<Int>, rule: Int) {
+        let start = Int(packed >> 12 & 0xFF_FFFF), length = Int(0xFF_FFFF - (packed >> 36 & 0xFF_FFFF))
+        return (start..<(start + length), Int(packed >> 4 & 0xFF))
     }
 }
