@@ -164,6 +164,17 @@ final class SanitizerWholeFieldTests: XCTestCase {
         XCTAssertFalse(try types("go to 12", .field).contains("DE_KFZ"))
     }
 
+    func testPANWithAnUnissuedHolderLetterAsAWholeFieldValue() throws {
+        // Fourth letter S is no issued holder type: the layout alone counts only as the whole field
+        // (or with the name nearby); an issued one (P) stands anywhere.
+        XCTAssertTrue(try types("KQRSM4821W", .field).contains("IN_PAN"))
+        XCTAssertTrue(try types("PAN KQRSM4821W", .fragment).contains("IN_PAN"))
+        XCTAssertTrue(try types("ref KQRPM4821W sent", .field).contains("IN_PAN"))
+        for (text, scope) in [("KQRSM4821W", ScanScope.fragment), ("ref KQRSM4821W sent", .field), ("KQRSM482W", .field)] {
+            XCTAssertFalse(try types(text, scope).contains("IN_PAN"), "\(text) (\(scope))")
+        }
+    }
+
     func testAValueOfSeveralTypesNamesThemAll() throws {
         // Luhn and the organisation-number layout hold, and so do the Medicare weights / the NHS
         // mod 11: one finding, the overlap winner first, the other type as its alternative.
