@@ -388,11 +388,10 @@ public enum PIIRules {
         return range
     }
 
-    /// PAN: the fourth letter is the holder type (P person, C company, H HUF, F firm, A AOP,
-    /// T trust, B BOI, L local authority, J juridical person, G government); other letters only
-    /// when the number is named.
-    /// PAN: five letters, four digits, a letter. An issued holder-type letter (4th) stands on its
-    /// own; any other needs the name nearby or the whole field (the layout is the structure).
+    /// PAN: five letters, four digits, a letter; the fourth letter is the holder type (P person,
+    /// C company, H HUF, F firm, A AOP, T trust, B BOI, L local authority, J juridical person,
+    /// G government). Other fourth letters only when the number is named or is the whole field
+    /// (the layout is then the structure).
     static let inPAN = SensitiveRule("IN_PAN", .pii, #"\b[A-Z]{5}[0-9]{4}[A-Z]\b"#, priority: 2, inField: { text, range, field in
         let holder = text[range.lowerBound + 3]
         if Array("ABCFGHJLPT".utf8).contains(holder) || field.isWholeField(range) { return range }
