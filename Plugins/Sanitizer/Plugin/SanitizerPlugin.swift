@@ -101,7 +101,7 @@ public final class SanitizerPlugin: RampartPlugin {
         let text: String
         do {
             for call in response.response.toolCalls {
-                _ = try sanitizer.checkToolCall(ProtoMapping.toolCall(call), session: state, findings: &findings)
+                _ = try sanitizer.checkToolCall(ProtoMapping.toolCall(call), session: state, findings: &findings, rewritable: false)
             }
             if state.sawChunks {
                 // The chunks were already checked; release what the redactor still holds.

@@ -267,10 +267,14 @@ public final class Sanitizer: Sendable {
 
     // MARK: tools
 
-    /// Checks a tool call against the request's tool definitions and the URL policy; returns it
-    /// (repaired when configured so) or throws.
-    public func checkToolCall(_ call: ToolCallInput, session: SanitizerSession,
-                              findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> ToolCallInput {
+    /// Checks a tool call against the request's tool definitions, the URL policy and
+    /// `secrets.action`; returns it (repaired or redacted when configured so) or throws.
+    ///
+    /// `rewritable` says whether the caller can use a rewritten call: true for the tool calls in
+    /// the request's messages, false for a response's tool calls (the response hook can replace
+    /// the text only), where a secret that `strip` would redact is refused instead.
+    public func checkToolCall(_ call: ToolCallInput, session: SanitizerSession, findings: inout [SanitizerFinding],
+                              rewritable: Bool = true) throws(SanitizerDenial) -> ToolCallInput {
         if !config.urls.tools.isEmpty, !config.urls.tools.contains(call.name) {
             throw SanitizerDenial(.toolNotAllowed, "tool \(call.name) is not in the connector allowlist")
         }
@@ -308,7 +312,59 @@ public final class Sanitizer: Sendable {
         if config.checkURLs, let violation = config.urls.firstViolation(in: checked) {
             throw SanitizerDenial(.url, "tool call \(call.name): URL refused: \(violation.reason)")
         }
+        if config.secretAction != .off,
+           let redacted = try checkSecrets(checked, call: call.name, rewritable: rewritable, session: session, findings: &findings) {
+            result.arguments = redacted.serialized
+        }
         return result
+    }
+
+    /// Secrets in a tool call's string arguments, each string value scanned as one field. Personal
+    /// data is not looked for here: tool calls carry it on purpose (a recipient, an address). Returns
+    /// the arguments with the secrets redacted when `secrets.action` is `strip`, nil when nothing
+    /// changes; throws for `deny`, and for `strip` where the call cannot be rewritten.
+    private func checkSecrets(_ arguments: JSONValue, call name: String, rewritable: Bool, session: SanitizerSession,
+                              findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> JSONValue? {
+        var types = Set<String>()
+        // Depth is bounded by the parser's limit (64), so the recursion is too.
+        func walk(_ value: JSONValue) throws(SanitizerDenial) -> JSONValue {
+            switch value {
+            case .string(let text):
+                let bytes = Array(text.utf8)
+                let found: [SensitiveFinding]
+                do { found = try all.scan(bytes: bytes, scope: .field) } catch {
+                    throw SanitizerDenial(.scanFailed, "tool call \(name): secret scan failed: \(error)")
+                }
+                let secrets = found.compactMap { $0.reading(as: .secret) }
+                guard !secrets.isEmpty else { return value }
+                for secret in secrets { types.insert(secret.type) }
+                return .string(Redactor.apply(bytes, secrets, mode: config.redaction, vault: session.vault,
+                                              restorable: config.redaction == .reversible))
+            case .array(let elements):
+                return .array(try elements.map { element throws(SanitizerDenial) in try walk(element) })
+            case .object(let members):
+                var out: [String: JSONValue] = [:]
+                for (key, member) in members { out[key] = try walk(member) }
+                return .object(out)
+            case .null, .bool, .number:
+                return value
+            }
+        }
+        let redacted = try walk(arguments)
+        guard !types.isEmpty else { return nil }
+        let list = types.sorted().joined(separator: ",")
+        switch config.secretAction {
+        case .deny:
+            throw SanitizerDenial(.secret, "tool call \(name): arguments contain a secret (\(list))")
+        case .strip where !rewritable:
+            throw SanitizerDenial(.secret, "tool call \(name) in the response carries a secret (\(list)); it cannot be redacted in place")
+        case .strip:
+            findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
+            return redacted
+        case .flag, .off:
+            findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
+            return nil
+        }
     }
 
     // MARK: output
