@@ -75,6 +75,22 @@ final class SanitizerSchemaTests: XCTestCase {
         XCTAssertEqual(try schema.validate(.string(evil)).map(\.keyword), ["pattern"])
     }
 
+    /// Wide containers keep every element in order (the parser grows them in place; speed is
+    /// measured, not asserted: docs/SANITIZER.md).
+    func testWideArraysAndObjectsParseCompletely() throws {
+        let parser = JSONParser(limits: JSONLimits(maxBytes: 1 << 20, maxDepth: 64, maxValues: 100_000, maxStringBytes: 256 << 10))
+        let n = 16_000
+        let array = try parser.parse("[" + (0..<n).map { "\"v\($0)\"" }.joined(separator: ",") + "]")
+        XCTAssertEqual(array.arrayValue?.count, n)
+        XCTAssertEqual(array.arrayValue?.first, .string("v0"))
+        XCTAssertEqual(array.arrayValue?.last, .string("v\(n - 1)"))
+        let object = try parser.parse("{" + (0..<n).map { "\"k\($0)\":[\($0)]" }.joined(separator: ",") + "}")
+        XCTAssertEqual(object.objectValue?.count, n)
+        XCTAssertEqual(object["k7"], .array([.number(7)]))
+        XCTAssertEqual(object["k\(n - 1)"], .array([.number(Double(n - 1))]))
+        XCTAssertThrowsError(try parser.parse("{" + (0..<3).map { _ in "\"same\":1" }.joined(separator: ",") + "}"))
+    }
+
     func testRecursiveReferenceLoopIsBounded() throws {
         let schema = try JSONSchema(text: ##"{"$defs":{"a":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}"##)
         XCTAssertThrowsError(try schema.validate(.string("x")))

@@ -138,14 +138,17 @@ private struct Reader {
             default:
                 throw fail(.syntax, "unexpected byte 0x\(String(c, radix: 16))")
             }
-            // Attach the value to its container, closing containers as they end.
+            // Attach the value to its container, closing containers as they end. The popped frame
+            // is consumed, so its array or dictionary is uniquely referenced and grows in place
+            // (matching on a live frame kept a second reference: every element copied the whole
+            // container, quadratic in its size).
             while true {
-                guard var frame = stack.popLast() else {
+                guard let frame = stack.popLast() else {
                     result = value
                     break loop
                 }
                 skipSpace()
-                switch frame {
+                switch consume frame {
                 case .array(var elements):
                     elements.append(value)
                     guard i < bytes.count else { throw fail(.syntax, "unterminated array") }
@@ -166,8 +169,7 @@ private struct Reader {
                         skipSpace()
                         let next = try objectKey()
                         if members[next] != nil { throw fail(.duplicateKey, "duplicate key \(JSONValue.quote(next))") }
-                        frame = .object(members, pendingKey: next)
-                        stack.append(frame)
+                        stack.append(.object(members, pendingKey: next))
                         continue loop
                     }
                     guard bytes[i] == UInt8(ascii: "}") else { throw fail(.syntax, "expected , or } in object") }
