@@ -319,52 +319,81 @@ public final class Sanitizer: Sendable {
         return result
     }
 
-    /// Secrets in a tool call's string arguments, each string value scanned as one field. Personal
-    /// data is not looked for here: tool calls carry it on purpose (a recipient, an address). Returns
-    /// the arguments with the secrets redacted when `secrets.action` is `strip`, nil when nothing
-    /// changes; throws for `deny`, and for `strip` where the call cannot be rewritten.
+    /// Secrets in a tool call's string arguments. Personal data is not looked for here: tool calls
+    /// carry it on purpose (a recipient, an address). Returns the arguments with the secrets
+    /// redacted when `secrets.action` is `strip`, nil when nothing changes; throws for `deny`, and
+    /// for `strip` where the call cannot be rewritten.
+    ///
+    /// The string values (decoded, so JSON escapes hide nothing) are joined by line breaks and
+    /// scanned once: the work is linear in their total size however many there are (a scan per
+    /// value cost a fixed setup each, which 16,000 one-letter strings turned into seconds). No
+    /// secret rule uses the whole-field signal, so nothing is lost by scanning them together; a
+    /// finding that runs across a line break is redacted in every value it touches.
     private func checkSecrets(_ arguments: JSONValue, call name: String, rewritable: Bool, session: SanitizerSession,
                               findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> JSONValue? {
-        var types = Set<String>()
-        // Depth is bounded by the parser's limit (64), so the recursion is too.
-        func walk(_ value: JSONValue) throws(SanitizerDenial) -> JSONValue {
+        // The parser bounds the depth (64), so both recursions are bounded too.
+        var joined: [UInt8] = []
+        var spans: [Range<Int>] = []
+        func collect(_ value: JSONValue) {
             switch value {
             case .string(let text):
-                let bytes = Array(text.utf8)
-                let found: [SensitiveFinding]
-                do { found = try all.scan(bytes: bytes, scope: .field) } catch {
-                    throw SanitizerDenial(.scanFailed, "tool call \(name): secret scan failed: \(error)")
-                }
-                let secrets = found.compactMap { $0.reading(as: .secret) }
-                guard !secrets.isEmpty else { return value }
-                for secret in secrets { types.insert(secret.type) }
-                return .string(Redactor.apply(bytes, secrets, mode: config.redaction, vault: session.vault,
-                                              restorable: config.redaction == .reversible))
-            case .array(let elements):
-                return .array(try elements.map { element throws(SanitizerDenial) in try walk(element) })
-            case .object(let members):
-                var out: [String: JSONValue] = [:]
-                for (key, member) in members { out[key] = try walk(member) }
-                return .object(out)
-            case .null, .bool, .number:
-                return value
+                if !spans.isEmpty { joined.append(0x0A) }
+                let start = joined.count
+                joined.append(contentsOf: text.utf8)
+                spans.append(start..<joined.count)
+            case .array(let elements): for element in elements { collect(element) }
+            case .object(let members): for (_, member) in members { collect(member) }
+            case .null, .bool, .number: break
             }
         }
-        let redacted = try walk(arguments)
-        guard !types.isEmpty else { return nil }
-        let list = types.sorted().joined(separator: ",")
+        collect(arguments)
+        guard !joined.isEmpty else { return nil }
+        let found: [SensitiveFinding]
+        do { found = try all.scan(bytes: joined, scope: .fragment) } catch {
+            throw SanitizerDenial(.scanFailed, "tool call \(name): secret scan failed: \(error)")
+        }
+        let secrets = found.compactMap { $0.reading(as: .secret) }
+        guard !secrets.isEmpty else { return nil }
+        let list = Set(secrets.map(\.type)).sorted().joined(separator: ",")
         switch config.secretAction {
         case .deny:
             throw SanitizerDenial(.secret, "tool call \(name): arguments contain a secret (\(list))")
         case .strip where !rewritable:
             throw SanitizerDenial(.secret, "tool call \(name) in the response carries a secret (\(list)); it cannot be redacted in place")
-        case .strip:
-            findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
-            return redacted
         case .flag, .off:
             findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
             return nil
+        case .strip:
+            findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
         }
+        // Each value with the findings that touch it, clipped to it and made local.
+        var index = 0
+        func rebuild(_ value: JSONValue) -> JSONValue {
+            switch value {
+            case .string(let text):
+                let span = spans[index]
+                index += 1
+                let local = secrets.compactMap { secret -> SensitiveFinding? in
+                    let lower = max(secret.range.lowerBound, span.lowerBound), upper = min(secret.range.upperBound, span.upperBound)
+                    guard lower < upper else { return nil }
+                    var clipped = secret
+                    clipped.range = (lower - span.lowerBound)..<(upper - span.lowerBound)
+                    return clipped
+                }
+                guard !local.isEmpty else { return value }
+                return .string(Redactor.apply(Array(text.utf8), local, mode: config.redaction, vault: session.vault,
+                                              restorable: config.redaction == .reversible))
+            case .array(let elements): return .array(elements.map(rebuild))
+            case .object(let members):
+                // The same iteration order as `collect` (the same dictionary, unchanged).
+                var out: [String: JSONValue] = [:]
+                out.reserveCapacity(members.count)
+                for (key, member) in members { out[key] = rebuild(member) }
+                return .object(out)
+            case .null, .bool, .number: return value
+            }
+        }
+        return rebuild(arguments)
     }
 
     // MARK: output
