@@ -63,6 +63,45 @@ final class SanitizerToolCallSecretTests: XCTestCase {
         XCTAssertEqual(findings, [])
     }
 
+    func testAssignmentsReadTheMemberName() throws {
+        // The value alone is no secret; under the name `password` it is, as `password: "…"` in a prompt.
+        var findings: [SanitizerFinding] = []
+        let out = try sanitizer().checkToolCall(ToolCallInput(name: "login", arguments: #"{"user":"jane","password":"Tr0ub4dor-3horse!"}"#),
+                                                session: SanitizerSession(), findings: &findings)
+        XCTAssertFalse(out.arguments.contains("Tr0ub4dor"), out.arguments)
+        XCTAssertTrue(out.arguments.contains(#""user":"jane""#), out.arguments)
+        let plain = try sanitizer().checkToolCall(ToolCallInput(name: "note", arguments: #"{"text":"Tr0ub4dor-3horse!"}"#),
+                                                  session: SanitizerSession(), findings: &findings)
+        XCTAssertEqual(plain.arguments, #"{"text":"Tr0ub4dor-3horse!"}"#)
+    }
+
+    func testASecretInAnArgumentNameIsRefused() throws {
+        var findings: [SanitizerFinding] = []
+        XCTAssertThrowsError(try sanitizer().checkToolCall(ToolCallInput(name: "t", arguments: #"{"\#(Self.key)":"x"}"#),
+                                                            session: SanitizerSession(), findings: &findings)) { error in
+            XCTAssertEqual((error as? SanitizerDenial)?.code, .secret)
+        }
+    }
+
+    func testEachValueGetsItsOwnRedactions() throws {
+        // Thousands of values, secrets in a few of them: each lands in its own value.
+        var values = Array(repeating: #""a""#, count: 5_000)
+        values[0] = #""\#(Self.key)""#
+        values[2_500] = #""x \#(Self.slack) y""#
+        values[4_999] = #""\#(Self.key)""#
+        var findings: [SanitizerFinding] = []
+        let out = try sanitizer().checkToolCall(ToolCallInput(name: "t", arguments: "[" + values.joined(separator: ",") + "]"),
+                                                session: SanitizerSession(), findings: &findings)
+        let parsed = try JSONParser().parse(out.arguments).arrayValue ?? []
+        XCTAssertEqual(parsed.count, 5_000)
+        XCTAssertEqual(parsed[0], .string("[AWS_ACCESS_KEY_1]"))
+        XCTAssertEqual(parsed[2_500].stringValue?.hasPrefix("x [SLACK_"), true, "\(parsed[2_500])")
+        XCTAssertEqual(parsed[2_500].stringValue?.hasSuffix("] y"), true, "\(parsed[2_500])")
+        XCTAssertEqual(parsed[4_999], .string("[AWS_ACCESS_KEY_1]"))
+        XCTAssertEqual(parsed[1], .string("a"))
+        XCTAssertEqual(parsed[4_998], .string("a"))
+    }
+
     func testTheRequestHistoryIsRedacted() throws {
         let request = RequestInput(messages: [
             MessageInput(role: .user, content: "send it"),

@@ -324,29 +324,32 @@ public final class Sanitizer: Sendable {
     /// redacted when `secrets.action` is `strip`, nil when nothing changes; throws for `deny`, and
     /// for `strip` where the call cannot be rewritten.
     ///
-    /// The string values (decoded, so JSON escapes hide nothing) are joined by line breaks and
-    /// scanned once: the work is linear in their total size however many there are (a scan per
-    /// value cost a fixed setup each, which 16,000 one-letter strings turned into seconds). No
-    /// secret rule uses the whole-field signal, so nothing is lost by scanning them together; a
-    /// finding that runs across a line break is redacted in every value it touches.
+    /// Every string value (decoded, so JSON escapes hide nothing) becomes one line `key: "value"`
+    /// under its member name, so the rules that need an assignment or quotes (`password: "…"`, a
+    /// quoted high-entropy run) read it as they read a prompt, and all lines are scanned at once:
+    /// one scan however many values there are. No secret rule uses the whole-field signal. A
+    /// finding is redacted in every value it touches, clipped to the value.
     private func checkSecrets(_ arguments: JSONValue, call name: String, rewritable: Bool, session: SanitizerSession,
                               findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> JSONValue? {
         // The parser bounds the depth (64), so both recursions are bounded too.
         var joined: [UInt8] = []
         var spans: [Range<Int>] = []
-        func collect(_ value: JSONValue) {
+        func collect(_ value: JSONValue, key: String) {
             switch value {
             case .string(let text):
                 if !spans.isEmpty { joined.append(0x0A) }
+                joined.append(contentsOf: key.utf8)
+                joined.append(contentsOf: key.isEmpty ? [0x22] : [0x3A, 0x20, 0x22])  // `"` or `: "`
                 let start = joined.count
                 joined.append(contentsOf: text.utf8)
                 spans.append(start..<joined.count)
-            case .array(let elements): for element in elements { collect(element) }
-            case .object(let members): for (_, member) in members { collect(member) }
+                joined.append(0x22)
+            case .array(let elements): for element in elements { collect(element, key: key) }
+            case .object(let members): for (member, value) in members { collect(value, key: member) }
             case .null, .bool, .number: break
             }
         }
-        collect(arguments)
+        collect(arguments, key: "")
         guard !joined.isEmpty else { return nil }
         let found: [SensitiveFinding]
         do { found = try all.scan(bytes: joined, scope: .fragment) } catch {
@@ -355,31 +358,44 @@ public final class Sanitizer: Sendable {
         let secrets = found.compactMap { $0.reading(as: .secret) }
         guard !secrets.isEmpty else { return nil }
         let list = Set(secrets.map(\.type)).sorted().joined(separator: ",")
+        // The findings that touch each value (both lists are sorted by offset and the findings do
+        // not overlap, so one pass pairs them), and whether any finding touches no value at all:
+        // one in an argument's name, which cannot be redacted.
+        var touching: [[SensitiveFinding]] = Array(repeating: [], count: spans.count)
+        var inValues = Array(repeating: false, count: secrets.count)
+        var first = 0
+        for (v, span) in spans.enumerated() {
+            while first < secrets.count, secrets[first].range.upperBound <= span.lowerBound { first += 1 }
+            var j = first
+            while j < secrets.count, secrets[j].range.lowerBound < span.upperBound {
+                var clipped = secrets[j]
+                clipped.range = (max(clipped.range.lowerBound, span.lowerBound) - span.lowerBound)
+                    ..< (min(clipped.range.upperBound, span.upperBound) - span.lowerBound)
+                touching[v].append(clipped)
+                inValues[j] = true
+                j += 1
+            }
+        }
         switch config.secretAction {
         case .deny:
             throw SanitizerDenial(.secret, "tool call \(name): arguments contain a secret (\(list))")
         case .strip where !rewritable:
             throw SanitizerDenial(.secret, "tool call \(name) in the response carries a secret (\(list)); it cannot be redacted in place")
+        case .strip where inValues.contains(false):
+            throw SanitizerDenial(.secret, "tool call \(name): an argument name holds a secret (\(list)); names are not redacted")
         case .flag, .off:
             findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
             return nil
         case .strip:
             findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
         }
-        // Each value with the findings that touch it, clipped to it and made local.
+        // The values again, in the same order, each redacted where its findings touch it.
         var index = 0
         func rebuild(_ value: JSONValue) -> JSONValue {
             switch value {
             case .string(let text):
-                let span = spans[index]
+                let local = touching[index]
                 index += 1
-                let local = secrets.compactMap { secret -> SensitiveFinding? in
-                    let lower = max(secret.range.lowerBound, span.lowerBound), upper = min(secret.range.upperBound, span.upperBound)
-                    guard lower < upper else { return nil }
-                    var clipped = secret
-                    clipped.range = (lower - span.lowerBound)..<(upper - span.lowerBound)
-                    return clipped
-                }
                 guard !local.isEmpty else { return value }
                 return .string(Redactor.apply(Array(text.utf8), local, mode: config.redaction, vault: session.vault,
                                               restorable: config.redaction == .reversible))
