@@ -75,6 +75,17 @@ final class SanitizerToolCallSecretTests: XCTestCase {
         XCTAssertEqual(plain.arguments, #"{"text":"Tr0ub4dor-3horse!"}"#)
     }
 
+    func testALongNameOverALongArrayIsNotRepeated() throws {
+        // 40 KB of name over 5,000 elements: the scanned text stays near the arguments' size
+        // (repeated per element it would be 200 MB, past the scanner's limit: refused).
+        let arguments = "{\"" + String(repeating: "n", count: 40_000) + "\":[" + Array(repeating: #""a""#, count: 5_000).joined(separator: ",") + "]}"
+        var findings: [SanitizerFinding] = []
+        let out = try sanitizer().checkToolCall(ToolCallInput(name: "t", arguments: arguments), session: SanitizerSession(),
+                                                findings: &findings, rewritable: false)
+        XCTAssertEqual(out.arguments, arguments)
+        XCTAssertEqual(findings, [])
+    }
+
     func testASecretInAnArgumentNameIsRefused() throws {
         var findings: [SanitizerFinding] = []
         XCTAssertThrowsError(try sanitizer().checkToolCall(ToolCallInput(name: "t", arguments: #"{"\#(Self.key)":"x"}"#),

@@ -325,9 +325,10 @@ public final class Sanitizer: Sendable {
     /// for `strip` where the call cannot be rewritten.
     ///
     /// Every string value (decoded, so JSON escapes hide nothing) becomes one line `key: "value"`
-    /// under its member name, so the rules that need an assignment or quotes (`password: "…"`, a
-    /// quoted high-entropy run) read it as they read a prompt, and all lines are scanned at once:
-    /// one scan however many values there are. No secret rule uses the whole-field signal. A
+    /// under its member name (an array element: `"value"`), so the rules that need an assignment
+    /// or quotes (`password: "…"`, a quoted high-entropy run) read it as they read a prompt, and all
+    /// lines are scanned at once: one scan however many values there are, over text no larger than
+    /// the arguments plus a few bytes per value. No secret rule uses the whole-field signal. A
     /// finding is redacted in every value it touches, clipped to the value.
     private func checkSecrets(_ arguments: JSONValue, call name: String, rewritable: Bool, session: SanitizerSession,
                               findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> JSONValue? {
@@ -344,7 +345,9 @@ public final class Sanitizer: Sendable {
                 joined.append(contentsOf: text.utf8)
                 spans.append(start..<joined.count)
                 joined.append(0x22)
-            case .array(let elements): for element in elements { collect(element, key: key) }
+            // Array elements go unnamed: repeating the name per element would let a long name over a
+            // long array blow the text up far beyond the arguments' own size.
+            case .array(let elements): for element in elements { collect(element, key: "") }
             case .object(let members): for (member, value) in members { collect(value, key: member) }
             case .null, .bool, .number: break
             }
