@@ -1,9 +1,9 @@
 import XCTest
 @testable import RampartSanitizerCore
 
-/// Secrets in tool-call arguments: every string value is scanned as one field; `secrets.action`
-/// decides. Personal data in arguments is left alone (tool calls carry it on purpose). Every value
-/// here is invented.
+/// Secrets in tool-call arguments: the string values are scanned as `name: "value"` lines;
+/// `secrets.action` decides. Personal data in arguments is left alone (tool calls carry it on
+/// purpose). Every value here is invented.
 final class SanitizerToolCallSecretTests: XCTestCase {
     static let key = "AKIA" + "QWERTYUIOPASDFGH"
     static let slack = "xoxb-" + "123456789012-1234567890123-" + "AbCdEfGhIjKlMnOpQrStUvWx"
@@ -15,83 +15,71 @@ final class SanitizerToolCallSecretTests: XCTestCase {
         try Sanitizer(config: json.isEmpty ? SanitizerConfig() : SanitizerConfig.parse(json))
     }
 
-    func testSecretsAreRedactedWhereTheCallCanBeRewritten() throws {
+    /// The checked call's arguments under `config`, with the findings it added.
+    func check(_ arguments: String, name: String = "t", config: String = "", rewritable: Bool = true) throws
+        -> (arguments: String, findings: [SanitizerFinding]) {
         var findings: [SanitizerFinding] = []
-        let out = try sanitizer().checkToolCall(ToolCallInput(name: "send", arguments: arguments), session: SanitizerSession(),
-                                                findings: &findings)
-        XCTAssertFalse(out.arguments.contains(Self.key), out.arguments)
-        XCTAssertFalse(out.arguments.contains(Self.slack), out.arguments)
-        XCTAssertTrue(out.arguments.contains("jane.doe@example.com"), "personal data stays: \(out.arguments)")
-        XCTAssertTrue(out.arguments.contains(#""n":3"#), out.arguments)
-        XCTAssertTrue(out.arguments.contains("[AWS_ACCESS_KEY_1]"), out.arguments)
+        let out = try sanitizer(config).checkToolCall(ToolCallInput(name: name, arguments: arguments), session: SanitizerSession(),
+                                                      findings: &findings, rewritable: rewritable)
+        return (out.arguments, findings)
+    }
+
+    func assertRefused(_ arguments: String, config: String = "", rewritable: Bool = true, line: UInt = #line) {
+        XCTAssertThrowsError(try check(arguments, config: config, rewritable: rewritable), line: line) { error in
+            XCTAssertEqual((error as? SanitizerDenial)?.code, .secret, line: line)
+        }
+    }
+
+    func assertUntouched(_ arguments: String, config: String = "", line: UInt = #line) throws {
+        let out = try check(arguments, config: config, rewritable: false)
+        XCTAssertEqual(out.arguments, arguments, line: line)
+        XCTAssertEqual(out.findings, [], line: line)
+    }
+
+    func testSecretsAreRedactedWhereTheCallCanBeRewritten() throws {
+        let (out, findings) = try check(arguments, name: "send")
+        XCTAssertFalse(out.contains(Self.key), out)
+        XCTAssertFalse(out.contains(Self.slack), out)
+        XCTAssertTrue(out.contains("jane.doe@example.com"), "personal data stays: \(out)")
+        XCTAssertTrue(out.contains(#""n":3"#), out)
+        XCTAssertTrue(out.contains("[AWS_ACCESS_KEY_1]"), out)
         XCTAssertEqual(findings.map(\.kind), ["secret"])
         XCTAssertTrue(findings.first?.detail.hasPrefix("tool call send: ") ?? false)
     }
 
-    func testAResponseToolCallWithASecretIsRefused() throws {
-        var findings: [SanitizerFinding] = []
-        XCTAssertThrowsError(try sanitizer().checkToolCall(ToolCallInput(name: "send", arguments: arguments),
-                                                            session: SanitizerSession(), findings: &findings, rewritable: false)) { error in
-            XCTAssertEqual((error as? SanitizerDenial)?.code, .secret)
-        }
+    func testAResponseToolCallWithASecretIsRefused() {
+        assertRefused(arguments, rewritable: false)
     }
 
     func testDenyFlagAndOff() throws {
-        var findings: [SanitizerFinding] = []
-        let call = ToolCallInput(name: "send", arguments: arguments)
-        XCTAssertThrowsError(try sanitizer(#"{"secrets": {"action": "deny"}}"#).checkToolCall(call, session: SanitizerSession(),
-                                                                                              findings: &findings)) { error in
-            XCTAssertEqual((error as? SanitizerDenial)?.code, .secret)
-        }
-        let flagged = try sanitizer(#"{"secrets": {"action": "flag"}}"#).checkToolCall(call, session: SanitizerSession(), findings: &findings,
-                                                                                       rewritable: false)
+        assertRefused(arguments, config: #"{"secrets": {"action": "deny"}}"#)
+        let flagged = try check(arguments, config: #"{"secrets": {"action": "flag"}}"#, rewritable: false)
         XCTAssertEqual(flagged.arguments, arguments)
-        XCTAssertEqual(findings.map(\.kind), ["secret"])
-        findings = []
-        let off = try sanitizer(#"{"secrets": {"action": "off"}}"#).checkToolCall(call, session: SanitizerSession(), findings: &findings,
-                                                                                  rewritable: false)
-        XCTAssertEqual(off.arguments, arguments)
-        XCTAssertEqual(findings, [])
+        XCTAssertEqual(flagged.findings.map(\.kind), ["secret"])
+        try assertUntouched(arguments, config: #"{"secrets": {"action": "off"}}"#)
     }
 
     func testArgumentsWithoutSecretsAreReturnedAsWritten() throws {
-        var findings: [SanitizerFinding] = []
-        let text = #"{ "to" : "jane.doe@example.com", "n": 1.50 }"#
-        let out = try sanitizer().checkToolCall(ToolCallInput(name: "send", arguments: text), session: SanitizerSession(),
-                                                findings: &findings, rewritable: false)
-        XCTAssertEqual(out.arguments, text)
-        XCTAssertEqual(findings, [])
+        try assertUntouched(#"{ "to" : "jane.doe@example.com", "n": 1.50 }"#)
     }
 
     func testAssignmentsReadTheMemberName() throws {
         // The value alone is no secret; under the name `password` it is, as `password: "…"` in a prompt.
-        var findings: [SanitizerFinding] = []
-        let out = try sanitizer().checkToolCall(ToolCallInput(name: "login", arguments: #"{"user":"jane","password":"Tr0ub4dor-3horse!"}"#),
-                                                session: SanitizerSession(), findings: &findings)
-        XCTAssertFalse(out.arguments.contains("Tr0ub4dor"), out.arguments)
-        XCTAssertTrue(out.arguments.contains(#""user":"jane""#), out.arguments)
-        let plain = try sanitizer().checkToolCall(ToolCallInput(name: "note", arguments: #"{"text":"Tr0ub4dor-3horse!"}"#),
-                                                  session: SanitizerSession(), findings: &findings)
-        XCTAssertEqual(plain.arguments, #"{"text":"Tr0ub4dor-3horse!"}"#)
+        let out = try check(#"{"user":"jane","password":"Tr0ub4dor-3horse!"}"#, name: "login").arguments
+        XCTAssertFalse(out.contains("Tr0ub4dor"), out)
+        XCTAssertTrue(out.contains(#""user":"jane""#), out)
+        try assertUntouched(#"{"text":"Tr0ub4dor-3horse!"}"#)
     }
 
     func testALongNameOverALongArrayIsNotRepeated() throws {
         // 40 KB of name over 5,000 elements: the scanned text stays near the arguments' size
         // (repeated per element it would be 200 MB, past the scanner's limit: refused).
-        let arguments = "{\"" + String(repeating: "n", count: 40_000) + "\":[" + Array(repeating: #""a""#, count: 5_000).joined(separator: ",") + "]}"
-        var findings: [SanitizerFinding] = []
-        let out = try sanitizer().checkToolCall(ToolCallInput(name: "t", arguments: arguments), session: SanitizerSession(),
-                                                findings: &findings, rewritable: false)
-        XCTAssertEqual(out.arguments, arguments)
-        XCTAssertEqual(findings, [])
+        try assertUntouched("{\"" + String(repeating: "n", count: 40_000) + "\":["
+                            + Array(repeating: #""a""#, count: 5_000).joined(separator: ",") + "]}")
     }
 
-    func testASecretInAnArgumentNameIsRefused() throws {
-        var findings: [SanitizerFinding] = []
-        XCTAssertThrowsError(try sanitizer().checkToolCall(ToolCallInput(name: "t", arguments: #"{"\#(Self.key)":"x"}"#),
-                                                            session: SanitizerSession(), findings: &findings)) { error in
-            XCTAssertEqual((error as? SanitizerDenial)?.code, .secret)
-        }
+    func testASecretInAnArgumentNameIsRefused() {
+        assertRefused(#"{"\#(Self.key)":"x"}"#)
     }
 
     func testEachValueGetsItsOwnRedactions() throws {
@@ -100,10 +88,8 @@ final class SanitizerToolCallSecretTests: XCTestCase {
         values[0] = #""\#(Self.key)""#
         values[2_500] = #""x \#(Self.slack) y""#
         values[4_999] = #""\#(Self.key)""#
-        var findings: [SanitizerFinding] = []
-        let out = try sanitizer().checkToolCall(ToolCallInput(name: "t", arguments: "[" + values.joined(separator: ",") + "]"),
-                                                session: SanitizerSession(), findings: &findings)
-        let parsed = try JSONParser().parse(out.arguments).arrayValue ?? []
+        let out = try check("[" + values.joined(separator: ",") + "]").arguments
+        let parsed = try JSONParser().parse(out).arrayValue ?? []
         XCTAssertEqual(parsed.count, 5_000)
         XCTAssertEqual(parsed[0], .string("[AWS_ACCESS_KEY_1]"))
         XCTAssertEqual(parsed[2_500].stringValue?.hasPrefix("x [SLACK_"), true, "\(parsed[2_500])")

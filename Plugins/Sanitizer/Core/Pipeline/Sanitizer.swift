@@ -339,8 +339,12 @@ public final class Sanitizer: Sendable {
             switch value {
             case .string(let text):
                 if !spans.isEmpty { joined.append(0x0A) }
-                joined.append(contentsOf: key.utf8)
-                joined.append(contentsOf: key.isEmpty ? [0x22] : [0x3A, 0x20, 0x22])  // `"` or `: "`
+                if !key.isEmpty {
+                    joined.append(contentsOf: key.utf8)
+                    joined.append(0x3A)  // `: `
+                    joined.append(0x20)
+                }
+                joined.append(0x22)  // `"`
                 let start = joined.count
                 joined.append(contentsOf: text.utf8)
                 spans.append(start..<joined.count)
@@ -386,12 +390,10 @@ public final class Sanitizer: Sendable {
             throw SanitizerDenial(.secret, "tool call \(name) in the response carries a secret (\(list)); it cannot be redacted in place")
         case .strip where inValues.contains(false):
             throw SanitizerDenial(.secret, "tool call \(name): an argument name holds a secret (\(list)); names are not redacted")
-        case .flag, .off:
-            findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
-            return nil
-        case .strip:
+        case .strip, .flag, .off:
             findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
         }
+        guard config.secretAction == .strip else { return nil }
         // The values again, in the same order, each redacted where its findings touch it.
         var index = 0
         func rebuild(_ value: JSONValue) -> JSONValue {
