@@ -200,6 +200,28 @@ final class SanitizerWholeFieldTests: XCTestCase {
         }
     }
 
+    func testReportsNameEveryTypeOfAValue() throws {
+        // The finding, the denial (and so the audit line) and the output report name the types
+        // the value was read as, the one policy acted on first.
+        let sanitizer = try Sanitizer()
+        let out = try sanitizer.sanitize(RequestInput(prompt: "8172361092"), session: SanitizerSession())
+        XCTAssertEqual(out.findings, [SanitizerFinding("pii", "user: UK_NHS|SE_ORGANISATIONSNUMMER")])
+        let selected = try Sanitizer(config: try SanitizerConfig.parse(#"{"pii": {"types": ["SE_ORGANISATIONSNUMMER"]}}"#))
+        XCTAssertEqual(try selected.sanitize(RequestInput(prompt: "8172361092"), session: SanitizerSession()).findings,
+                       [SanitizerFinding("pii", "user: SE_ORGANISATIONSNUMMER|UK_NHS")])
+        let deny = try Sanitizer(config: try SanitizerConfig.parse(#"{"pii": {"action": "deny"}}"#))
+        XCTAssertThrowsError(try deny.sanitize(RequestInput(prompt: "8172361092"), session: SanitizerSession())) { error in
+            XCTAssertEqual((error as? SanitizerDenial)?.message, "user content contains personal data (UK_NHS|SE_ORGANISATIONSNUMMER)")
+        }
+        // The output side scans fragments, where the organisation number needs its name: a
+        // labelled NHS number there is one type.
+        let output = try sanitizer.checkOutput("NHS no 8172361092 and jane@example.com", session: SanitizerSession())
+        XCTAssertEqual(output.findings, [SanitizerFinding("output_redacted", "EMAIL_ADDRESS,UK_NHS")])
+        // A value of one type reads as before.
+        XCTAssertEqual(try sanitizer.sanitize(RequestInput(prompt: "mail jane@example.com"), session: SanitizerSession()).findings,
+                       [SanitizerFinding("pii", "user: EMAIL_ADDRESS")])
+    }
+
     func testReadingAFindingAsAnotherCategory() {
         let finding = SensitiveFinding(type: "UK_NHS", category: .pii, range: 0..<10,
                                        alternatives: [.init(type: "SOME_TOKEN", category: .secret), .init(type: "AU_TFN", category: .pii)])

@@ -19,7 +19,8 @@ public struct StreamRedactor: Sendable {
 
     /// What one chunk produced.
     public enum Outcome: Sendable, Equatable {
-        /// Text to release now (may be empty) and the types redacted in it.
+        /// Text to release now (may be empty) and the types redacted in it (each finding's
+        /// ``SensitiveFinding/label``: a value of several types names them all).
         case release(String, redacted: [String])
         /// The canary leaked: stop the stream.
         case canaryLeak
@@ -98,7 +99,7 @@ public struct StreamRedactor: Sendable {
         buffer.removeFirst(cut)
         var text = Redactor.apply(head, released, mode: mode, vault: vault, restorable: false)
         if mode == .reversible { text = vault.restore(text) }
-        return .release(text, redacted: released.map(\.type))
+        return .release(text, redacted: released.map(\.label))
     }
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D }

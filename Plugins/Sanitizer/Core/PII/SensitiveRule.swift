@@ -75,6 +75,10 @@ public struct SensitiveFinding: Sendable, Equatable, Hashable {
     /// ``type`` and then every alternative's type.
     public var types: [String] { [type] + alternatives.map(\.type) }
 
+    /// How reports name the finding: ``type``, then each alternative, joined by `|`
+    /// (`UK_NHS|SE_ORGANISATIONSNUMMER`); just ``type`` for a value of one type.
+    public var label: String { alternatives.isEmpty ? type : types.joined(separator: "|") }
+
     /// The finding read as one of its types in `category`, preferring ``type``, among the types
     /// `selected` admits; nil when none qualifies.
     public func reading(as category: SensitiveCategory, where selected: (String) -> Bool = { _ in true }) -> SensitiveFinding? {

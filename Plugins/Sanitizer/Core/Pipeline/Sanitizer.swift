@@ -248,7 +248,7 @@ public final class Sanitizer: Sendable {
             }
             if category == .secret, action == .strip { for hit in hits { claimed.insert(hit.range.lowerBound) } }
             guard action != .off, !hits.isEmpty else { continue }
-            let types = Array(Set(hits.map(\.type))).sorted().joined(separator: ",")
+            let types = Array(Set(hits.map(\.label))).sorted().joined(separator: ",")
             findings.append(SanitizerFinding(category.rawValue, "\(role.rawValue): \(types)"))
             switch action {
             case .deny:
