@@ -6,8 +6,8 @@ public enum InjectionModelKey {
     /// SubjectPublicKeyInfo PEM.
     public static let publicKeyPEM = """
         -----BEGIN PUBLIC KEY-----
-        MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEJ8NzzX1pKFDYxlB6mwOtTr9vL6ii
-        C+9unvZTO1PzdxMWfp0HPotT47tzAEDyEoZYDbhiiL5tkoWN/vmEMzLVUw==
+        MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEdoPMRkKLsqzSzM/pmKqwNMRLb3SB
+        BX51FTHAACYoem7WB9rjpr0iJQ4vwBcnbXub0MhbUDnwcA3JosCFUR4+VA==
         -----END PUBLIC KEY-----
 
         """
