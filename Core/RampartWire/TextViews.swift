@@ -68,9 +68,23 @@ extension Rampart_V1_GenerateRequest {
     /// Nil for anything else (chat messages, a second prompt, groups, a malformed or truncated
     /// field, invalid UTF-8): the view path then decides, errors included.
     init?(promptInPlace buffer: ByteBuffer) {
-        let decoded: Self? = buffer.withUnsafeReadableBytes { raw -> Self? in
-            guard let layout = PromptLayout(raw) else { return nil }
-            var message = Self()
+        guard let decoded = TextViews.decodeInPlace(Self.self, buffer, text: 2, refusing: 1, { $0.prompt = $1 }) else { return nil }
+        self = decoded
+    }
+}
+
+extension TextViews {
+    /// `M` decoded from `buffer` with its one length-delimited text field `text` validated where
+    /// it lies, and the fields around it merged by the real message (parsing concatenated
+    /// encodings is merging them, so this is decoding the whole). Nil when field `refusing` is
+    /// present, when `text` occurs twice or not length-delimited, on a tag, length or group that
+    /// ``WireFields`` cannot walk, on anything the real message refuses and on invalid UTF-8:
+    /// the caller's general path then decides, errors included.
+    static func decodeInPlace<M: SwiftProtobuf.Message>(_: M.Type, _ buffer: ByteBuffer, text number: UInt64, refusing: UInt64?,
+                                                        _ assign: (inout M, String) -> Void) -> M? {
+        buffer.withUnsafeReadableBytes { raw -> M? in
+            guard let layout = TextFieldLayout(raw, number: number, refusing: refusing) else { return nil }
+            var message = M()
             do {
                 if let field = layout.field {
                     if field.lowerBound > 0 { try message.merge(serializedBytes: UnsafeRawBufferPointer(rebasing: raw[..<field.lowerBound])) }
@@ -82,13 +96,11 @@ extension Rampart_V1_GenerateRequest {
                 return nil
             }
             if let value = layout.value, !value.isEmpty {
-                guard let prompt = String(validating: UnsafeRawBufferPointer(rebasing: raw[value]), as: UTF8.self) else { return nil }
-                message.prompt = prompt
+                guard let text = String(validating: UnsafeRawBufferPointer(rebasing: raw[value]), as: UTF8.self) else { return nil }
+                assign(&message, text)
             }
             return message
         }
-        guard let decoded else { return nil }
-        self = decoded
     }
 }
 
@@ -184,26 +196,23 @@ struct WireFields: IteratorProtocol {
     }
 }
 
-/// Where the one `prompt` field (2) of an encoded `GenerateRequest` lies. Nil when the encoding
-/// holds chat messages (field 1), more than one prompt, a prompt that is not length-delimited, or
-/// a tag, length or group that ``WireFields`` cannot walk.
-struct PromptLayout {
+/// Where the one occurrence of length-delimited field `number` lies in an encoding. Nil when the
+/// encoding holds field `refusing`, more than one `number`, a `number` that is not
+/// length-delimited, or a tag, length or group that ``WireFields`` cannot walk.
+struct TextFieldLayout {
     /// The whole field (tag, length and value).
     var field: Range<Int>?
-    /// The prompt's bytes.
+    /// The field's bytes.
     var value: Range<Int>?
 
-    init?(_ raw: UnsafeRawBufferPointer) {
+    init?(_ raw: UnsafeRawBufferPointer, number: UInt64, refusing: UInt64? = nil) {
         var fields = WireFields(raw)
         while let next = fields.next() {
-            switch next.number {
-            case 1: return nil
-            case 2:
-                guard next.wireType == 2, field == nil else { return nil }
-                field = next.whole
-                value = next.value
-            default: continue
-            }
+            if next.number == refusing { return nil }
+            guard next.number == number else { continue }
+            guard next.wireType == 2, field == nil else { return nil }
+            field = next.whole
+            value = next.value
         }
         if fields.malformed { return nil }
     }
@@ -213,6 +222,10 @@ extension Rampart_V1_GenerateResponse {
     /// Decodes a response through `GenerateResponseTextView` (the text validated by the standard
     /// library); throws swift-protobuf's errors, as decoding the real message does.
     public init(viaTextView bytes: ByteBuffer) throws {
+        if let response = Self(textInPlace: bytes) {
+            self = response
+            return
+        }
         // The view keeps only the last `text`; the real message validates every occurrence.
         if bytes.withUnsafeReadableBytes({ TextViews.repeats(1, in: $0) }) {
             self = try Self(serializedBytes: bytes)
@@ -221,5 +234,15 @@ extension Rampart_V1_GenerateResponse {
         let view = try Rampart_V1_GenerateResponseTextView(serializedBytes: bytes)
         self = try TextViews.rest(Self.self, of: view)
         text = try TextViews.text(view.text)
+    }
+}
+
+extension Rampart_V1_GenerateResponse {
+    /// The usual shape, one `text` (1), decoded without the view: the text validated where it
+    /// lies, the other fields merged by the real message. Nil for anything else (the view path
+    /// then decides, errors included).
+    init?(textInPlace buffer: ByteBuffer) {
+        guard let decoded = TextViews.decodeInPlace(Self.self, buffer, text: 1, refusing: nil, { $0.text = $1 }) else { return nil }
+        self = decoded
     }
 }

@@ -233,3 +233,75 @@ final class GenerateResponseTextViewTests: XCTestCase {
         XCTAssertEqual(try Rampart_V1_GenerateResponse(viaTextView: ByteBuffer(bytes: valid)).text, "ok")
     }
 }
+
+/// A response with one `text` skips the view as a prompt-only request does: same result as the
+/// real message, or no result (and the view decides).
+final class ResponseTextInPlaceTests: XCTestCase {
+    private func field(_ number: UInt8, _ payload: [UInt8]) -> [UInt8] { [number << 3 | 2, UInt8(payload.count)] + payload }
+
+    func testTheUsualShapeDecodesInPlaceAsTheRealMessageDoes() throws {
+        var response = Rampart_V1_GenerateResponse()
+        response.text = "Antwort 🙂 mit Umlauten: äöü"
+        response.model = "null"
+        response.requestID = "r-9"
+        response.finishReason = .length
+        response.usage.completionTokens = 7
+        var logprob = Rampart_V1_TokenLogprob()
+        logprob.token = "Antwort"
+        logprob.logprob = -0.25
+        response.logprobs = [logprob]
+        let bytes: [UInt8] = try response.serializedBytes() + [0xA0, 0x06, 0x2A]  // + field 100 = 42, unknown
+        let inPlace = try XCTUnwrap(Rampart_V1_GenerateResponse(textInPlace: ByteBuffer(bytes: bytes)), "the fast path must take this shape")
+        XCTAssertEqual(inPlace, try Rampart_V1_GenerateResponse(serializedBytes: bytes))
+        XCTAssertEqual(inPlace.text, response.text)
+        XCTAssertEqual(inPlace.unknownFields.data, Data([0xA0, 0x06, 0x2A]))
+        // The text first, last, alone, empty, absent.
+        for bytes in [field(1, Array("hallo".utf8)) + field(4, Array("m".utf8)), field(4, Array("m".utf8)) + field(1, Array("hallo".utf8)),
+                      field(1, Array("hallo".utf8)), field(1, []), field(4, Array("m".utf8)), []] {
+            let inPlace = try XCTUnwrap(Rampart_V1_GenerateResponse(textInPlace: ByteBuffer(bytes: bytes)), "\(bytes)")
+            XCTAssertEqual(inPlace, try Rampart_V1_GenerateResponse(serializedBytes: bytes), "\(bytes)")
+        }
+    }
+
+    func testOtherShapesAndBadBytesAreLeftToTheView() {
+        let cases: [(String, [UInt8])] = [
+            ("two texts", field(1, Array("a".utf8)) + field(1, Array("b".utf8))),
+            ("text as a varint", [0x08, 0x05]),
+            ("length past the end", [0x0A, 0x05, 0x61]),
+            ("invalid UTF-8 text", field(1, [0x68, 0xC3, 0x28])),
+            ("invalid UTF-8 model around a text", field(1, Array("ok".utf8)) + field(4, [0xC3, 0x28])),
+            ("malformed usage around a text", field(1, Array("ok".utf8)) + field(2, [0x08])),
+        ]
+        for (name, bytes) in cases {
+            XCTAssertNil(Rampart_V1_GenerateResponse(textInPlace: ByteBuffer(bytes: bytes)), name)
+        }
+    }
+
+    /// Random corruptions of a valid response: whenever the fast path answers, the real message
+    /// gives the same; and the public decoder succeeds exactly when the real message does.
+    func testCorruptedEncodingsAgreeWithTheRealMessage() throws {
+        var response = Rampart_V1_GenerateResponse()
+        response.text = "Zusammenfassung: Grüße, 日本, 🙂 and plain ASCII text."
+        response.model = "m"
+        response.requestID = "r-1"
+        response.usage.promptTokens = 5
+        let valid: [UInt8] = try response.serializedBytes()
+        var generator = SystemRandomNumberGenerator()
+        var fastAnswers = 0
+        for round in 0..<3000 {
+            var bytes = valid
+            switch round % 3 {
+            case 0: bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            case 1: bytes.removeLast(Int.random(in: 1...bytes.count, using: &generator))
+            default: bytes.insert(UInt8.random(in: 0...255, using: &generator), at: Int.random(in: 0...bytes.count, using: &generator))
+            }
+            let direct = try? Rampart_V1_GenerateResponse(serializedBytes: bytes)
+            if let fast = Rampart_V1_GenerateResponse(textInPlace: ByteBuffer(bytes: bytes)) {
+                fastAnswers += 1
+                XCTAssertEqual(fast, direct, "\(bytes)")
+            }
+            XCTAssertEqual(try? Rampart_V1_GenerateResponse(viaTextView: ByteBuffer(bytes: bytes)), direct, "\(bytes)")
+        }
+        XCTAssertGreaterThan(fastAnswers, 300, "the corruptions should often leave a decodable response")
+    }
+}
