@@ -99,7 +99,7 @@ let package = Package(
             name: "RampartPluginKit",
             dependencies: ["CRampartPlugin", "RampartProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Core/RampartPluginKit", swiftSettings: strict),
-        .target(name: "ExampleSwiftPlugin", dependencies: ["RampartPluginKit"], path: "examples/swift-plugin"),
+        .target(name: "ExampleSwiftPlugin", dependencies: ["RampartPluginKit"], path: "examples/swift-plugin", exclude: ["README.md"]),
 
         // MARK: built-in plugins (Plugins/<Name>/Core = logic, Plugins/<Name>/Plugin = the ABI glue)
         .systemLibrary(
