@@ -272,7 +272,8 @@ public final class Sanitizer: Sendable {
     ///
     /// `rewritable` says whether the caller can use a rewritten call: true for the tool calls in
     /// the request's messages, false for a response's tool calls (the response hook can replace
-    /// the text only), where a secret that `strip` would redact is refused instead.
+    /// the text only), where a secret that `strip` would redact, and arguments that
+    /// `tool_arguments.action = strip` would repair, are refused instead.
     public func checkToolCall(_ call: ToolCallInput, session: SanitizerSession, findings: inout [SanitizerFinding],
                               rewritable: Bool = true) throws(SanitizerDenial) -> ToolCallInput {
         if !config.urls.tools.isEmpty, !config.urls.tools.contains(call.name) {
@@ -293,6 +294,11 @@ public final class Sanitizer: Sendable {
             var violations: [SchemaViolation]
             do { violations = try schema.validate(arguments) } catch {
                 throw SanitizerDenial(.toolArguments, "tool call \(call.name): \(error)")
+            }
+            if let first = violations.first, config.toolArgumentsAction == .strip, !rewritable {
+                // The repair could not reach the caller: refuse rather than report a repair that
+                // the client never sees.
+                throw SanitizerDenial(.toolArguments, "tool call \(call.name): arguments do not match the schema and cannot be repaired in a response: \(first)")
             }
             if !violations.isEmpty, config.toolArgumentsAction == .strip {
                 let repaired = SchemaRepair.repair(arguments, schema: schema)
