@@ -335,6 +335,7 @@ public final class ChainCall: @unchecked Sendable {
                 continue
             case .mutation(let mutation):
                 if mutation.replaceText { response.text = mutation.text }
+                if mutation.replaceToolCalls { response.toolCalls = mutation.toolCalls }  // ABI 1.3
                 for entry in mutation.addMetadata { if case .text(let value)? = entry.value { trailers[entry.key] = value } }
             case .answer(let answer):
                 // A response hook's answer can only deny or add trailers (the host refuses the rest).

@@ -155,7 +155,8 @@ struct HostFields {
             let trailers = responseHook ? mutation.addMetadata : mutation.responseMetadata
             let ignored = responseHook ? mutation.responseMetadata : mutation.addMetadata
             guard !mutation.replaceMessages, mutation.messages.isEmpty, !mutation.replacePrompt, mutation.prompt.isEmpty,
-                  !mutation.hasParams, !mutation.replaceText, mutation.text.isEmpty, ignored.isEmpty,
+                  !mutation.hasParams, !mutation.replaceText, mutation.text.isEmpty, !mutation.replaceToolCalls,
+                  mutation.toolCalls.isEmpty, ignored.isEmpty,
                   mutation.unknownFields.data.isEmpty, Self.plain(trailers) else { return false }
             if mutation.maxTokens > 0 {
                 guard let set = scope.api.pointee.set_max_tokens, set(scope.call, mutation.maxTokens) == RP_OK else { return false }

@@ -344,6 +344,18 @@ public nonisolated struct Rampart_V1_Mutation: @unchecked Sendable {
     set {_uniqueStorage()._maxTokens = newValue}
   }
 
+  /// ABI 1.3, on_response only: replaces the response's tool calls as a whole (e.g. arguments
+  /// repaired to their schema, or a secret redacted inside them).
+  public var replaceToolCalls: Bool {
+    get {_storage._replaceToolCalls}
+    set {_uniqueStorage()._replaceToolCalls = newValue}
+  }
+
+  public var toolCalls: [Rampart_V1_ToolCall] {
+    get {_storage._toolCalls}
+    set {_uniqueStorage()._toolCalls = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -895,7 +907,7 @@ nonisolated extension Rampart_V1_Pass: SwiftProtobuf.Message, SwiftProtobuf._Mes
 
 nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Mutation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}replace_messages\0\u{1}messages\0\u{3}replace_prompt\0\u{1}prompt\0\u{1}params\0\u{3}replace_text\0\u{1}text\0\u{3}add_metadata\0\u{1}principal\0\u{3}response_metadata\0\u{3}max_tokens\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}replace_messages\0\u{1}messages\0\u{3}replace_prompt\0\u{1}prompt\0\u{1}params\0\u{3}replace_text\0\u{1}text\0\u{3}add_metadata\0\u{1}principal\0\u{3}response_metadata\0\u{3}max_tokens\0\u{3}replace_tool_calls\0\u{3}tool_calls\0")
 
   fileprivate class _StorageClass {
     var _replaceMessages: Bool = false
@@ -909,6 +921,8 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
     var _principal: Rampart_V1_Principal? = nil
     var _responseMetadata: [Rampart_V1_MetadataEntry] = []
     var _maxTokens: UInt32 = 0
+    var _replaceToolCalls: Bool = false
+    var _toolCalls: [Rampart_V1_ToolCall] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -930,6 +944,8 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
       _principal = source._principal
       _responseMetadata = source._responseMetadata
       _maxTokens = source._maxTokens
+      _replaceToolCalls = source._replaceToolCalls
+      _toolCalls = source._toolCalls
     }
   }
 
@@ -959,6 +975,8 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._principal) }()
         case 10: try { try decoder.decodeRepeatedMessageField(value: &_storage._responseMetadata) }()
         case 11: try { try decoder.decodeSingularUInt32Field(value: &_storage._maxTokens) }()
+        case 12: try { try decoder.decodeSingularBoolField(value: &_storage._replaceToolCalls) }()
+        case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._toolCalls) }()
         default: break
         }
       }
@@ -1004,6 +1022,12 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
       if _storage._maxTokens != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._maxTokens, fieldNumber: 11)
       }
+      if _storage._replaceToolCalls != false {
+        try visitor.visitSingularBoolField(value: _storage._replaceToolCalls, fieldNumber: 12)
+      }
+      if !_storage._toolCalls.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._toolCalls, fieldNumber: 13)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1024,6 +1048,8 @@ nonisolated extension Rampart_V1_Mutation: SwiftProtobuf.Message, SwiftProtobuf.
         if _storage._principal != rhs_storage._principal {return false}
         if _storage._responseMetadata != rhs_storage._responseMetadata {return false}
         if _storage._maxTokens != rhs_storage._maxTokens {return false}
+        if _storage._replaceToolCalls != rhs_storage._replaceToolCalls {return false}
+        if _storage._toolCalls != rhs_storage._toolCalls {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -12,6 +12,7 @@ final class FakePlugin: ChainPlugin, @unchecked Sendable {
     var methods: [String] = []
     var method: ([UInt8], ChainEnvironment) throws -> [UInt8] = { _, _ in [] }
     var request: ([UInt8]) throws -> Rampart_V1_Verdict = { _ in Rampart_V1_Verdict() }
+    var response: ([UInt8]) throws -> Rampart_V1_Verdict = { _ in Rampart_V1_Verdict() }
     var chunk: (String) throws -> ChunkDecision = { _ in .pass }
     var opened = 0
     var closed = 0
@@ -40,6 +41,7 @@ final class FakePlugin: ChainPlugin, @unchecked Sendable {
             plugin.seenPrompts.append((try? Rampart_V1_PluginRequest(serializedBytes: request))?.request.prompt ?? "?")
             return try plugin.request(request)
         }
+        func onResponse(_ input: HookInput) throws -> Rampart_V1_Verdict { try plugin.response(try input.encodedBytes()) }
         func onChunk(_ text: String) throws -> ChunkDecision { try plugin.chunk(text) }
         func close() { plugin.closed += 1 }
     }
@@ -89,6 +91,55 @@ final class ChainTests: XCTestCase {
         XCTAssertEqual(first.closed + second.closed, 2)
         XCTAssertEqual(chain.stages[0].stats.snapshot.mutated, 1)
         XCTAssertEqual(chain.stages[1].stats.snapshot.passed, 2)
+    }
+
+    /// ABI 1.3: a response hook may replace the tool calls (and the text) of a unary response;
+    /// later hooks see the replacement.
+    func testAResponseHookReplacesTheToolCalls() throws {
+        let fixer = FakePlugin("fixer", hooks: [.response])
+        fixer.response = { bytes in
+            let input = try Rampart_V1_PluginResponse(serializedBytes: bytes)
+            return verdict { v in
+                var m = Rampart_V1_Mutation()
+                m.replaceToolCalls = true
+                m.toolCalls = input.response.toolCalls.map { call in
+                    var fixed = call
+                    fixed.argumentsJson = #"{"days":3}"#
+                    return fixed
+                }
+                v.mutate = m
+            }
+        }
+        let reader = FakePlugin("reader", hooks: [.response])
+        var seen: [String] = []
+        reader.response = { bytes in
+            seen = try Rampart_V1_PluginResponse(serializedBytes: bytes).response.toolCalls.map(\.argumentsJson)
+            return Rampart_V1_Verdict()
+        }
+        let chain = try PluginChain(stages: [ChainStage(plugin: fixer), ChainStage(plugin: reader)])
+        let call = chain.begin(context)
+        var r = request("weather?")
+        var metadata: [String: String] = [:]
+        try call.onRequest(&r, metadata: &metadata)
+        var response = Rampart_V1_GenerateResponse()
+        response.text = "calling"
+        response.toolCalls = [Rampart_V1_ToolCall.with { $0.id = "c1"; $0.name = "weather"; $0.argumentsJson = #"{"days":"3"}"# }]
+        var trailers: [String: String] = [:]
+        try call.onResponse(&response, trailers: &trailers)
+        XCTAssertEqual(response.toolCalls.map(\.argumentsJson), [#"{"days":3}"#])
+        XCTAssertEqual(response.toolCalls.map(\.id), ["c1"])
+        XCTAssertEqual(response.text, "calling", "the text is left alone without replace_text")
+        XCTAssertEqual(seen, [#"{"days":3}"#], "later hooks see the replacement")
+        // Without replace_tool_calls, tool_calls in a mutation are ignored (append-only ABI rule).
+        fixer.response = { _ in verdict { v in
+            var m = Rampart_V1_Mutation()
+            m.toolCalls = [Rampart_V1_ToolCall.with { $0.name = "other" }]
+            v.mutate = m
+        } }
+        let again = chain.begin(context)
+        try again.onRequest(&r, metadata: &metadata)
+        try again.onResponse(&response, trailers: &trailers)
+        XCTAssertEqual(response.toolCalls.map(\.name), ["weather"])
     }
 
     func testDenyStopsTheChainWithItsStatus() throws {

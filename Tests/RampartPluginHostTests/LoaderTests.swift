@@ -1,4 +1,5 @@
 import Foundation
+import CRampartPlugin
 import RampartAudit
 import RampartChain
 import RampartCore
@@ -66,7 +67,7 @@ final class LoaderTests: XCTestCase {
 
     func testABIMajorTooNew() throws {
         try expectLoadError(["ABI_TOO_NEW"]) { error in
-            error.description.contains("built for ABI 2.2, host is 1.2")
+            error.description.contains("built for ABI 2.\(RP_ABI_MINOR), host is 1.\(RP_ABI_MINOR)")
         }
     }
 

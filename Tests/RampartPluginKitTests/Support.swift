@@ -44,7 +44,12 @@ private let cExampleBuild = Mutex<Result<(directory: String, library: String), a
 /// Finds libExampleSwiftPlugin.so in the build directory of the running tests (it is built by
 /// `swift build --build-tests` as a product of the package).
 func findSwiftExample() throws -> (directory: String, library: String) {
-    let library = "libExampleSwiftPlugin.so"
+    try findBuiltLibrary("libExampleSwiftPlugin.so")
+}
+
+/// Finds a dynamic-library product of the package (`libRampartSanitizer.so` …) next to the test
+/// runner: `swift build --build-tests` builds every product.
+func findBuiltLibrary(_ library: String) throws -> (directory: String, library: String) {
     var candidates: [URL] = []
     // The test runner (RampartPackageTests.xctest) lives in the build directory.
     candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent())

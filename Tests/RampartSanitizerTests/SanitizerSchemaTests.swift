@@ -159,12 +159,12 @@ final class SanitizerSchemaTests: XCTestCase {
         _ = try repairing.sanitize(RequestInput(prompt: "x", tools: tools), session: s2)
         let repaired = try repairing.checkToolCall(call, session: s2, findings: &findings)
         XCTAssertEqual(repaired.arguments, #"{"city":"Paris","days":3}"#)
-        // A response's tool call cannot be rewritten (the response hook replaces only the text):
-        // a repair there would be reported but never reach the client, so the call is refused.
+        // Where the caller cannot use a rewritten call, a repair would be reported but never
+        // reach the client, so the call is refused.
         var responseFindings: [SanitizerFinding] = []
         XCTAssertThrowsError(try repairing.checkToolCall(call, session: s2, findings: &responseFindings, rewritable: false)) { error in
             XCTAssertEqual((error as? SanitizerDenial)?.code, .toolArguments)
-            XCTAssertTrue((error as? SanitizerDenial)?.message.contains("cannot be repaired in a response") ?? false, "\(error)")
+            XCTAssertTrue((error as? SanitizerDenial)?.message.contains("cannot be repaired here") ?? false, "\(error)")
         }
         XCTAssertEqual(responseFindings, [])
         // A valid one passes there untouched.

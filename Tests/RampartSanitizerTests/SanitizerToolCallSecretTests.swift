@@ -47,7 +47,9 @@ final class SanitizerToolCallSecretTests: XCTestCase {
         XCTAssertTrue(findings.first?.detail.hasPrefix("tool call send: ") ?? false)
     }
 
-    func testAResponseToolCallWithASecretIsRefused() {
+    /// A caller that cannot use a rewritten call (an embedding host without ABI 1.3's
+    /// `replace_tool_calls`) gets a refusal, never the secret.
+    func testACallThatCannotBeRewrittenIsRefused() {
         assertRefused(arguments, rewritable: false)
     }
 

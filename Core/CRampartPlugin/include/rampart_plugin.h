@@ -1,5 +1,5 @@
 /*
- * rampart_plugin.h — the Rampart plugin ABI, version 1.2. This header is the whole contract
+ * rampart_plugin.h — the Rampart plugin ABI, version 1.3. This header is the whole contract
  * between the Rampart host and a plugin. Pure C99, no dependencies.
  *
  * A plugin is a shared library that exports ONE symbol:
@@ -41,6 +41,7 @@
  *   1.2  The protobuf-free hot path: RP_CAP_HOST_FIELDS (the host may pass req_pb/summary_pb as
  *        NULL), host->get_str/get_u64/input_pb to read the call, host->deny/add_trailer/
  *        set_principal/set_max_tokens to answer without encoding a Verdict; Mutation.max_tokens.
+ *   1.3  Mutation.replace_tool_calls/tool_calls: on_response may rewrite the response's tool calls.
  */
 #ifndef RAMPART_PLUGIN_H
 #define RAMPART_PLUGIN_H
@@ -53,7 +54,7 @@ extern "C" {
 #endif
 
 #define RP_ABI_MAJOR 1
-#define RP_ABI_MINOR 2
+#define RP_ABI_MINOR 3
 /** 'RPPL' */
 #define RP_PLUGIN_MAGIC 0x5250504Cu
 /** The exported entry symbol's name. */

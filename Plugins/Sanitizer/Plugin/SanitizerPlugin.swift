@@ -99,9 +99,12 @@ public final class SanitizerPlugin: RampartPlugin {
         let state = session(context)
         var findings: [SanitizerFinding] = []
         let text: String
+        var toolCalls = response.response.toolCalls
         do {
-            for call in response.response.toolCalls {
-                _ = try sanitizer.checkToolCall(ProtoMapping.toolCall(call), session: state, findings: &findings, rewritable: false)
+            // ABI 1.3: the response's tool calls can be rewritten (a repair, a redacted secret).
+            for index in toolCalls.indices {
+                let checked = try sanitizer.checkToolCall(ProtoMapping.toolCall(toolCalls[index]), session: state, findings: &findings)
+                toolCalls[index].argumentsJson = checked.arguments
             }
             if state.sawChunks {
                 // The chunks were already checked; release what the redactor still holds.
@@ -115,8 +118,19 @@ public final class SanitizerPlugin: RampartPlugin {
             return deny(error, context: context)
         }
         state.close()
-        guard text != response.response.text else { return annotate(.pass, findings) }
-        return annotate(.mutate { $0.replaceText = true; $0.text = text }, findings)
+        let newText = text != response.response.text
+        let newCalls = toolCalls != response.response.toolCalls
+        guard newText || newCalls else { return annotate(.pass, findings) }
+        return annotate(.mutate {
+            if newText {
+                $0.replaceText = true
+                $0.text = text
+            }
+            if newCalls {
+                $0.replaceToolCalls = true
+                $0.toolCalls = toolCalls
+            }
+        }, findings)
     }
 
     public func onChunk(_ text: String, context: PluginCallContext) throws -> ChunkAction {

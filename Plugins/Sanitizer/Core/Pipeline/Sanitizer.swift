@@ -270,9 +270,9 @@ public final class Sanitizer: Sendable {
     /// Checks a tool call against the request's tool definitions, the URL policy and
     /// `secrets.action`; returns it (repaired or redacted when configured so) or throws.
     ///
-    /// `rewritable` says whether the caller can use a rewritten call: true for the tool calls in
-    /// the request's messages, false for a response's tool calls (the response hook can replace
-    /// the text only), where a secret that `strip` would redact, and arguments that
+    /// `rewritable` says whether the caller can use a rewritten call (the plugin can, on both
+    /// sides: request messages, and a response's calls through ABI 1.3's `replace_tool_calls`).
+    /// With false, a secret that `strip` would redact, and arguments that
     /// `tool_arguments.action = strip` would repair, are refused instead.
     public func checkToolCall(_ call: ToolCallInput, session: SanitizerSession, findings: inout [SanitizerFinding],
                               rewritable: Bool = true) throws(SanitizerDenial) -> ToolCallInput {
@@ -298,7 +298,7 @@ public final class Sanitizer: Sendable {
             if let first = violations.first, config.toolArgumentsAction == .strip, !rewritable {
                 // The repair could not reach the caller: refuse rather than report a repair that
                 // the client never sees.
-                throw SanitizerDenial(.toolArguments, "tool call \(call.name): arguments do not match the schema and cannot be repaired in a response: \(first)")
+                throw SanitizerDenial(.toolArguments, "tool call \(call.name): arguments do not match the schema and cannot be repaired here: \(first)")
             }
             if !violations.isEmpty, config.toolArgumentsAction == .strip {
                 let repaired = SchemaRepair.repair(arguments, schema: schema)
