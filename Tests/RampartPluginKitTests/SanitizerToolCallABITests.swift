@@ -10,12 +10,13 @@ final class SanitizerToolCallABITests: XCTestCase {
     static let key = "AKIA" + "QWERTYUIOPASDFGH"
     static let weather = #"{"type":"object","properties":{"city":{"type":"string"},"days":{"type":"integer"}},"required":["city"],"additionalProperties":false}"#
 
-    private func respond(config: String, calls: [Rampart_V1_ToolCall]) throws -> Rampart_V1_Verdict {
+    private func respond(config: String, prompt: String = "What is the weather in Paris?", calls: [Rampart_V1_ToolCall]) throws
+        -> Rampart_V1_Verdict {
         let plugin = try loadNative(try findBuiltLibrary("libRampartSanitizer.so"), name: "sanitizer", config: config)
         let stream = try plugin.newStream()
         defer { plugin.freeStream(stream) }
         var request = Rampart_V1_PluginRequest()
-        request.request.prompt = "What is the weather in Paris?"
+        request.request.prompt = prompt
         request.request.tools = [Rampart_V1_ToolDefinition.with { $0.name = "weather"; $0.parametersJson = Self.weather }]
         let admitted = try plugin.onRequest(try request.serializedBytes(), stream: stream)
         if case .deny(let deny)? = admitted.action { XCTFail("request denied: \(deny.message)") }
@@ -55,5 +56,13 @@ final class SanitizerToolCallABITests: XCTestCase {
         let refused = try respond(config: "{}", calls: [call("c1", #"{"city":"Paris","days":"3"}"#)])
         guard case .deny(let deny)? = refused.action else { return XCTFail("\(refused)") }
         XCTAssertTrue(deny.message.contains("do not match the schema"), deny.message)
+    }
+
+    func testReversiblePlaceholdersGoBackIntoTheModelsCalls() throws {
+        let verdict = try respond(config: #"{"redaction": "reversible"}"#, prompt: "Weather for alice@example.com's city?",
+                                  calls: [call("c1", #"{"city":"home of [EMAIL_ADDRESS_1]","days":2}"#)])
+        guard case .mutate(let mutation)? = verdict.action else { return XCTFail("\(verdict)") }
+        XCTAssertTrue(mutation.replaceToolCalls)
+        XCTAssertTrue(mutation.toolCalls.first?.argumentsJson.contains("home of alice@example.com") ?? false, "\(mutation.toolCalls)")
     }
 }

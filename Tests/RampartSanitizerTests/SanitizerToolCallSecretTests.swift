@@ -112,3 +112,40 @@ final class SanitizerToolCallSecretTests: XCTestCase {
         XCTAssertTrue(sent.contains("jane.doe@example.com"), sent)
     }
 }
+
+/// `redaction = "reversible"` and tool calls: a model's tool call gets the request's originals
+/// back inside its string values, as the output text does; placeholders made from the response
+/// itself are never turned back, and the request's own tool calls (history sent to the model)
+/// keep their placeholders.
+final class SanitizerToolCallRestoreTests: XCTestCase {
+    func testAResponseToolCallGetsTheRequestsOriginalsBack() throws {
+        let sanitizer = try Sanitizer(config: SanitizerConfig.parse(#"{"redaction": "reversible"}"#))
+        let session = SanitizerSession()
+        let out = try sanitizer.sanitize(RequestInput(prompt: "Mail alice@example.com that the key is \(SanitizerToolCallSecretTests.key)"),
+                                         session: session)
+        XCTAssertEqual(out.request.prompt, "Mail [EMAIL_ADDRESS_1] that the key is [AWS_ACCESS_KEY_1]")
+        var findings: [SanitizerFinding] = []
+        let call = ToolCallInput(id: "c1", name: "send_mail", arguments: #"{"to":"[EMAIL_ADDRESS_1]","cc":["[EMAIL_ADDRESS_1]"],"n":1}"#)
+        let restored = try sanitizer.checkToolCall(call, origin: .response, session: session, findings: &findings)
+        XCTAssertEqual(try JSONParser().parse(restored.arguments),
+                       try JSONParser().parse(#"{"to":"alice@example.com","cc":["alice@example.com"],"n":1}"#))
+        XCTAssertEqual(restored.id, "c1")
+        // A secret the model wrote itself is redacted and never restored, in the call or in the text.
+        let leaked = ToolCallInput(name: "send_mail", arguments: #"{"body":"key \#(SanitizerToolCallSecretTests.slack)"}"#)
+        let redacted = try sanitizer.checkToolCall(leaked, origin: .response, session: session, findings: &findings)
+        XCTAssertFalse(redacted.arguments.contains(SanitizerToolCallSecretTests.slack), redacted.arguments)
+        let placeholder = try XCTUnwrap(redacted.arguments.range(of: #"\[SLACK_[A-Z_]+_1\]"#, options: .regularExpression)
+            .map { String(redacted.arguments[$0]) }, redacted.arguments)
+        XCTAssertEqual(try sanitizer.checkOutput("echo \(placeholder)", session: session).text, "echo \(placeholder)")
+        // The request's own tool calls keep the placeholders (they go to the model).
+        let history = try sanitizer.checkToolCall(call, session: session, findings: &findings)
+        XCTAssertEqual(history.arguments, call.arguments)
+        // Other modes leave the placeholders, and an untouched call keeps its bytes.
+        let typed = try Sanitizer(config: SanitizerConfig.parse(#"{"redaction": "typed"}"#))
+        let typedSession = SanitizerSession()
+        _ = try typed.sanitize(RequestInput(prompt: "Mail alice@example.com"), session: typedSession)
+        XCTAssertEqual(try typed.checkToolCall(call, origin: .response, session: typedSession, findings: &findings).arguments, call.arguments)
+        let plain = ToolCallInput(name: "send_mail", arguments: #"{ "to" : "nobody" }"#)
+        XCTAssertEqual(try sanitizer.checkToolCall(plain, origin: .response, session: session, findings: &findings).arguments, plain.arguments)
+    }
+}

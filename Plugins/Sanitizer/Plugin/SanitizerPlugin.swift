@@ -103,7 +103,8 @@ public final class SanitizerPlugin: RampartPlugin {
         do {
             // ABI 1.3: the response's tool calls can be rewritten (a repair, a redacted secret).
             for index in toolCalls.indices {
-                let checked = try sanitizer.checkToolCall(ProtoMapping.toolCall(toolCalls[index]), session: state, findings: &findings)
+                let checked = try sanitizer.checkToolCall(ProtoMapping.toolCall(toolCalls[index]), origin: .response, session: state,
+                                                          findings: &findings)
                 toolCalls[index].argumentsJson = checked.arguments
             }
             if state.sawChunks {

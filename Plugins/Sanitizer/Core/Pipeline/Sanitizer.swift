@@ -270,12 +270,18 @@ public final class Sanitizer: Sendable {
     /// Checks a tool call against the request's tool definitions, the URL policy and
     /// `secrets.action`; returns it (repaired or redacted when configured so) or throws.
     ///
+    /// `origin` says where the call comes from: `.request` (a call in the request's history, which
+    /// goes to the model) or `.response` (the model's own call, which goes to the application).
+    /// A response's call is output: placeholders made from it are never turned back, and with
+    /// `redaction = "reversible"` the request's placeholders in its string values are turned back
+    /// into the originals, as in the output text.
+    ///
     /// `rewritable` says whether the caller can use a rewritten call (the plugin can, on both
     /// sides: request messages, and a response's calls through ABI 1.3's `replace_tool_calls`).
     /// With false, a secret that `strip` would redact, and arguments that
     /// `tool_arguments.action = strip` would repair, are refused instead.
-    public func checkToolCall(_ call: ToolCallInput, session: SanitizerSession, findings: inout [SanitizerFinding],
-                              rewritable: Bool = true) throws(SanitizerDenial) -> ToolCallInput {
+    public func checkToolCall(_ call: ToolCallInput, origin: ToolCallOrigin = .request, session: SanitizerSession,
+                              findings: inout [SanitizerFinding], rewritable: Bool = true) throws(SanitizerDenial) -> ToolCallInput {
         if !config.urls.tools.isEmpty, !config.urls.tools.contains(call.name) {
             throw SanitizerDenial(.toolNotAllowed, "tool \(call.name) is not in the connector allowlist")
         }
@@ -319,10 +325,45 @@ public final class Sanitizer: Sendable {
             throw SanitizerDenial(.url, "tool call \(call.name): URL refused: \(violation.reason)")
         }
         if config.secretAction != .off,
-           let redacted = try checkSecrets(checked, call: call.name, rewritable: rewritable, session: session, findings: &findings) {
+           let redacted = try checkSecrets(checked, call: call.name, origin: origin, rewritable: rewritable, session: session,
+                                           findings: &findings) {
+            checked = redacted
             result.arguments = redacted.serialized
         }
+        if origin == .response, config.redaction == .reversible, rewritable, let restored = Self.restoring(checked, vault: session.vault) {
+            result.arguments = restored.serialized
+        }
         return result
+    }
+
+    /// `value` with the vault's reversible placeholders turned back inside its string values; nil
+    /// when none was there. Bounded by the parser's depth (64).
+    private static func restoring(_ value: JSONValue, vault: RedactionVault) -> JSONValue? {
+        switch value {
+        case .string(let text):
+            let restored = vault.restore(text)
+            return restored == text ? nil : .string(restored)
+        case .array(let elements):
+            var changed = false
+            let out = elements.map { element -> JSONValue in
+                guard let restored = restoring(element, vault: vault) else { return element }
+                changed = true
+                return restored
+            }
+            return changed ? .array(out) : nil
+        case .object(let members):
+            var out = members
+            var changed = false
+            for (key, member) in members {
+                if let restored = restoring(member, vault: vault) {
+                    out[key] = restored
+                    changed = true
+                }
+            }
+            return changed ? .object(out) : nil
+        case .null, .bool, .number:
+            return nil
+        }
     }
 
     /// Secrets in a tool call's string arguments. Personal data is not looked for here: tool calls
@@ -336,8 +377,8 @@ public final class Sanitizer: Sendable {
     /// lines are scanned at once: one scan however many values there are, over text no larger than
     /// the arguments plus a few bytes per value. No secret rule uses the whole-field signal. A
     /// finding is redacted in every value it touches, clipped to the value.
-    private func checkSecrets(_ arguments: JSONValue, call name: String, rewritable: Bool, session: SanitizerSession,
-                              findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> JSONValue? {
+    private func checkSecrets(_ arguments: JSONValue, call name: String, origin: ToolCallOrigin, rewritable: Bool,
+                              session: SanitizerSession, findings: inout [SanitizerFinding]) throws(SanitizerDenial) -> JSONValue? {
         // The parser bounds the depth (64), so both recursions are bounded too.
         var joined: [UInt8] = []
         var spans: [Range<Int>] = []
@@ -408,8 +449,9 @@ public final class Sanitizer: Sendable {
                 let local = touching[index]
                 index += 1
                 guard !local.isEmpty else { return value }
+                // A placeholder made from the model's own call is output: never turned back.
                 return .string(Redactor.apply(Array(text.utf8), local, mode: config.redaction, vault: session.vault,
-                                              restorable: config.redaction == .reversible))
+                                              restorable: config.redaction == .reversible && origin == .request))
             case .array(let elements): return .array(elements.map(rebuild))
             case .object(let members):
                 // The same iteration order as `collect` (the same dictionary, unchanged).

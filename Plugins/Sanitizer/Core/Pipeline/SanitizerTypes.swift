@@ -7,6 +7,14 @@ public enum MessageRole: String, Sendable, CaseIterable, Hashable {
 }
 
 /// A tool call written by the model (in an assistant message or a response).
+/// Where a tool call comes from (``Sanitizer/checkToolCall(_:origin:session:findings:rewritable:)``).
+public enum ToolCallOrigin: Sendable, Equatable {
+    /// A call in the request's messages: history that goes to the model.
+    case request
+    /// The model's call in a response: output that goes to the application.
+    case response
+}
+
 public struct ToolCallInput: Sendable, Equatable {
     public var id: String
     public var name: String
