@@ -179,25 +179,9 @@ final class PromptInPlaceTests: XCTestCase {
         request.model = "m"
         request.params.maxTokens = 5
         request.params.temperature = 0.25
-        let valid: [UInt8] = try request.serializedBytes()
-        var generator = SystemRandomNumberGenerator()
-        var fastAnswers = 0
-        for round in 0..<3000 {
-            var bytes = valid
-            switch round % 3 {
-            case 0: bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
-            case 1: bytes.removeLast(Int.random(in: 1...bytes.count, using: &generator))
-            default: bytes.insert(UInt8.random(in: 0...255, using: &generator), at: Int.random(in: 0...bytes.count, using: &generator))
-            }
-            let direct = try? Rampart_V1_GenerateRequest(serializedBytes: bytes)
-            if let fast = Rampart_V1_GenerateRequest(promptInPlace: ByteBuffer(bytes: bytes)) {
-                fastAnswers += 1
-                XCTAssertEqual(fast, direct, "\(bytes)")
-            }
-            let viaView = try? Rampart_V1_GenerateRequest(viaTextView: ByteBuffer(bytes: bytes))
-            XCTAssertEqual(viaView, direct, "\(bytes)")
-        }
-        XCTAssertGreaterThan(fastAnswers, 300, "the corruptions should often leave a decodable request")
+        assertCorruptionsAgree(try request.serializedBytes(),
+                               fast: { Rampart_V1_GenerateRequest(promptInPlace: ByteBuffer(bytes: $0)) },
+                               decoded: { try? Rampart_V1_GenerateRequest(viaTextView: ByteBuffer(bytes: $0)) })
     }
 }
 
@@ -285,23 +269,32 @@ final class ResponseTextInPlaceTests: XCTestCase {
         response.model = "m"
         response.requestID = "r-1"
         response.usage.promptTokens = 5
-        let valid: [UInt8] = try response.serializedBytes()
-        var generator = SystemRandomNumberGenerator()
-        var fastAnswers = 0
-        for round in 0..<3000 {
-            var bytes = valid
-            switch round % 3 {
-            case 0: bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
-            case 1: bytes.removeLast(Int.random(in: 1...bytes.count, using: &generator))
-            default: bytes.insert(UInt8.random(in: 0...255, using: &generator), at: Int.random(in: 0...bytes.count, using: &generator))
-            }
-            let direct = try? Rampart_V1_GenerateResponse(serializedBytes: bytes)
-            if let fast = Rampart_V1_GenerateResponse(textInPlace: ByteBuffer(bytes: bytes)) {
-                fastAnswers += 1
-                XCTAssertEqual(fast, direct, "\(bytes)")
-            }
-            XCTAssertEqual(try? Rampart_V1_GenerateResponse(viaTextView: ByteBuffer(bytes: bytes)), direct, "\(bytes)")
-        }
-        XCTAssertGreaterThan(fastAnswers, 300, "the corruptions should often leave a decodable response")
+        assertCorruptionsAgree(try response.serializedBytes(),
+                               fast: { Rampart_V1_GenerateResponse(textInPlace: ByteBuffer(bytes: $0)) },
+                               decoded: { try? Rampart_V1_GenerateResponse(viaTextView: ByteBuffer(bytes: $0)) })
     }
+}
+
+/// 3,000 random corruptions of `valid` (a byte changed, the tail cut, a byte inserted): whenever
+/// `fast` answers, the real message gives the same; `decoded` (the public decoder) succeeds
+/// exactly when the real message does; and `fast` answers often enough to have been exercised.
+func assertCorruptionsAgree<M: SwiftProtobuf.Message & Equatable>(_ valid: [UInt8], fast: ([UInt8]) -> M?, decoded: ([UInt8]) -> M?,
+                                                                  file: StaticString = #filePath, line: UInt = #line) {
+    var generator = SystemRandomNumberGenerator()
+    var fastAnswers = 0
+    for round in 0..<3000 {
+        var bytes = valid
+        switch round % 3 {
+        case 0: bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+        case 1: bytes.removeLast(Int.random(in: 1...bytes.count, using: &generator))
+        default: bytes.insert(UInt8.random(in: 0...255, using: &generator), at: Int.random(in: 0...bytes.count, using: &generator))
+        }
+        let direct = try? M(serializedBytes: bytes)
+        if let answer = fast(bytes) {
+            fastAnswers += 1
+            XCTAssertEqual(answer, direct, "\(bytes)", file: file, line: line)
+        }
+        XCTAssertEqual(decoded(bytes), direct, "\(bytes)", file: file, line: line)
+    }
+    XCTAssertGreaterThan(fastAnswers, 300, "the corruptions should often leave a decodable \(M.protoMessageName)", file: file, line: line)
 }
