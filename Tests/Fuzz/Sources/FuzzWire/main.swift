@@ -21,7 +21,7 @@ import SwiftProtobuf
 /// - bits 2–3: how the bytes arrive: at once, in 1-, 7- or 61-byte reads;
 /// - bit 4: let the read and idle timers fire afterwards;
 /// - bits 5–7 = 7: instead, the client-side decoders (server preface, frames, trailers fast
-///   path, LZ4) on the remaining bytes.
+///   path, the response's text view, LZ4) on the remaining bytes.
 enum Harness {
     static let pool: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: 1)
@@ -126,6 +126,10 @@ enum Harness {
         while let frame = try? decoder.next(from: &buffer) {
             _ = try? frame.messagePayload(lz4Allowed: true, limit: 1 << 20)
             _ = try? frame.decode(Rampart_V1_GenerateResponse.self, lz4Allowed: true, limit: 1 << 20)
+            // The client's text-view decoding (in place for one `text`) is the real message's.
+            let direct = try? Rampart_V1_GenerateResponse(serializedBytes: frame.payload)
+            let viaView = try? Rampart_V1_GenerateResponse(viaTextView: frame.payload)
+            invariant(viaView == direct, "GenerateResponse via its text view differs from the real message")
             let peeked = TrailersFastPath.peekCode(frame.payload)
             if let full = try? Rampart_V1_Trailers(serializedBytes: frame.payload), let peeked {
                 invariant(full.status == peeked, "trailers fast path says \(peeked), full decode says \(full.status)")
