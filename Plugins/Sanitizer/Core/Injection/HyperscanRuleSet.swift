@@ -1,6 +1,5 @@
 import CHyperscan
 import Foundation
-import Synchronization
 
 /// The rule patterns compiled once into Hyperscan block-mode databases. Scans report which
 /// rules matched (a 64-bit set: at most 64 rules), never where: every pattern is compiled with
@@ -16,7 +15,7 @@ import Synchronization
 /// on every scan. One database holding all rules costs ~45 µs per KB of English text (merged
 /// automata triggered by common words); the anchors skip nearly all of that work.
 ///
-/// Scratch space is per scan: a small pool of `hs_scratch_t` cloned from a prototype (sized for
+/// Scratch space is per scan: a ``ScratchPool`` of `hs_scratch_t` cloned from a prototype (sized for
 /// every database), so concurrent scans from any number of threads never share one.
 final class HyperscanRuleSet: @unchecked Sendable {
     /// Flags for every rule: case-insensitive, one report per rule, `^`/`$` at line boundaries.
@@ -56,13 +55,7 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// so the view's scan alone tells that the rule matched neither (see
     /// ``scanAnchored(_:skipping:deferring:)``).
     let digitFreeRules: UInt64
-    private let prototype: OpaquePointer
-    /// A Hyperscan scratch, owned by exactly one scan at a time (or by the pool).
-    private struct Scratch: @unchecked Sendable {
-        let pointer: OpaquePointer
-    }
-
-    private let pool = Mutex<[Scratch]>([])
+    private let scratches: ScratchPool
     let count: Int
 
     /// Compiles literals (byte strings, matched caselessly, one report per id) with Hyperscan's
@@ -71,63 +64,28 @@ final class HyperscanRuleSet: @unchecked Sendable {
     private static func compileLiterals(
         _ literals: [[UInt8]], ids: [UInt32], flags: UInt32, names: [String]
     ) throws(InjectionDetectorError) -> OpaquePointer {
-        var buffers: [UnsafeMutablePointer<CChar>?] = literals.map { literal in
-            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, literal.count))
-            for (k, byte) in literal.enumerated() { buffer[k] = CChar(bitPattern: byte) }
-            return buffer
+        do throws(Hyperscan.CompileFailure) {
+            return try Hyperscan.compileLiterals(literals, flags: [UInt32](repeating: flags, count: literals.count), ids: ids)
+        } catch {
+            throw compilationError(error, names)
         }
-        defer { for buffer in buffers { buffer?.deallocate() } }
-        let lengths = literals.map(\.count)
-        let allFlags = [UInt32](repeating: flags, count: literals.count)
-        var db: OpaquePointer?
-        var compileError: UnsafeMutablePointer<hs_compile_error_t>?
-        let status = buffers.withUnsafeMutableBufferPointer { expressions -> hs_error_t in
-            guard let first = expressions.baseAddress else { return HS_COMPILER_ERROR }
-            return first.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: literals.count) { base in
-                hs_compile_lit_multi(base, allFlags, ids, lengths, UInt32(literals.count), UInt32(HS_MODE_BLOCK), nil, &db, &compileError)
-            }
-        }
-        guard status == HS_SUCCESS, let db else {
-            throw compilationError("hs_compile_lit_multi", status, compileError, names)
-        }
-        return db
     }
 
     /// Compiles one database; `names[k]` labels a compile error of `patterns[k]`.
     private static func compile(
         _ patterns: [String], ids: [UInt32], flags: UInt32, names: [String]
     ) throws(InjectionDetectorError) -> OpaquePointer {
-        var cStrings: [UnsafeMutablePointer<CChar>?] = patterns.map { strdup($0) }
-        defer { for pointer in cStrings { free(pointer) } }
-        let allFlags = [UInt32](repeating: flags, count: patterns.count)
-        var db: OpaquePointer?
-        var compileError: UnsafeMutablePointer<hs_compile_error_t>?
-        let status = cStrings.withUnsafeMutableBufferPointer { expressions -> hs_error_t in
-            guard let first = expressions.baseAddress else { return HS_COMPILER_ERROR }
-            return first.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: patterns.count) { base in
-                hs_compile_multi(base, allFlags, ids, UInt32(patterns.count), UInt32(HS_MODE_BLOCK), nil, &db, &compileError)
-            }
+        do throws(Hyperscan.CompileFailure) {
+            return try Hyperscan.compile(patterns, flags: [UInt32](repeating: flags, count: patterns.count), ids: ids)
+        } catch {
+            throw compilationError(error, names)
         }
-        guard status == HS_SUCCESS, let db else {
-            throw compilationError("hs_compile_multi", status, compileError, names)
-        }
-        return db
     }
 
-    /// The error of a failed compile: the rule Hyperscan names (`names[expression]`) and its
-    /// message; frees `compileError`.
-    private static func compilationError(_ function: String, _ status: hs_error_t,
-                                         _ compileError: UnsafeMutablePointer<hs_compile_error_t>?,
-                                         _ names: [String]) -> InjectionDetectorError {
-        var rule = "?"
-        var message = "\(function) failed with status \(status)"
-        if let compileError {
-            let expression = Int(compileError.pointee.expression)
-            if expression >= 0 && expression < names.count { rule = names[expression] }
-            if let text = compileError.pointee.message { message = String(cString: text) }
-            hs_free_compile_error(compileError)
-        }
-        return .ruleCompilation(rule: rule, message: message)
+    /// A failed compile as the detector reports it: the rule Hyperscan names (`names[index]`).
+    private static func compilationError(_ failure: Hyperscan.CompileFailure, _ names: [String]) -> InjectionDetectorError {
+        let index = failure.expressionIndex
+        return .ruleCompilation(rule: index >= 0 && index < names.count ? names[index] : "?", message: failure.message)
     }
 
     /// Compiles `patterns` (rule ids are their indices); `requires[i]` are rule i's anchor
@@ -225,15 +183,10 @@ final class HyperscanRuleSet: @unchecked Sendable {
             release()
             throw .hyperscan("cannot allocate scratch space")
         }
-        prototype = scratch
+        scratches = ScratchPool(prototype: scratch, limit: Self.maximumPooledScratches)
     }
 
     deinit {
-        pool.withLock { scratches in
-            for scratch in scratches { hs_free_scratch(scratch.pointer) }
-            scratches.removeAll()
-        }
-        hs_free_scratch(prototype)
         if let anchors { hs_free_database(anchors) }
         if let always { hs_free_database(always) }
         for entry in anchored { hs_free_database(entry.database) }
@@ -253,22 +206,6 @@ final class HyperscanRuleSet: @unchecked Sendable {
             default: b
             }
         }, as: UTF8.self)
-    }
-
-    private func takeScratch() -> OpaquePointer? {
-        if let pooled = pool.withLock({ $0.popLast() }) { return pooled.pointer }
-        var clone: OpaquePointer?
-        guard hs_clone_scratch(prototype, &clone) == HS_SUCCESS else { return nil }
-        return clone
-    }
-
-    private func returnScratch(_ scratch: OpaquePointer) {
-        let kept = pool.withLock { scratches -> Bool in
-            guard scratches.count < Self.maximumPooledScratches else { return false }
-            scratches.append(Scratch(pointer: scratch))
-            return true
-        }
-        if !kept { hs_free_scratch(scratch) }
     }
 
     /// The set of rules (bit i = rule i) that match somewhere in `bytes` (valid UTF-8).
@@ -345,8 +282,8 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// `body` with `bytes` as C characters and a pooled scratch; nil if there is no scratch.
     private func withScratch<T>(_ bytes: UnsafeBufferPointer<UInt8>,
                                 _ body: (UnsafePointer<CChar>, UInt32, OpaquePointer) -> T?) -> T? {
-        guard let base = bytes.baseAddress, let scratch = takeScratch() else { return nil }
-        defer { returnScratch(scratch) }
+        guard let base = bytes.baseAddress, let scratch = scratches.take() else { return nil }
+        defer { scratches.give(scratch) }
         return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data in
             body(data, UInt32(truncatingIfNeeded: bytes.count), scratch)
         }
@@ -410,8 +347,8 @@ final class HyperscanRuleSet: @unchecked Sendable {
     /// fails.
     func scan(_ bytes: UnsafeBufferPointer<UInt8>, onlyRules candidates: UInt64) -> UInt64? {
         guard let base = bytes.baseAddress, !bytes.isEmpty, candidates != 0 || always != nil else { return 0 }
-        guard let scratch = takeScratch() else { return nil }
-        defer { returnScratch(scratch) }
+        guard let scratch = scratches.take() else { return nil }
+        defer { scratches.give(scratch) }
         return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) { data in
             scanRules(data, UInt32(truncatingIfNeeded: bytes.count), scratch, candidates: candidates)
         }

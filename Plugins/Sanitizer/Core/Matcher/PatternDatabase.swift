@@ -2,7 +2,6 @@ import CHyperscan
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// One expression of a ``PatternDatabase``.
 public struct PatternSpec: Sendable, Hashable {
@@ -39,33 +38,20 @@ public struct PatternError: Error, Sendable, CustomStringConvertible {
 /// A compiled Hyperscan block-mode database: every expression is matched in one linear pass over
 /// the input, with no backtracking, so regex bombs cannot happen (time is linear in the input).
 ///
-/// Thread-safe: scans take a scratch space from a small pool (one per concurrent scan).
+/// Thread-safe: scans take a scratch space from a small pool (``ScratchPool``, one per concurrent
+/// scan).
 public final class PatternDatabase: @unchecked Sendable {
     private let database: OpaquePointer
-    private let prototype: OpaquePointer
-    /// Free scratch spaces, as addresses (OpaquePointer is not Sendable).
-    private let pool = Mutex<[UInt]>([])
+    private let scratches: ScratchPool
 
     /// Compiles `patterns`; throws ``PatternError`` naming the first expression Hyperscan refuses.
     public init(_ patterns: [PatternSpec]) throws(PatternError) {
         guard !patterns.isEmpty else { throw PatternError(expressionIndex: -1, message: "no patterns") }
-        var cStrings: [UnsafeMutablePointer<CChar>?] = patterns.map { strdup($0.expression) }
-        defer { cStrings.forEach { free($0) } }
-        let flags = patterns.map { UInt32($0.flags) }
-        let ids = patterns.map(\.id)
-        var db: OpaquePointer?
-        var compileError: UnsafeMutablePointer<hs_compile_error_t>?
-        let status = cStrings.withUnsafeMutableBufferPointer { expressions in
-            expressions.withMemoryRebound(to: UnsafePointer<CChar>?.self) { exprs in
-                hs_compile_multi(exprs.baseAddress, flags, ids, UInt32(patterns.count), UInt32(HS_MODE_BLOCK), nil,
-                                 &db, &compileError)
-            }
-        }
-        guard status == HS_SUCCESS, let db else {
-            let message = compileError.flatMap { $0.pointee.message.map { String(cString: $0) } } ?? "hs_compile_multi failed (\(status))"
-            let index = Int(compileError?.pointee.expression ?? -1)
-            if let compileError { hs_free_compile_error(compileError) }
-            throw PatternError(expressionIndex: index, message: message)
+        let db: OpaquePointer
+        do throws(Hyperscan.CompileFailure) {
+            db = try Hyperscan.compile(patterns.map(\.expression), flags: patterns.map(\.flags), ids: patterns.map(\.id))
+        } catch {
+            throw PatternError(expressionIndex: error.expressionIndex, message: error.message)
         }
         var scratch: OpaquePointer?
         guard hs_alloc_scratch(db, &scratch) == HS_SUCCESS, let scratch else {
@@ -73,12 +59,10 @@ public final class PatternDatabase: @unchecked Sendable {
             throw PatternError(expressionIndex: -1, message: "hs_alloc_scratch failed")
         }
         database = db
-        prototype = scratch
+        scratches = ScratchPool(prototype: scratch, limit: 64)
     }
 
     deinit {
-        for address in pool.withLock({ $0 }) { hs_free_scratch(OpaquePointer(bitPattern: address)) }
-        hs_free_scratch(prototype)
         hs_free_database(database)
     }
 
@@ -88,8 +72,7 @@ public final class PatternDatabase: @unchecked Sendable {
         guard bytes.count > 0, let base = bytes.baseAddress else { return }
         guard bytes.count <= Int(UInt32.max) else { throw PatternError(expressionIndex: -1, message: "input too large") }
         let scratch = try takeScratch()
-        let address = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(scratch)))
-        defer { pool.withLock { $0.append(address) } }
+        defer { scratches.give(scratch) }
         // The handler is passed to the callback by the address of a local copy (no box object
         // allocated per scan).
         let status: hs_error_t = withoutActuallyEscaping(onMatch) { escapable in
@@ -118,8 +101,7 @@ public final class PatternDatabase: @unchecked Sendable {
         guard !window.isEmpty, window.lowerBound >= 0, window.upperBound <= n, let base = bytes.baseAddress else { return }
         guard n <= PackedMatches.maxInputBytes else { throw PatternError(expressionIndex: -1, message: "input too large") }
         let scratch = try takeScratch()
-        let address = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(scratch)))
-        defer { pool.withLock { $0.append(address) } }
+        defer { scratches.give(scratch) }
         matches.offset = window.lowerBound
         matches.dropStart = window.lowerBound > 0 ? window.lowerBound : -1
         matches.dropEnd = window.upperBound < n ? window.upperBound : -1
@@ -173,12 +155,8 @@ public final class PatternDatabase: @unchecked Sendable {
     }
 
     private func takeScratch() throws(PatternError) -> OpaquePointer {
-        if let address = pool.withLock({ $0.popLast() }), let scratch = OpaquePointer(bitPattern: address) { return scratch }
-        var clone: OpaquePointer?
-        guard hs_clone_scratch(prototype, &clone) == HS_SUCCESS, let clone else {
-            throw PatternError(expressionIndex: -1, message: "hs_clone_scratch failed")
-        }
-        return clone
+        guard let scratch = scratches.take() else { throw PatternError(expressionIndex: -1, message: "hs_clone_scratch failed") }
+        return scratch
     }
 }
 
