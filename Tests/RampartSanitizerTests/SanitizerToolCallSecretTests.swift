@@ -148,4 +148,18 @@ final class SanitizerToolCallRestoreTests: XCTestCase {
         let plain = ToolCallInput(name: "send_mail", arguments: #"{ "to" : "nobody" }"#)
         XCTAssertEqual(try sanitizer.checkToolCall(plain, origin: .response, session: session, findings: &findings).arguments, plain.arguments)
     }
+
+    /// The URL policy judges the call the application receives: with the originals back in.
+    func testTheURLPolicySeesTheRestoredCall() throws {
+        let sanitizer = try Sanitizer(config: SanitizerConfig.parse(#"{"redaction": "reversible"}"#))
+        let session = SanitizerSession()
+        let out = try sanitizer.sanitize(RequestInput(prompt: "the box is at 10.0.0.5"), session: session)
+        XCTAssertEqual(out.request.prompt, "the box is at [IP_ADDRESS_1]")
+        var findings: [SanitizerFinding] = []
+        let call = ToolCallInput(name: "fetch", arguments: #"{"url":"https://[IP_ADDRESS_1]/admin"}"#)
+        XCTAssertThrowsError(try sanitizer.checkToolCall(call, origin: .response, session: session, findings: &findings)) { error in
+            XCTAssertEqual((error as? SanitizerDenial)?.code, .url)
+            XCTAssertTrue((error as? SanitizerDenial)?.message.contains("address 10.0.0.5 is") ?? false, "\(error)")
+        }
+    }
 }

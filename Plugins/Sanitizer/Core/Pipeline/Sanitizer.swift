@@ -279,7 +279,7 @@ public final class Sanitizer: Sendable {
     /// `rewritable` says whether the caller can use a rewritten call (the plugin can, on both
     /// sides: request messages, and a response's calls through ABI 1.3's `replace_tool_calls`).
     /// With false, a secret that `strip` would redact, and arguments that
-    /// `tool_arguments.action = strip` would repair, are refused instead.
+    /// `tools.on_invalid_arguments = "repair"` would repair, are refused instead.
     public func checkToolCall(_ call: ToolCallInput, origin: ToolCallOrigin = .request, session: SanitizerSession,
                               findings: inout [SanitizerFinding], rewritable: Bool = true) throws(SanitizerDenial) -> ToolCallInput {
         if !config.urls.tools.isEmpty, !config.urls.tools.contains(call.name) {
@@ -321,9 +321,6 @@ public final class Sanitizer: Sendable {
         } else if !session.tools.isEmpty {
             throw SanitizerDenial(.toolNotAllowed, "tool call \(call.name): no such tool was offered")
         }
-        if config.checkURLs, let violation = config.urls.firstViolation(in: checked) {
-            throw SanitizerDenial(.url, "tool call \(call.name): URL refused: \(violation.reason)")
-        }
         if config.secretAction != .off,
            let redacted = try checkSecrets(checked, call: call.name, origin: origin, rewritable: rewritable, session: session,
                                            findings: &findings) {
@@ -331,7 +328,12 @@ public final class Sanitizer: Sendable {
             result.arguments = redacted.serialized
         }
         if origin == .response, config.redaction == .reversible, rewritable, let restored = Self.restoring(checked, vault: session.vault) {
+            checked = restored
             result.arguments = restored.serialized
+        }
+        // Last, on what the receiver gets: with the originals back in, a URL can change.
+        if config.checkURLs, let violation = config.urls.firstViolation(in: checked) {
+            throw SanitizerDenial(.url, "tool call \(call.name): URL refused: \(violation.reason)")
         }
         return result
     }
