@@ -43,8 +43,9 @@ public struct SensitiveRule: Sendable {
 /// A confirmed finding: its type and UTF-8 byte range in the scanned text.
 ///
 /// A value can pass the checks of more than one type (ten digits that are both a valid NHS
-/// number and a valid Swedish organisation number; nine that pass the ACN and the TFN check). The rule that wins the overlap order gives ``type``; every other type
-/// whose rule confirmed exactly the same bytes is an ``alternatives`` entry. Policy treats the
+/// number and a valid Swedish organisation number; nine that pass the ACN and the TFN check).
+/// The rule that wins the overlap order gives ``type``; every other type whose rule confirmed
+/// exactly the same bytes is an ``alternatives`` entry. Policy treats the
 /// value as each of them (fail closed): a `pii.types` list selects it when it names any of its
 /// types, and a secret alternative puts it under the secrets action.
 public struct SensitiveFinding: Sendable, Equatable, Hashable {

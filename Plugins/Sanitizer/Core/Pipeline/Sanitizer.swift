@@ -294,24 +294,24 @@ public final class Sanitizer: Sendable {
         } catch {
             throw SanitizerDenial(.toolArguments, "tool call \(call.name): arguments are not acceptable JSON: \(error)")
         }
-        var result = call
         var checked = arguments
+        var rewritten = false  // `checked` differs from the call's own arguments
         if let schema = session.tools[call.name] {
             var violations: [SchemaViolation]
             do { violations = try schema.validate(arguments) } catch {
                 throw SanitizerDenial(.toolArguments, "tool call \(call.name): \(error)")
             }
-            if let first = violations.first, config.toolArgumentsAction == .strip, !rewritable {
-                // The repair could not reach the caller: refuse rather than report a repair that
-                // the client never sees.
-                throw SanitizerDenial(.toolArguments, "tool call \(call.name): arguments do not match the schema and cannot be repaired here: \(first)")
-            }
-            if !violations.isEmpty, config.toolArgumentsAction == .strip {
+            if let first = violations.first, config.toolArgumentsAction == .strip {
+                // A repair the caller cannot use would be reported but never reach the client.
+                guard rewritable else {
+                    throw SanitizerDenial(.toolArguments,
+                                          "tool call \(call.name): arguments do not match the schema and cannot be repaired here: \(first)")
+                }
                 let repaired = SchemaRepair.repair(arguments, schema: schema)
                 if let again = try? schema.validate(repaired), again.isEmpty {
                     findings.append(SanitizerFinding("tool_repaired", call.name))
                     checked = repaired
-                    result.arguments = repaired.serialized
+                    rewritten = true
                     violations = []
                 }
             }
@@ -325,16 +325,19 @@ public final class Sanitizer: Sendable {
            let redacted = try checkSecrets(checked, call: call.name, origin: origin, rewritable: rewritable, session: session,
                                            findings: &findings) {
             checked = redacted
-            result.arguments = redacted.serialized
+            rewritten = true
         }
         if origin == .response, config.redaction == .reversible, rewritable, let restored = Self.restoring(checked, vault: session.vault) {
             checked = restored
-            result.arguments = restored.serialized
+            rewritten = true
         }
         // Last, on what the receiver gets: with the originals back in, a URL can change.
         if config.checkURLs, let violation = config.urls.firstViolation(in: checked) {
             throw SanitizerDenial(.url, "tool call \(call.name): URL refused: \(violation.reason)")
         }
+        guard rewritten else { return call }  // untouched calls keep their bytes
+        var result = call
+        result.arguments = checked.serialized
         return result
     }
 
@@ -436,7 +439,7 @@ public final class Sanitizer: Sendable {
         case .deny:
             throw SanitizerDenial(.secret, "tool call \(name): arguments contain a secret (\(list))")
         case .strip where !rewritable:
-            throw SanitizerDenial(.secret, "tool call \(name) in the response carries a secret (\(list)); it cannot be redacted in place")
+            throw SanitizerDenial(.secret, "tool call \(name) carries a secret (\(list)) and cannot be redacted here")
         case .strip where inValues.contains(false):
             throw SanitizerDenial(.secret, "tool call \(name): an argument name holds a secret (\(list)); names are not redacted")
         case .strip, .flag, .off:

@@ -6,7 +6,6 @@ public enum MessageRole: String, Sendable, CaseIterable, Hashable {
     public var isUntrusted: Bool { self == .tool || self == .retrieved }
 }
 
-/// A tool call written by the model (in an assistant message or a response).
 /// Where a tool call comes from (``Sanitizer/checkToolCall(_:origin:session:findings:rewritable:)``).
 public enum ToolCallOrigin: Sendable, Equatable {
     /// A call in the request's messages: history that goes to the model.
@@ -15,6 +14,7 @@ public enum ToolCallOrigin: Sendable, Equatable {
     case response
 }
 
+/// A tool call written by the model (in an assistant message or a response).
 public struct ToolCallInput: Sendable, Equatable {
     public var id: String
     public var name: String
