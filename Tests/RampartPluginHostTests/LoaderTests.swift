@@ -1,5 +1,5 @@
-import Foundation
 import CRampartPlugin
+import Foundation
 import RampartAudit
 import RampartChain
 import RampartCore
