@@ -251,6 +251,7 @@ typedef struct {
     int fd;
     size_t payload_size;
     const rp_frame_request *frames;  ///< Rampart mode when set (rp_frame_bench), raw echo otherwise
+    int streams;                     ///< calls kept in flight on the connection (Rampart mode)
     rp_start_gate *gate;
     double *samples;
     size_t n;
@@ -342,6 +343,98 @@ static int rp_frame_call(int fd, uint8_t *request, size_t len, uint32_t id, rp_i
     }
 }
 
+/// One call in flight on a pipelined connection.
+typedef struct {
+    uint32_t id;     ///< 0 when the slot is free
+    double sent_us;  ///< when its frames were handed to the socket
+    bool message;    ///< a MESSAGE frame arrived for it
+} rp_slot;
+
+/// Rampart mode with `w->streams` calls in flight on one connection: the calls of every free slot
+/// leave in one write; each read takes what the socket has, every whole frame in it is handled,
+/// and a call whose TRAILERS arrived frees its slot. No new call starts after the window ends;
+/// the worker returns when the last one in flight is answered.
+static void rp_pipelined_worker(rp_worker *w, rp_inbuf *inbuf, double start, double end) {
+    int depth = w->streams;
+    size_t frame = w->frames->request_len;
+    uint8_t *out = malloc(frame * (size_t)depth);
+    rp_slot *slots = calloc((size_t)depth, sizeof *slots);
+    rp_inbuf in = *inbuf;  // after the handshake
+    if (!out || !slots || rp_inbuf_reserve(&in, 65536) != 0) w->err = ENOMEM;
+    uint32_t stream = 0;
+    int in_flight = 0;
+    while (w->err == 0) {
+        // Start a call in every free slot, all in one write.
+        double now = rp_now_us();
+        size_t batch = 0;
+        for (int i = 0; i < depth && now < end; i++) {
+            if (slots[i].id != 0) continue;
+            uint8_t *call = out + batch;
+            memcpy(call, w->frames->request, frame);
+            slots[i] = (rp_slot){.id = ++stream, .sent_us = now, .message = false};
+            rp_set_stream(call, frame, stream);
+            batch += frame;
+            in_flight++;
+        }
+        if (batch > 0 && rp_write_all(w->fd, out, batch) != 0) {
+            w->err = errno;
+            break;
+        }
+        if (in_flight == 0) break;
+        // One read, then every whole frame buffered.
+        if (in.cap - in.have < 4096 && rp_inbuf_reserve(&in, in.cap * 2) != 0) {
+            w->err = ENOMEM;
+            break;
+        }
+        ssize_t n = recv(w->fd, in.buf + in.have, in.cap - in.have, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            w->err = n == 0 ? ECONNRESET : errno;
+            break;
+        }
+        in.have += (size_t)n;
+        double got = rp_now_us();
+        size_t at = 0;
+        while (w->err == 0 && in.have - at >= RP_FRAME_HEADER) {
+            const uint8_t *h = in.buf + at;
+            size_t length = rp_get_be32(h);
+            if (length > RP_MAX_PAYLOAD) {
+                w->err = EPROTO;
+                break;
+            }
+            if (in.have - at < RP_FRAME_HEADER + length) {
+                if (rp_inbuf_reserve(&in, RP_FRAME_HEADER + length) != 0) w->err = ENOMEM;
+                break;
+            }
+            uint8_t type = h[4];
+            uint32_t id = rp_get_be32(h + 8);
+            const uint8_t *payload = h + RP_FRAME_HEADER;
+            at += RP_FRAME_HEADER + length;
+            rp_slot *slot = NULL;
+            for (int i = 0; i < depth; i++) {
+                if (slots[i].id == id && id != 0) slot = &slots[i];
+            }
+            if (!slot) continue;  // connection-level frames (stream 0)
+            if (type == RP_TYPE_MESSAGE) slot->message = true;
+            if (type != RP_TYPE_TRAILERS) continue;
+            // OK trailers omit the status (proto3 default 0); any other status starts with field 1.
+            bool failed = length >= 2 && payload[0] == 0x08 && payload[1] != 0;
+            if (failed || !slot->message) {
+                w->err = EPROTO;
+                break;
+            }
+            if (slot->sent_us >= start && rp_record(w, got - slot->sent_us) != 0) w->err = ENOMEM;
+            slot->id = 0;
+            in_flight--;
+            w->finished_us = got;
+        }
+        rp_consume(&in, at);
+    }
+    free(out);
+    free(slots);
+    *inbuf = in;
+}
+
 static void *rp_bench_worker(void *arg) {
     rp_worker *w = arg;
     // `out` holds one raw frame, or one call's request frames in Rampart mode.
@@ -365,6 +458,10 @@ static void *rp_bench_worker(void *arg) {
     pthread_mutex_unlock(&w->gate->lock);
 
     double t0 = rp_now_us();
+    if (w->frames && w->streams > 1 && w->err == 0) {
+        rp_pipelined_worker(w, &in, start, end);
+        t0 = end;  // skips the one-call loop below
+    }
     while (w->err == 0 && t0 < end) {
         if (w->frames) {
             if (rp_frame_call(w->fd, out, frame, ++stream, &in) != 0) {
@@ -426,10 +523,10 @@ static int rp_connect_retry(const struct sockaddr_un *addr, double timeout_s) {
     }
 }
 
-static int rp_bench(const char *socket_path, int connections, size_t payload_size,
+static int rp_bench(const char *socket_path, int connections, int streams, size_t payload_size,
                     const rp_frame_request *frames, double seconds, double warmup_seconds,
                     rp_bench_result *out) {
-    if (!out || connections < 1 || payload_size > RP_MAX_PAYLOAD || !(seconds > 0) ||
+    if (!out || connections < 1 || streams < 1 || streams > RP_MAX_STREAMS || payload_size > RP_MAX_PAYLOAD || !(seconds > 0) ||
         !(warmup_seconds >= 0)) {
         errno = EINVAL;
         return -1;
@@ -462,6 +559,7 @@ static int rp_bench(const char *socket_path, int connections, size_t payload_siz
         for (; started < connections; started++) {
             workers[started].payload_size = payload_size;
             workers[started].frames = frames;
+            workers[started].streams = streams;
             workers[started].gate = &gate;
             int rc = pthread_create(&tids[started], NULL, rp_bench_worker, &workers[started]);
             if (rc != 0) {
@@ -522,15 +620,15 @@ static int rp_bench(const char *socket_path, int connections, size_t payload_siz
 
 int rp_raw_bench(const char *socket_path, int connections, size_t payload_size, double seconds,
                  double warmup_seconds, rp_bench_result *out) {
-    return rp_bench(socket_path, connections, payload_size, NULL, seconds, warmup_seconds, out);
+    return rp_bench(socket_path, connections, 1, payload_size, NULL, seconds, warmup_seconds, out);
 }
 
-int rp_frame_bench(const char *socket_path, int connections, const rp_frame_request *request,
+int rp_frame_bench(const char *socket_path, int connections, int streams, const rp_frame_request *request,
                    double seconds, double warmup_seconds, rp_bench_result *out) {
     if (!request || !request->preface || !request->request || request->request_len < RP_FRAME_HEADER ||
         request->request_len > RP_MAX_PAYLOAD) {
         errno = EINVAL;
         return -1;
     }
-    return rp_bench(socket_path, connections, 0, request, seconds, warmup_seconds, out);
+    return rp_bench(socket_path, connections, streams, 0, request, seconds, warmup_seconds, out);
 }

@@ -45,11 +45,14 @@ struct RPCBench: AsyncParsableCommand {
         abstract: "Unary echo: raw C floor vs Rampart (null backend) vs grpc-swift-2, at each concurrency.",
         discussion: """
             Every server runs in its own child process; clients run in this process. Rampart is \
-            measured with three clients: the raw floor's C client speaking the Rampart protocol \
-            (same client cost as the floor: the server and the protocol are what differ), the \
-            Swift blocking client (one connection per caller) and the async Swift client (one \
-            shared connection, concurrent streams). Build in release mode for meaningful \
-            numbers: scripts/bench.sh does it all.
+            measured with four clients: the raw floor's C client speaking the Rampart protocol \
+            (same client cost as the floor: the server and the protocol are what differ), once \
+            with one connection per caller and once with every call in flight on one connection \
+            (cmux, the shape of grpc-swift-2's shared channel), the Swift blocking client (one \
+            connection per caller) and the async Swift client (one shared connection, concurrent \
+            streams). Processes inherit this one's CPU affinity, printed with the table: on a VM \
+            where waking another vCPU is dear, `taskset -c 0` shows the stacks without that cost. \
+            Build in release mode for meaningful numbers: scripts/bench.sh does it all.
             """)
 
     @Option(name: .long, help: "Measured seconds per row.") var seconds = 5.0
@@ -62,11 +65,11 @@ struct RPCBench: AsyncParsableCommand {
 
     @Option(name: .long, help: "Interleaved runs per row; the median (by req/s) is reported.") var repeats = 3
     @Option(name: .long, parsing: .upToNextOption,
-            help: "Rows to measure (default all): raw, nio, cclient, blocking, async, async-loop, grpc.")
+            help: "Rows to measure (default all): raw, nio, cclient, cmux, blocking, async, async-loop, grpc.")
     var rows: [String] = RPCBench.rowKeys
 
     /// Row keys in the order rows are measured and printed.
-    static let rowKeys = ["raw", "nio", "cclient", "blocking", "async", "async-loop", "grpc"]
+    static let rowKeys = ["raw", "nio", "cclient", "cmux", "blocking", "async", "async-loop", "grpc"]
 
     func validate() throws {
         if let unknown = rows.first(where: { !Self.rowKeys.contains($0) }) {
@@ -131,7 +134,9 @@ struct RPCBench: AsyncParsableCommand {
                         }
                         row = BenchRow(name: "SwiftNIO echo (no protocol)", concurrency: n, requests: result.requests,
                                        seconds: result.seconds, p50: result.p50_us, p99: result.p99_us)
-                    case "cclient":
+                    case "cclient", "cmux":
+                        // cclient: n connections, one call each; cmux: one connection, n calls in flight.
+                        let mux = key == "cmux"
                         var result = rp_bench_result()
                         let framed = try callFrames(requestBytes)
                         let rc = framed.preface.withUnsafeBufferPointer { preface in
@@ -139,14 +144,16 @@ struct RPCBench: AsyncParsableCommand {
                                 var spec = rp_frame_request(
                                     preface: preface.baseAddress, preface_len: preface.count,
                                     request: call.baseAddress, request_len: call.count)
-                                return rp_frame_bench(rampartSocket, Int32(n), &spec, seconds, warmup, &result)
+                                return rp_frame_bench(rampartSocket, mux ? 1 : Int32(n), mux ? Int32(n) : 1, &spec,
+                                                      seconds, warmup, &result)
                             }
                         }
                         guard rc == 0 else {
                             throw CLIError("Rampart C-client bench failed: \(String(cString: strerror(errno)))")
                         }
-                        row = BenchRow(name: "Rampart (C client)", concurrency: n, requests: result.requests,
-                                       seconds: result.seconds, p50: result.p50_us, p99: result.p99_us)
+                        row = BenchRow(name: mux ? Self.cmuxRow : Self.cclientRow, concurrency: n,
+                                       requests: result.requests, seconds: result.seconds,
+                                       p50: result.p50_us, p99: result.p99_us)
                     case "blocking":
                         row = try benchBlocking(socket: rampartSocket, connections: n, request: requestBytes)
                     case "async":
@@ -225,6 +232,8 @@ struct RPCBench: AsyncParsableCommand {
     }
 
     static let asyncRow = "Rampart (async client, 1 conn)"
+    static let cclientRow = "Rampart (C client)"
+    static let cmuxRow = "Rampart (C client, 1 conn)"
     static let asyncLoopRow = "Rampart (async, on its loop)"
 
     /// The async client's row: `callers` tasks sharing one connection. With `onEventLoop` the tasks
@@ -293,6 +302,9 @@ struct RPCBench: AsyncParsableCommand {
     private func printTable(_ rows: [BenchRow]) {
         print("")
         print("unary echo, \(payload)-byte payload, \(seconds)s per run (+\(warmup)s warm-up), median of \(max(1, repeats)) interleaved runs, servers in child processes")
+        if let cpus = Self.allowedCPUs() {
+            print("clients and servers run on CPUs \(cpus) (inherited affinity; `taskset -c 0 rampart bench rpc …` pins them all to one)")
+        }
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         print(pad("implementation", 32) + String(format: "%5@ %12@ %10@ %10@", "conc", "req/s", "p50 µs", "p99 µs"))
         for row in rows {
@@ -302,7 +314,8 @@ struct RPCBench: AsyncParsableCommand {
         for n in concurrency {
             let raw = rows.first { $0.name.hasPrefix("raw") && $0.concurrency == n }
             let nio = rows.first { $0.name.hasPrefix("SwiftNIO") && $0.concurrency == n }
-            let cclient = rows.first { $0.name.hasPrefix("Rampart (C client") && $0.concurrency == n }
+            let cclient = rows.first { $0.name == Self.cclientRow && $0.concurrency == n }
+            let cmux = rows.first { $0.name == Self.cmuxRow && $0.concurrency == n }
             let blocking = rows.first { $0.name.hasPrefix("Rampart (blocking") && $0.concurrency == n }
             let async = rows.first { $0.name == Self.asyncRow && $0.concurrency == n }
             let asyncLoop = rows.first { $0.name == Self.asyncLoopRow && $0.concurrency == n }
@@ -312,17 +325,25 @@ struct RPCBench: AsyncParsableCommand {
             if let raw, let blocking { parts.append(String(format: "Rampart (Swift blocking client) ÷ raw = %.2f", blocking.rps / raw.rps)) }
             if let nio, let raw { parts.append(String(format: "bare NIO ÷ raw = %.2f", nio.rps / raw.rps)) }
             if let nio, let cclient { parts.append(String(format: "Rampart (C client) ÷ bare NIO = %.2f", cclient.rps / nio.rps)) }
-            if let grpc, let blocking { parts.append(String(format: "Rampart ÷ grpc-swift-2 = %.1f", blocking.rps / grpc.rps)) }
+            if let grpc, let blocking { parts.append(String(format: "Rampart (blocking) ÷ grpc-swift-2 = %.1f", blocking.rps / grpc.rps)) }
+            if let grpc, let cmux { parts.append(String(format: "Rampart (C client, 1 conn) ÷ grpc-swift-2 = %.1f", cmux.rps / grpc.rps)) }
             if let grpc, let async { parts.append(String(format: "Rampart async ÷ grpc-swift-2 = %.1f", async.rps / grpc.rps)) }
             if let grpc, let asyncLoop { parts.append(String(format: "Rampart async on its loop ÷ grpc-swift-2 = %.1f", asyncLoop.rps / grpc.rps)) }
             print("concurrency \(n): " + parts.joined(separator: ", "))
         }
     }
 
+    /// The CPUs this process may run on (its children inherit them), from /proc on Linux.
+    static func allowedCPUs() -> String? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        return line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) }
+    }
+
     private func writeJSON(_ rows: [BenchRow], to path: String) throws {
         let objects = rows.map { row -> [String: Any] in
             ["impl": row.name, "concurrency": row.concurrency, "requests": row.requests, "seconds": row.seconds,
-             "rps": row.rps, "p50_us": row.p50, "p99_us": row.p99]
+             "rps": row.rps, "p50_us": row.p50, "p99_us": row.p99, "cpus": Self.allowedCPUs() ?? ""]
         }
         let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path))

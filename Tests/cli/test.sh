@@ -59,6 +59,15 @@ check "a tampered model is refused at start (fail closed)" '
   printf "[server]\nsocket = \"%s\"\n[backend]\nmodel_path = \"%s\"\n" "$TMP/t.sock" "$TMP/model" > "$TMP/t.toml" &&
   ! "$BIN" serve --config "$TMP/t.toml" >/dev/null 2>"$TMP/e" && grep -q "refusing to serve" "$TMP/e" && [ ! -S "$TMP/t.sock" ]'
 
+check "bench rpc measures Rampart with calls in flight on one connection and names the CPUs" '
+  "$BIN" bench rpc --rows cmux async --concurrency 4 --seconds 0.2 --warmup 0.05 --repeats 1 >"$TMP/bench" 2>/dev/null &&
+  grep -Eq "^Rampart \(C client, 1 conn\) +4 +[1-9][0-9]* " "$TMP/bench" &&
+  grep -Eq "^Rampart \(async client, 1 conn\) +4 +[1-9][0-9]* " "$TMP/bench" &&
+  grep -q "^clients and servers run on CPUs [0-9]" "$TMP/bench"'
+
+check "bench rpc refuses an unknown row" '
+  ! "$BIN" bench rpc --rows nope 2>"$TMP/e" && grep -q "unknown row" "$TMP/e"'
+
 kill -TERM "$SERVER"; wait "$SERVER"; echo $? > "$TMP/rc"; SERVER=
 check "SIGTERM drains and exits 0, removing the socket" '[ "$(cat "$TMP/rc")" = 0 ] && [ ! -e "$SOCK" ]'
 

@@ -19,6 +19,9 @@ extern "C" {
 /// Largest payload either side accepts (a frame announcing more closes the connection).
 #define RP_MAX_PAYLOAD ((size_t)64 * 1024 * 1024)
 
+/// Most calls `rp_frame_bench` keeps in flight on one connection.
+#define RP_MAX_STREAMS 1024
+
 /// Result of one `rp_raw_bench` run. Latencies are per request round trip, in microseconds.
 typedef struct {
     uint64_t requests;  ///< requests completed in the measured window (warm-up excluded)
@@ -57,7 +60,14 @@ typedef struct {
 /// TRAILERS. A call counts when a MESSAGE frame came first and the TRAILERS carry status OK
 /// (EPROTO otherwise). It does not decode the response: what it measures is the server and the
 /// protocol, not a client library.
-int rp_frame_bench(const char *socket_path, int connections, const rp_frame_request *request,
+///
+/// With `streams` > 1 each connection keeps that many calls in flight instead of one (stream ids
+/// still 1, 2, 3, …): the calls of every slot that is free leave in one write, each read takes
+/// whatever the socket holds and every whole frame in it is handled, and a call's latency runs
+/// from its write to the read that brought its TRAILERS. No call starts after the window; the
+/// ones in flight are still awaited. This is the shape of a multiplexing client (and of
+/// grpc-swift-2's: concurrent calls on one HTTP/2 connection). 1 ≤ `streams` ≤ RP_MAX_STREAMS.
+int rp_frame_bench(const char *socket_path, int connections, int streams, const rp_frame_request *request,
                    double seconds, double warmup_seconds, rp_bench_result *out);
 
 /// The one percentile definition shared by every baseline of `rampart bench rpc`: sorts
