@@ -195,20 +195,23 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Opens streams: for each call HEADERS then the request MESSAGE with END_STREAM; all of
-    /// them leave in one flush.
+    /// Opens streams: for each call HEADERS then the request MESSAGE with END_STREAM, all of them
+    /// encoded into one buffer that leaves in one write (one allocation per batch, not per call).
     func start(_ starts: [PendingStarts.Start]) {
+        let capacity = starts.reduce(0) { $0 + 64 + $1.payload.readableBytes }
+        var out = (context?.channel.allocator ?? ByteBufferAllocator()).buffer(capacity: capacity)
         var wrote = false
         for start in starts {
-            wrote = write(start.call, headers: start.headers, request: start.payload) || wrote
+            wrote = encode(start.call, headers: start.headers, request: start.payload, into: &out) || wrote
         }
-        if wrote { context?.flush() }
+        if wrote, let context { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
     }
 
-    /// Writes one call's HEADERS and MESSAGE without flushing; false if nothing was written.
-    private func write(_ call: ClientCall, headers: Rampart_V1_RequestHeaders, request: ByteBuffer) -> Bool {
+    /// Encodes one call's HEADERS and MESSAGE into `out`; false (and the call ended at once) when
+    /// it cannot start.
+    private func encode(_ call: ClientCall, headers: Rampart_V1_RequestHeaders, request: ByteBuffer, into out: inout ByteBuffer) -> Bool {
         guard !call.cancelled else { return false }
-        guard phase == .open, let context else {
+        guard phase == .open, context != nil else {
             call.finished = true
             call.onEvent(.trailers(Rampart_V1_Trailers(.unavailable, "connection is not open")))
             return false
@@ -222,7 +225,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         nextStreamID &+= 1
         call.streamID = id
         calls[id] = call
-        var out = context.channel.allocator.buffer(capacity: 64 + request.readableBytes)
         if let last = lastHeaders, last.headers == headers {
             FrameEncoder.write(.headers, streamID: id, payload: last.bytes, to: &out)
         } else if let bytes: [UInt8] = try? headers.serializedBytes() {
@@ -243,7 +245,6 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             FrameEncoder.writeHeader(.message, flags: .endStream, streamID: id, length: request.readableBytes, to: &out)
             out.writeImmutableBuffer(request)
         }
-        context.write(wrapOutboundOut(out), promise: nil)
         return true
     }
 
