@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <sched.h>
 #include <sys/prctl.h>
 #endif
 
@@ -65,6 +66,17 @@ int rampart_set_parent_death_signal(int sig) {
 #else
     (void)sig;
     errno = ENOTSUP;
+    return -1;
+#endif
+}
+
+int rampart_allowed_cpus(void) {
+#ifdef __linux__
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    return CPU_COUNT(&set);
+#else
     return -1;
 #endif
 }

@@ -114,6 +114,8 @@ extension RampartConfig {
         public var lz4: Bool = true
         /// Messages of at least this many bytes are compressed (`lz4_threshold`).
         public var lz4Threshold: Int = 1024
+        /// Answers per flush while answering the requests of one read (`flush_every`).
+        public var flushEvery: FlushEvery = .auto
 
         /// The defaults.
         public init() {}
@@ -124,6 +126,25 @@ extension RampartConfig {
         public var idleTimeout: Duration { .milliseconds(idleTimeoutMs) }
         /// ``drainTimeoutMs`` as a `Duration`.
         public var drainTimeout: Duration { .milliseconds(drainTimeoutMs) }
+    }
+
+    /// `server.flush_every`: how often answers to the requests of one read are flushed.
+    public enum FlushEvery: Sendable, Hashable, CustomStringConvertible {
+        /// `"auto"`: the server decides from the CPUs it may use (every 2 answers on two or
+        /// more, once per read on one).
+        case auto
+        /// A number of answers; 0 flushes once, when the read is done.
+        case answers(Int)
+
+        /// The allowed numbers.
+        public static let range = 0...1024
+
+        public var description: String {
+            switch self {
+            case .auto: "\"auto\""
+            case .answers(let n): String(n)
+            }
+        }
     }
 
     /// Permissions of the socket file. Only the two safe modes are allowed.

@@ -132,6 +132,38 @@ extension ConfigKey {
             render: { .value(TOMLText.quoted($0[keyPath: keyPath])) })
     }
 
+    /// `"auto"` or a number of answers (`server.flush_every`).
+    static func flushEvery(
+        _ name: String, _ keyPath: WritableKeyPath<Section, RampartConfig.FlushEvery>, doc: [String]
+    ) -> ConfigKey {
+        let range = RampartConfig.FlushEvery.range
+        return ConfigKey(
+            name: name, doc: doc, range: range,
+            decode: { value, section, path, context in
+                if value.type == .string, let string = value.string {
+                    guard string == "auto" else {
+                        context.report(
+                            .invalidValue, at: path,
+                            "must be \"auto\" or a number of answers (\(range.lowerBound) ... \(range.upperBound)), got \(TOMLText.preview(string))"
+                                + Suggest.didYouMean(string, among: ["auto"], quote: "\""))
+                        return false
+                    }
+                    section[keyPath: keyPath] = .auto
+                    return true
+                }
+                guard let int = context.integer(value, at: path) else { return false }
+                section[keyPath: keyPath] = .answers(int)
+                return true
+            },
+            check: { section in
+                guard case .answers(let value) = section[keyPath: keyPath], !range.contains(value) else { return nil }
+                return CheckFailure(
+                    kind: .outOfRange,
+                    message: "must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+            },
+            render: { .value($0[keyPath: keyPath].description) })
+    }
+
     /// One of the raw values of a string enum.
     static func choice<Choice: RawRepresentable & CaseIterable>(
         _ name: String, _ keyPath: WritableKeyPath<Section, Choice>, doc: [String]

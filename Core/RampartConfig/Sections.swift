@@ -236,6 +236,13 @@ extension RampartConfig.Server: ConfigSection {
             .integer(
                 "lz4_threshold", \.lz4Threshold, range: 64...67_108_864,
                 doc: ["Compress messages of at least this many bytes (64 ... max_frame_size)."]),
+            .flushEvery(
+                "flush_every", \.flushEvery,
+                doc: [
+                    "Answers per flush while answering the requests that arrived in one read:",
+                    "\"auto\" (every 2 when the server may use two or more CPUs, else once per read),",
+                    "0 (once per read) or a number of answers (1 ... 1024).",
+                ]),
         ]
     }
 }

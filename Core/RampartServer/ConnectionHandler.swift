@@ -82,10 +82,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var lastStreamID: UInt32 = 0
     private var draining = false
     /// Between `channelRead` and `channelReadComplete`: answers written while reading wait for
-    /// one flush at the end of the batch, so the responses to every request that arrived in one
-    /// read leave in one `writev` (many streams on one connection) instead of one each.
+    /// a flush at the end of the batch, or after every `settings.flushEvery` of them, so the
+    /// responses to the requests that arrived in one read leave in few `writev`s (many streams
+    /// on one connection) instead of one each.
     private var inReadBatch = false
     private var flushPending = false
+    /// Writes waiting for a flush since the last one inside the current read batch.
+    private var answersSinceFlush = 0
 
     private var partialSince: NIODeadline?
     private var readTimer: Scheduled<Void>?
@@ -482,12 +485,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard flush else { return }
         if inReadBatch {
             flushPending = true
+            answersSinceFlush += 1
+            if settings.flushEvery > 0, answersSinceFlush >= settings.flushEvery {
+                flushPendingWrites()
+            }
         } else {
             context.flush()
         }
     }
 
     private func flushPendingWrites() {
+        answersSinceFlush = 0
         guard flushPending, let context else { return }
         flushPending = false
         context.flush()

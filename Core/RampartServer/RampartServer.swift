@@ -103,7 +103,7 @@ public final class RampartServer: Sendable {
             connections: registry, drainFlag: drainingFlag, logger: logger)
         logger.info("rampart listening", metadata: [
             "socket": "\(settings.socketPath)", "model": "\(backend.model.name)@\(backend.model.version)",
-            "backend": "\(backend.model.backend)",
+            "backend": "\(backend.model.backend)", "flush_every": "\(settings.flushEvery)",
         ])
         return server
     }

@@ -1,3 +1,6 @@
+import CRampartSystem
+import NIOCore
+
 /// Transport and request limits of a running server (mapped from the config file by the CLI).
 public struct ServerSettings: Sendable, Hashable {
     /// Unix socket path.
@@ -18,10 +21,30 @@ public struct ServerSettings: Sendable, Hashable {
     public var workerThreads: Int = 2
     public var lz4: Bool = true
     public var lz4Threshold: Int = 1024
+    /// Answers written per flush while the server works through the requests that arrived in
+    /// one read: 0 sends them all in one flush when the read is done; N flushes after every N
+    /// answers, so that a client on another CPU starts on the first ones while the rest are
+    /// computed. Answers produced outside a read are always flushed at once.
+    public var flushEvery: Int = ServerSettings.automaticFlushEvery
     public var limits = RequestLimits()
 
     public init(socketPath: String) {
         self.socketPath = socketPath
+    }
+
+    /// `flush_every = "auto"`: 2 when this process may run on two or more CPUs, else 0.
+    ///
+    /// Measured with 16 calls in flight on one connection (docs/BENCHMARKS.md, session 13): on
+    /// two vCPUs, flushing every 2 answers made the server 1.3–2.9 × faster for multiplexing
+    /// clients; with the server and its clients on one vCPU, where nothing can overlap, it made
+    /// it 15–50 % slower (each flush is a system call and a context switch).
+    public static let automaticFlushEvery: Int = usableCPUs >= 2 ? 2 : 0
+
+    /// CPUs this process may use: its affinity mask (`taskset`, cpusets) and NIO's count, which
+    /// also honours cgroup CPU quotas; the smaller of the two.
+    public static var usableCPUs: Int {
+        let affinity = Int(rampart_allowed_cpus())
+        return affinity > 0 ? min(affinity, System.coreCount) : System.coreCount
     }
 }
 

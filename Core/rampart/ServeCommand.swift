@@ -182,6 +182,10 @@ extension ServerSettings {
         workerThreads = config.server.workerThreads
         lz4 = config.server.lz4
         lz4Threshold = config.server.lz4Threshold
+        switch config.server.flushEvery {
+        case .auto: flushEvery = ServerSettings.automaticFlushEvery
+        case .answers(let n): flushEvery = n
+        }
         limits.maxTokens = config.limits.maxTokens
         limits.defaultMaxTokens = config.limits.defaultMaxTokens
         limits.maxPromptBytes = config.limits.maxPromptBytes

@@ -13,6 +13,7 @@ final class RangeTests: XCTestCase {
         ("server", "event_loop_threads", 1...64),
         ("server", "worker_threads", 1...256),
         ("server", "lz4_threshold", 64...67_108_864),
+        ("server", "flush_every", 0...1024),
         ("limits", "max_tokens", 1...1_000_000),
         ("limits", "default_max_tokens", 1...1_000_000),
         ("limits", "max_prompt_bytes", 1...67_108_864),

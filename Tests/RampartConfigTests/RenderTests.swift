@@ -62,6 +62,7 @@ final class RenderTests: XCTestCase {
         XCTAssertTrue(text.contains("\n# socket_group = \"rampart\"\n"))
         XCTAssertTrue(text.contains("\nmax_frame_size = 4194304\n"))
         XCTAssertTrue(text.contains("\nlz4 = true\n"))
+        XCTAssertTrue(text.contains("\nflush_every = \"auto\"\n"))
         XCTAssertTrue(text.contains("\nkind = \"builtin\"\n"))
         XCTAssertTrue(text.contains("\nmodel_path = \"\"\n"))
         XCTAssertTrue(text.contains("\nlevel = \"info\"\n"))
@@ -71,6 +72,6 @@ final class RenderTests: XCTestCase {
             XCTAssertTrue(index > 0 && lines[index - 1].hasPrefix("#"), "no comment above \(line)")
         }
         let keyLines = lines.filter { $0.contains(" = ") && !$0.hasPrefix("# ") || $0.hasPrefix("# socket_group = ") }
-        XCTAssertEqual(keyLines.count, 12 + 4 + 2 + 2 + 3 + 1 + 2)
+        XCTAssertEqual(keyLines.count, 13 + 4 + 2 + 2 + 3 + 1 + 2)
     }
 }

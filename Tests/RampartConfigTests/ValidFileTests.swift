@@ -17,6 +17,7 @@ final class ValidFileTests: XCTestCase {
         worker_threads = 8
         lz4 = false
         lz4_threshold = 4096
+        flush_every = 4
 
         [limits]
         max_tokens = 4096
@@ -47,6 +48,7 @@ final class ValidFileTests: XCTestCase {
         expected.server.workerThreads = 8
         expected.server.lz4 = false
         expected.server.lz4Threshold = 4096
+        expected.server.flushEvery = .answers(4)
         expected.limits.maxTokens = 4096
         expected.limits.defaultMaxTokens = 256
         expected.limits.maxPromptBytes = 2_097_152
@@ -67,7 +69,7 @@ final class ValidFileTests: XCTestCase {
         let defaults = RampartConfig.defaults(baseDirectory: testBase)
         let server = Mirror(reflecting: parsed.server).children.map { "\($0.value)" }
         let defaultServer = Mirror(reflecting: defaults.server).children.map { "\($0.value)" }
-        XCTAssertEqual(server.count, 12)
+        XCTAssertEqual(server.count, 13)
         for (value, defaultValue) in zip(server, defaultServer) { XCTAssertNotEqual(value, defaultValue) }
         let limits = Mirror(reflecting: parsed.limits).children.map { "\($0.value)" }
         let defaultLimits = Mirror(reflecting: defaults.limits).children.map { "\($0.value)" }

@@ -10,8 +10,8 @@ import XCTest
 
 @testable import RampartClient
 
-/// Answers to requests that arrive in one read leave in one flush; answers produced off the
-/// event loop are flushed at once.
+/// Answers to requests that arrive in one read leave in one flush (or one per `flushEvery`
+/// answers); answers produced off the event loop are flushed at once.
 final class WriteBatchingTests: XCTestCase {
     private var pool: NIOThreadPool!
 
@@ -24,9 +24,10 @@ final class WriteBatchingTests: XCTestCase {
         try? pool.syncShutdownGracefully()
     }
 
-    private func openChannel(backend: any InferenceBackend = NullBackend()) throws -> EmbeddedChannel {
+    private func openChannel(backend: any InferenceBackend = NullBackend(), flushEvery: Int = 0) throws -> EmbeddedChannel {
         var settings = ServerSettings(socketPath: "/unused")
         settings.lz4 = false
+        settings.flushEvery = flushEvery
         let pipeline = ServerPipeline(
             settings: settings, backend: backend, pool: pool,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -80,6 +81,36 @@ final class WriteBatchingTests: XCTestCase {
         for frame in frames where frame.header.type == .trailers {
             XCTAssertEqual(TrailersFastPath.peekCode(frame.payload), .ok)
         }
+    }
+
+    func testWithFlushEveryTheAnswersLeaveInGroupsDuringTheReadBatch() throws {
+        let channel = try openChannel(flushEvery: 2)
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.fireChannelRead(
+            NIOAny(requests(streams: [1, 3, 5, 7, 9], prompt: "hello there")))
+        // Five answers: two flushes of two while the batch is open, the fifth waits for its end.
+        XCTAssertEqual(try flushedFrames(channel).map(\.header.streamID), [1, 1, 3, 3, 5, 5, 7, 7])
+        channel.pipeline.syncOperations.fireChannelReadComplete()
+        XCTAssertEqual(try flushedFrames(channel).map(\.header.streamID), [9, 9])
+
+        // The count starts again with the next read.
+        try channel.pipeline.syncOperations.fireChannelRead(NIOAny(requests(streams: [11], prompt: "again")))
+        XCTAssertEqual(try flushedFrames(channel).count, 0, "one answer of two: not flushed yet")
+        channel.pipeline.syncOperations.fireChannelReadComplete()
+        XCTAssertEqual(try flushedFrames(channel).map(\.header.streamID), [11, 11])
+    }
+
+    func testFlushEveryOneFlushesEachAnswer() throws {
+        let channel = try openChannel(flushEvery: 1)
+        defer { _ = try? channel.finish() }
+        try channel.pipeline.syncOperations.fireChannelRead(NIOAny(requests(streams: [1, 3], prompt: "x")))
+        XCTAssertEqual(try flushedFrames(channel).map(\.header.streamID), [1, 1, 3, 3])
+    }
+
+    func testAutomaticFlushEveryFollowsTheUsableCPUs() {
+        XCTAssertGreaterThanOrEqual(ServerSettings.usableCPUs, 1)
+        XCTAssertEqual(ServerSettings.automaticFlushEvery, ServerSettings.usableCPUs >= 2 ? 2 : 0)
+        XCTAssertEqual(ServerSettings(socketPath: "/x").flushEvery, ServerSettings.automaticFlushEvery)
     }
 
     func testErrorsDuringAReadBatchAreFlushedToo() throws {

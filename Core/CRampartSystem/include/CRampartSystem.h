@@ -30,4 +30,8 @@ uint32_t rampart_set_umask(uint32_t mask);
 /// (prctl PR_SET_PDEATHSIG; Linux only). Returns 0, or -1 with errno set (ENOTSUP elsewhere).
 int rampart_set_parent_death_signal(int sig);
 
+/// How many CPUs this process may run on (sched_getaffinity: `taskset`, cpusets). Returns -1
+/// where that cannot be read (not Linux, or the call failed).
+int rampart_allowed_cpus(void);
+
 #endif
