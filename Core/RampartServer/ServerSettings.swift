@@ -37,7 +37,7 @@ public struct ServerSettings: Sendable, Hashable {
     /// Measured with 16 calls in flight on one connection (docs/BENCHMARKS.md, session 13): on
     /// two vCPUs, flushing every 2 answers made the server 1.3–2.9 × faster for multiplexing
     /// clients; with the server and its clients on one vCPU, where nothing can overlap, it made
-    /// it 15–50 % slower (each flush is a system call and a context switch).
+    /// it 18–51 % slower (each flush is a system call and a context switch).
     public static let automaticFlushEvery: Int = usableCPUs >= 2 ? 2 : 0
 
     /// CPUs this process may use: its affinity mask (`taskset`, cpusets) and NIO's count, which
