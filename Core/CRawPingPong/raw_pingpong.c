@@ -279,6 +279,12 @@ static int rp_record(rp_worker *w, double latency_us) {
 #define RP_TYPE_TRAILERS 0x03
 #define RP_SERVER_PREFACE 24
 
+/// Whether a TRAILERS payload carries status OK. OK trailers omit the status (proto3 default 0);
+/// any other status starts with field 1.
+static bool rp_trailers_ok(const uint8_t *payload, size_t length) {
+    return !(length >= 2 && payload[0] == 0x08 && payload[1] != 0);
+}
+
 /// Sends the client preface and reads the server's; EPROTO when the server refused it.
 static int rp_frame_handshake(int fd, const rp_frame_request *r, rp_inbuf *in) {
     if (rp_write_all(fd, r->preface, r->preface_len) != 0) return -1;
@@ -329,8 +335,7 @@ static int rp_frame_call(int fd, uint8_t *request, size_t len, uint32_t id, rp_i
         uint8_t type = in->buf[4];
         bool mine = rp_get_be32(in->buf + 8) == id;
         const uint8_t *payload = in->buf + RP_FRAME_HEADER;
-        // OK trailers omit the status (proto3 default 0); any other status starts with field 1.
-        bool failed = type == RP_TYPE_TRAILERS && length >= 2 && payload[0] == 0x08 && payload[1] != 0;
+        bool failed = type == RP_TYPE_TRAILERS && !rp_trailers_ok(payload, length);
         if (mine && type == RP_TYPE_MESSAGE) message = true;
         rp_consume(in, RP_FRAME_HEADER + length);
         if (mine && type == RP_TYPE_TRAILERS) {
@@ -417,8 +422,7 @@ static void rp_pipelined_worker(rp_worker *w, rp_inbuf *inbuf, double start, dou
             if (!slot) continue;  // connection-level frames (stream 0)
             if (type == RP_TYPE_MESSAGE) slot->message = true;
             if (type != RP_TYPE_TRAILERS) continue;
-            // OK trailers omit the status (proto3 default 0); any other status starts with field 1.
-            bool failed = length >= 2 && payload[0] == 0x08 && payload[1] != 0;
+            bool failed = !rp_trailers_ok(payload, length);
             if (failed || !slot->message) {
                 w->err = EPROTO;
                 break;

@@ -5,6 +5,7 @@ import NIOCore
 import RampartClient
 import RampartCore
 import RampartProto
+import RampartServer
 import RampartWire
 
 /// `rampart bench`: measured numbers against baselines in the same run.
@@ -50,8 +51,9 @@ struct RPCBench: AsyncParsableCommand {
             with one connection per caller and once with every call in flight on one connection \
             (cmux, the shape of grpc-swift-2's shared channel), the Swift blocking client (one \
             connection per caller) and the async Swift client (one shared connection, concurrent \
-            streams). Processes inherit this one's CPU affinity, printed with the table: on a VM \
-            where waking another vCPU is dear, `taskset -c 0` shows the stacks without that cost. \
+            streams). Processes inherit this one's CPU affinity; the table says how many CPUs it \
+            allows. On a VM where waking another vCPU is dear, `taskset -c 0` shows the stacks \
+            without that cost. \
             Build in release mode for meaningful numbers: scripts/bench.sh does it all.
             """)
 
@@ -302,9 +304,9 @@ struct RPCBench: AsyncParsableCommand {
     private func printTable(_ rows: [BenchRow]) {
         print("")
         print("unary echo, \(payload)-byte payload, \(seconds)s per run (+\(warmup)s warm-up), median of \(max(1, repeats)) interleaved runs, servers in child processes")
-        if let cpus = Self.allowedCPUs() {
-            print("clients and servers run on CPUs \(cpus) (inherited affinity; `taskset -c 0 rampart bench rpc …` pins them all to one)")
-        }
+        print("clients and servers may use \(ServerSettings.usableCPUs) CPU(s) (inherited affinity; "
+            + "`taskset -c 0 rampart bench rpc …` pins them all to one; server.flush_every \"auto\" = "
+            + "\(ServerSettings.automaticFlushEvery))")
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         print(pad("implementation", 32) + String(format: "%5@ %12@ %10@ %10@", "conc", "req/s", "p50 µs", "p99 µs"))
         for row in rows {
@@ -333,17 +335,10 @@ struct RPCBench: AsyncParsableCommand {
         }
     }
 
-    /// The CPUs this process may run on (its children inherit them), from /proc on Linux.
-    static func allowedCPUs() -> String? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-        let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
-        return line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) }
-    }
-
     private func writeJSON(_ rows: [BenchRow], to path: String) throws {
         let objects = rows.map { row -> [String: Any] in
             ["impl": row.name, "concurrency": row.concurrency, "requests": row.requests, "seconds": row.seconds,
-             "rps": row.rps, "p50_us": row.p50, "p99_us": row.p99, "cpus": Self.allowedCPUs() ?? ""]
+             "rps": row.rps, "p50_us": row.p50, "p99_us": row.p99, "cpus": ServerSettings.usableCPUs]
         }
         let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: path))
