@@ -33,6 +33,39 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// Member lookup on objects (nil for other types or absent keys).
     public subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    /// The value with `transform` applied to every string value (not to object keys), visited in
+    /// order: array elements in sequence, object members in the dictionary's own iteration order.
+    /// `transform` returns nil to keep a string; the result is nil when no string changed.
+    /// Recursive, so bounded by the depth the parser accepts (64).
+    public func replacingStrings(_ transform: (String) -> String?) -> JSONValue? {
+        switch self {
+        case .string(let text):
+            return transform(text).map(JSONValue.string)
+        case .array(let elements):
+            var out = elements
+            var changed = false
+            for (index, element) in elements.enumerated() {
+                if let replaced = element.replacingStrings(transform) {
+                    out[index] = replaced
+                    changed = true
+                }
+            }
+            return changed ? .array(out) : nil
+        case .object(let members):
+            var out = members
+            var changed = false
+            for (key, member) in members {
+                if let replaced = member.replacingStrings(transform) {
+                    out[key] = replaced
+                    changed = true
+                }
+            }
+            return changed ? .object(out) : nil
+        case .null, .bool, .number:
+            return nil
+        }
+    }
 }
 
 extension JSONValue {

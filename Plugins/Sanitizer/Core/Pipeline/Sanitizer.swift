@@ -327,7 +327,11 @@ public final class Sanitizer: Sendable {
             checked = redacted
             rewritten = true
         }
-        if origin == .response, config.redaction == .reversible, rewritable, let restored = Self.restoring(checked, vault: session.vault) {
+        if origin == .response, config.redaction == .reversible, rewritable,
+           let restored = checked.replacingStrings({ text in
+               let restored = session.vault.restore(text)
+               return restored == text ? nil : restored
+           }) {
             checked = restored
             rewritten = true
         }
@@ -339,36 +343,6 @@ public final class Sanitizer: Sendable {
         var result = call
         result.arguments = checked.serialized
         return result
-    }
-
-    /// `value` with the vault's reversible placeholders turned back inside its string values; nil
-    /// when none was there. Bounded by the parser's depth (64).
-    private static func restoring(_ value: JSONValue, vault: RedactionVault) -> JSONValue? {
-        switch value {
-        case .string(let text):
-            let restored = vault.restore(text)
-            return restored == text ? nil : .string(restored)
-        case .array(let elements):
-            var changed = false
-            let out = elements.map { element -> JSONValue in
-                guard let restored = restoring(element, vault: vault) else { return element }
-                changed = true
-                return restored
-            }
-            return changed ? .array(out) : nil
-        case .object(let members):
-            var out = members
-            var changed = false
-            for (key, member) in members {
-                if let restored = restoring(member, vault: vault) {
-                    out[key] = restored
-                    changed = true
-                }
-            }
-            return changed ? .object(out) : nil
-        case .null, .bool, .number:
-            return nil
-        }
     }
 
     /// Secrets in a tool call's string arguments. Personal data is not looked for here: tool calls
@@ -446,28 +420,17 @@ public final class Sanitizer: Sendable {
             findings.append(SanitizerFinding(SensitiveCategory.secret.rawValue, "tool call \(name): \(list)"))
         }
         guard config.secretAction == .strip else { return nil }
-        // The values again, in the same order, each redacted where its findings touch it.
+        // The values again, in the same order as `collect` (the same dictionaries, unchanged),
+        // each redacted where its findings touch it.
         var index = 0
-        func rebuild(_ value: JSONValue) -> JSONValue {
-            switch value {
-            case .string(let text):
-                let local = touching[index]
-                index += 1
-                guard !local.isEmpty else { return value }
-                // A placeholder made from the model's own call is output: never turned back.
-                return .string(Redactor.apply(Array(text.utf8), local, mode: config.redaction, vault: session.vault,
-                                              restorable: config.redaction == .reversible && origin == .request))
-            case .array(let elements): return .array(elements.map(rebuild))
-            case .object(let members):
-                // The same iteration order as `collect` (the same dictionary, unchanged).
-                var out: [String: JSONValue] = [:]
-                out.reserveCapacity(members.count)
-                for (key, member) in members { out[key] = rebuild(member) }
-                return .object(out)
-            case .null, .bool, .number: return value
-            }
+        return arguments.replacingStrings { text in
+            let local = touching[index]
+            index += 1
+            guard !local.isEmpty else { return nil }
+            // A placeholder made from the model's own call is output: never turned back.
+            return Redactor.apply(Array(text.utf8), local, mode: config.redaction, vault: session.vault,
+                                  restorable: config.redaction == .reversible && origin == .request)
         }
-        return rebuild(arguments)
     }
 
     // MARK: output
