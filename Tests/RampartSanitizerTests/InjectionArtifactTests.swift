@@ -151,7 +151,7 @@ final class InjectionArtifactTests: XCTestCase {
         XCTAssertEqual(artifact.config.weights.hiddenBias.count, HashedModel.hiddenRow - 1)
         XCTAssertEqual(artifact.config.weights.hiddenOut.count, HashedModel.hiddenRow - 1)
         XCTAssertEqual(artifact.weights.count, HashedModel.hiddenRow << artifact.config.weights.bucketsLog2)
-        XCTAssertEqual(artifact.config.features.shape, "v4")
+        XCTAssertEqual(artifact.config.features.shape, "v5")
     }
 
     func testSignedConfigWithAMissingHiddenUnitIsRefused() throws {

@@ -367,8 +367,8 @@ final class InjectionSharedTokensTests: XCTestCase {
             let bytes = Array(text.utf8)
             bytes.withUnsafeBufferPointer { buffer in
                 withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: buffer.count / 2 + 1) { spans in
-                    let (result, words) = model.logit(bytes: buffer, words: spans.baseAddress)
-                    let plain = model.logit(bytes: buffer)
+                    let (result, words) = model.logit(bytes: buffer, runOnTasks: 0, words: spans.baseAddress)
+                    let plain = model.logit(bytes: buffer, runOnTasks: 0)
                     XCTAssertEqual(result.logit, plain.logit, text)
                     XCTAssertEqual(result.features, plain.features, text)
                     let shared = heuristic.score(bytes: buffer, tokens: UnsafeBufferPointer(rebasing: spans.prefix(words)))

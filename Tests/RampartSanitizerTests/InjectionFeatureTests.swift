@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 @testable import RampartSanitizerCore
@@ -9,10 +10,12 @@ final class InjectionFeatureTests: XCTestCase {
         HashedModel(weights: [Float](repeating: 0, count: 1 << 8), bucketsLog2: 8, bias: 0, maxAnalysedBytes: 65536)
     }
 
+    /// The values of `text`, read as its own normalised and surface form.
     private func values(_ model: HashedModel, _ text: String) -> [UInt64] {
         var out: [UInt64] = []
         var copy = text
-        copy.withUTF8 { utf8 in model.forEachValue(utf8) { out.append($0) } }
+        let runOns = model.runOnTasks(surface: text)
+        copy.withUTF8 { utf8 in model.forEachValue(utf8, runOnTasks: runOns) { out.append($0) } }
         return out
     }
 
@@ -119,10 +122,10 @@ final class InjectionFeatureTests: XCTestCase {
         for text in texts {
             let got = values(m, text)
             let expected = reference(text)
-            // len, lines, imp, you, sw, para; imp_late, one impthird per third and one imppara per
-            // paragraph class are optional.
+            // len, lines, imp, you, sw, para, runon; imp_late, one impthird per third and one
+            // imppara per paragraph class are optional.
             let shapeCount = got.count - expected.count
-            XCTAssertTrue((6...13).contains(shapeCount), text)
+            XCTAssertTrue((7...14).contains(shapeCount), text)
             XCTAssertEqual(Array(got.prefix(got.count - shapeCount)).sorted(), expected.sorted(), text)
         }
     }
@@ -158,8 +161,8 @@ final class InjectionFeatureTests: XCTestCase {
         let text = String(repeating: "ab abcd ", count: 5_000)
         let count = values(m, text).count
         // 10,000 unigrams + 9,999 bigrams + 2 affixes for each of the 5,000 "abcd" + 3 values of the
-        // one sentence + 6 shape tokens (len, lines, imp, you, sw, para).
-        XCTAssertEqual(count, 10_000 + 9_999 + 10_000 + 3 + 6)
+        // one sentence + 7 shape tokens (len, lines, imp, you, sw, para, runon).
+        XCTAssertEqual(count, 10_000 + 9_999 + 10_000 + 3 + 7)
     }
 
     func testShapeTokensOfATaskSwitch() {
@@ -265,6 +268,59 @@ final class InjectionFeatureTests: XCTestCase {
         for q in 0...2 { XCTAssertFalse(none.contains(shapeValue("imppara:\(q)")), "imppara:\(q)") }
     }
 
+    func testShapeV5CountsRunOnTasksInTheSurfaceText() {
+        let m = model()
+        let cases: [(String, Int)] = [
+            // A capitalised task verb after a lower-case word, a digit or a closing bracket or quote.
+            ("Summarise the notes. the 2008 Olympics Merge the two sentences.", 1),
+            ("Name the city.\n\nSydney Sort the numbers.", 1),
+            ("3, 11, 17 \t Write a haiku.", 1),
+            ("the list (apples) Count them. it said \"ok\" Translate it. 50% Explain", 2),  // three, counted up to 2
+            // Not run-on: a sentence or a line opens, other punctuation, a capital inside a word,
+            // a word that is not a task verb, a verb in capitals or with a suffix.
+            ("Sort the numbers. Write a poem.\nWrite another.", 0),
+            ("the data: Sort it; then, Write it", 0),
+            ("the data Sorted well Sorts PUT Zebra", 0),
+            ("the data Sort3 and Wr\u{E9}te and Write\u{E9}", 0),
+            ("  Write at the start", 0),
+            ("", 0),
+            ("x Write", 1),
+        ]
+        for (text, expected) in cases {
+            XCTAssertEqual(m.runOnTasks(surface: text), expected, text)
+            // Lower case, as the normalised text is, there is none.
+            XCTAssertEqual(m.runOnTasks(surface: text.lowercased()), 0, text)
+            // The token carries the count.
+            XCTAssertTrue(Set(values(m, text)).contains(shapeValue("runon:\(expected)")), text)
+        }
+        // Only the first maxAnalysedBytes bytes are read.
+        let short = HashedModel(weights: [Float](repeating: 0, count: 1 << 8), bucketsLog2: 8, bias: 0, maxAnalysedBytes: 16)
+        XCTAssertEqual(short.runOnTasks(surface: "the data is here Write it"), 0)
+        XCTAssertEqual(short.runOnTasks(surface: "the data Write it"), 1)
+    }
+
+    /// ``ShapeTokens/runOnTasks(_:)`` against the training script's regular expression
+    /// (`(?<=[a-z0-9)\]"'%])[ \t]+([A-Z][a-z]+)(?![0-9A-Za-z\x80-\xff])`, the word then looked up
+    /// in the task verbs), written here with NSRegularExpression, on 3,000 invented texts.
+    func testRunOnTasksEqualTheScriptsExpression() throws {
+        let m = model()
+        let regex = try NSRegularExpression(pattern: #"(?<=[a-z0-9)\]"'%])[ \t]+([A-Z][a-z]+)(?![0-9A-Za-z]|[^\x00-\x7F])"#)
+        let verbs = Set(ShapeTokens.imperativeVerbs)
+        let pieces = ["Put", "put", "Sort", "Sorts", "SORT", "Write", "Zebra", "x", "7", ")", "]", "\"", "'", "%", ".", ":",
+                      "\n", "\u{E9}", "W", "Now", "data", "Olympics"]
+        let separators = ["", " ", " ", "  ", "\t", " \t "]
+        var generator = TestGenerator(state: 0x7A5C_0005)
+        for _ in 0..<3000 {
+            var text = ""
+            for _ in 0..<(1 + generator.below(12)) { text += generator.pick(separators) + generator.pick(pieces) }
+            let ns = text as NSString
+            let expected = regex.matches(in: text, range: NSRange(location: 0, length: ns.length)).filter {
+                verbs.contains(ns.substring(with: $0.range(at: 1)).lowercased())
+            }.count
+            XCTAssertEqual(m.runOnTasks(surface: text), min(2, expected), text.debugDescription)
+        }
+    }
+
     func testFeatureValuesAreDeterministic() {
         let m = model()
         let other = model()
@@ -295,7 +351,7 @@ final class InjectionFeatureTests: XCTestCase {
             let scale = vals.isEmpty ? 1 : Double(vals.count).squareRoot()
             var expected = 0.25 + s[0] / scale
             for j in 0..<(row - 1) { expected += hiddenOut[j] * max(0, s[j + 1] / scale + hiddenBias[j]) }
-            let got = m.logit(normalized: text)
+            let got = m.logit(normalized: text, surface: text)
             XCTAssertEqual(got.features, vals.count, text)
             XCTAssertEqual(got.logit, expected, accuracy: 1e-5, text)  // Float sums in the runtime
         }
@@ -323,7 +379,7 @@ final class InjectionFeatureTests: XCTestCase {
         for text in texts {
             let vals = values(network, text)
             let expected = orderedLogit(vals, weights: weights, bits: bits, bias: -0.5, hiddenBias: hiddenBias, hiddenOut: hiddenOut)
-            let got = network.logit(normalized: text)
+            let got = network.logit(normalized: text, surface: text)
             XCTAssertEqual(got.features, vals.count, text)
             XCTAssertEqual(got.logit, expected, String(text.prefix(40)))
             // Linear: Double sum in feature order.
@@ -333,7 +389,7 @@ final class InjectionFeatureTests: XCTestCase {
                 linearSum += (v >> 40) & 1 == 1 ? -w : w
             }
             let linearExpected = vals.isEmpty ? 0.125 : 0.125 + linearSum / Double(vals.count).squareRoot()
-            let gotLinear = linear.logit(normalized: text)
+            let gotLinear = linear.logit(normalized: text, surface: text)
             XCTAssertEqual(gotLinear.features, vals.count, text)
             XCTAssertEqual(gotLinear.logit, linearExpected, String(text.prefix(40)))
             // Word spans written by the sink path equal the words of the closure path.
@@ -342,7 +398,7 @@ final class InjectionFeatureTests: XCTestCase {
                 let capacity = utf8.count / 2 + 1
                 let spans = UnsafeMutablePointer<Range<Int>>.allocate(capacity: capacity)
                 defer { spans.deallocate() }
-                let (result, words) = network.logit(bytes: utf8, words: spans)
+                let (result, words) = network.logit(bytes: utf8, runOnTasks: network.runOnTasks(surface: text), words: spans)
                 XCTAssertEqual(result.logit, got.logit)
                 var expectedWords: [Range<Int>] = []
                 var index = 0
@@ -418,11 +474,11 @@ final class InjectionFeatureTests: XCTestCase {
             let got = values(plain, text)
             let expected = reference(text)
             let shapeCount = got.count - expected.count
-            XCTAssertTrue((6...13).contains(shapeCount), text)
+            XCTAssertTrue((7...14).contains(shapeCount), text)
             XCTAssertEqual(Array(got.prefix(max(0, got.count - shapeCount))).sorted(), expected.sorted(), String(text.prefix(60)))
             // Sum: one row at a time, in order, as RowSink adds them.
             let vals = values(network, text)
-            let got2 = network.logit(normalized: text)
+            let got2 = network.logit(normalized: text, surface: text)
             XCTAssertEqual(got2.features, vals.count, String(text.prefix(60)))
             XCTAssertEqual(got2.logit, orderedLogit(vals, weights: weights, bits: bits, bias: 0.25, hiddenBias: hiddenBias, hiddenOut: hiddenOut),
                            String(text.prefix(60)))

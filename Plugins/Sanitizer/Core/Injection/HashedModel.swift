@@ -16,11 +16,12 @@
 ///   `" "`, each read big-endian as a 32-bit `key`; values `(key ^ 0x1111) * GOLD` (prefix) and
 ///   `(key ^ 0x2222) * GOLD` (suffix). These are the word-boundary byte 4-grams of the joined
 ///   words; all of its 4-grams gave the same out-of-fold quality with twice the features;
-/// - shape features (``ShapeTokens``, "shape v4"): three values per sentence from its first word
+/// - shape features (``ShapeTokens``, "shape v5"): three values per sentence from its first word
 ///   (`(u ^ 0x3333) * MIX`, `(u ^ (0x4444 + third of the text)) * MIX` and
 ///   `(u ^ (0x8880 + paragraph, at most 2)) * MIX`), and tokens with value
 ///   `FNV-1a-64(namespace 5, token) * GOLD` (length, lines, imperative sentences and where they
-///   start, task switches, paragraphs, second person);
+///   start, task switches, paragraphs, second person, and the run-on tasks that
+///   ``ShapeTokens/runOnTasks(_:)`` counts in the surface text);
 /// - each value `r` adds `sign * row[r >> (64 - bits)]`, sign = −1 when bit 40 of `r` is set.
 struct HashedModel: Sendable {
     static let unigramNamespace: UInt8 = 1
@@ -82,28 +83,36 @@ struct HashedModel: Sendable {
         return (mask >> UInt64(byte & 63)) & 1 != 0
     }
 
-    /// The model's logit for a normalised text, and the number of hashed features it summed.
-    func logit(normalized: String) -> (logit: Double, features: Int) {
+    /// The model's logit for a text given as its surface form (case kept) and its normalised
+    /// form, and the number of hashed features it summed.
+    func logit(normalized: String, surface: String) -> (logit: Double, features: Int) {
         var text = normalized
         return text.withUTF8 { utf8 in
-            logit(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(maxAnalysedBytes)))
+            logit(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(maxAnalysedBytes)), runOnTasks: runOnTasks(surface: surface))
         }
     }
 
-    func logit(bytes: UnsafeBufferPointer<UInt8>) -> (logit: Double, features: Int) {
-        logit(bytes: bytes, words: nil).logit
+    /// ``ShapeTokens/runOnTasks(_:)`` of the first `maxAnalysedBytes` bytes of a surface text.
+    func runOnTasks(surface: String) -> Int {
+        var text = surface
+        return text.withUTF8 { shape.runOnTasks(UnsafeBufferPointer(rebasing: $0.prefix(maxAnalysedBytes))) }
     }
 
-    /// ``logit(bytes:)``; when `words` is given (room for `bytes.count / 2 + 1` spans), the
-    /// words' byte ranges are written there in order. Also returns the number of words.
+    /// The logit of normalised `bytes` whose surface text has `runOnTasks` run-on tasks.
+    func logit(bytes: UnsafeBufferPointer<UInt8>, runOnTasks: Int) -> (logit: Double, features: Int) {
+        logit(bytes: bytes, runOnTasks: runOnTasks, words: nil).logit
+    }
+
+    /// ``logit(bytes:runOnTasks:)``; when `words` is given (room for `bytes.count / 2 + 1`
+    /// spans), the words' byte ranges are written there in order. Also returns the number of words.
     func logit(
-        bytes: UnsafeBufferPointer<UInt8>, words: UnsafeMutablePointer<Range<Int>>?
+        bytes: UnsafeBufferPointer<UInt8>, runOnTasks: Int, words: UnsafeMutablePointer<Range<Int>>?
     ) -> (logit: (logit: Double, features: Int), words: Int) {
         if row == 1 {
             var sink = LinearSink(shift: shift)
             let wordCount = weights.withUnsafeBufferPointer { w in
                 sink.weights = w
-                return forEachValue(bytes, words: words, into: &sink)
+                return forEachValue(bytes, runOnTasks: runOnTasks, words: words, into: &sink)
             }
             guard sink.count > 0 else { return ((bias, 0), wordCount) }
             return ((bias + sink.sum / Double(sink.count).squareRoot(), sink.count), wordCount)
@@ -115,18 +124,18 @@ struct HashedModel: Sendable {
             // Never empty here (init takes rows of 8 only for a full table); no table, no sum.
             guard let base = w.baseAddress else {
                 var counter = CountingSink()
-                return forEachValue(bytes, words: words, into: &counter)
+                return forEachValue(bytes, runOnTasks: runOnTasks, words: words, into: &counter)
             }
             return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: BatchedRowSink.capacity) { queue in
                 guard let queue = queue.baseAddress else {
                     var sink = RowSink(shift: shift)
                     sink.base = UnsafeRawPointer(base)
-                    let words = forEachValue(bytes, words: words, into: &sink)
+                    let words = forEachValue(bytes, runOnTasks: runOnTasks, words: words, into: &sink)
                     (count, sum) = (sink.count, sink.sum)
                     return words
                 }
                 var sink = BatchedRowSink(shift: shift, base: UnsafeRawPointer(base), queue: queue)
-                let words = forEachValue(bytes, words: words, into: &sink)
+                let words = forEachValue(bytes, runOnTasks: runOnTasks, words: words, into: &sink)
                 sink.flush()
                 (count, sum) = (sink.count, sink.sum)
                 return words
@@ -170,25 +179,30 @@ struct HashedModel: Sendable {
         return (0x2000_0000 | UInt64(head >> 8), UInt64(tail << 8) | 0x20)
     }
 
-    /// Calls `add` with every feature value of `bytes`, in order (``forEachValue(_:words:into:)``
+    /// Calls `add` with every feature value of `bytes`, in order (``forEachValue(_:runOnTasks:words:into:)``
     /// with a closure; the tests read the values through it).
     @discardableResult
-    func forEachValue(_ bytes: UnsafeBufferPointer<UInt8>, words spans: UnsafeMutablePointer<Range<Int>>? = nil, _ add: (UInt64) -> Void) -> Int {
+    func forEachValue(
+        _ bytes: UnsafeBufferPointer<UInt8>, runOnTasks: Int, words spans: UnsafeMutablePointer<Range<Int>>? = nil,
+        _ add: (UInt64) -> Void
+    ) -> Int {
         withoutActuallyEscaping(add) { add in
             var sink = ClosureSink(body: add)
-            return forEachValue(bytes, words: spans, into: &sink)
+            return forEachValue(bytes, runOnTasks: runOnTasks, words: spans, into: &sink)
         }
     }
 
-    /// Passes every feature value of `bytes` (see the type's documentation) to `sink`, in one
-    /// pass: words, bigrams and affixes as the bytes stream by, the shape tokens at the end.
+    /// Passes every feature value of normalised `bytes` (see the type's documentation) to `sink`,
+    /// in one pass: words, bigrams and affixes as the bytes stream by, the shape tokens at the end
+    /// (with `runOnTasks`, counted on the surface text by ``ShapeTokens/runOnTasks(_:)``).
     /// Returns the number of words; with `spans`, writes each word's byte range there. Generic
     /// over the sink (not a closure) so that the specialised loop keeps the running sum in
     /// registers instead of calling a closure that reloads it from memory for every value.
     @inline(__always)
     @discardableResult
     func forEachValue<Sink: FeatureSink>(
-        _ bytes: UnsafeBufferPointer<UInt8>, words spans: UnsafeMutablePointer<Range<Int>>? = nil, into sinkOut: inout Sink
+        _ bytes: UnsafeBufferPointer<UInt8>, runOnTasks: Int, words spans: UnsafeMutablePointer<Range<Int>>? = nil,
+        into sinkOut: inout Sink
     ) -> Int {
         let gold = Self.gold
         // A local copy of the sink (written back at the end): nothing else sees it during the
@@ -244,7 +258,7 @@ struct HashedModel: Sendable {
             spans?[words] = start..<index
             words += 1
         }
-        shape.finish(state, bytes: n, words: words, into: &sink)
+        shape.finish(state, bytes: n, words: words, runOnTasks: runOnTasks, into: &sink)
         return words
     }
 }

@@ -203,10 +203,10 @@ struct InjectionArtifact: Sendable {
             throw fail("weights.row must be 1 or \(HashedModel.hiddenRow) with row - 1 relu hidden biases and outputs")
         }
         let f = config.features
-        guard f.hash == "rampart-hash-v3", f.shape == "v4", f.wordUnigramNamespace == Int(HashedModel.unigramNamespace),
+        guard f.hash == "rampart-hash-v3", f.shape == "v5", f.wordUnigramNamespace == Int(HashedModel.unigramNamespace),
             f.shapeNamespace == Int(HashedModel.shapeNamespace), f.affixBytes == 3, (1...(1 << 24)).contains(f.maxAnalysedBytes)
         else {
-            throw fail("unsupported feature definition (this runtime computes rampart-hash-v3 words, bigrams, 3-byte affixes and shape v4)")
+            throw fail("unsupported feature definition (this runtime computes rampart-hash-v3 words, bigrams, 3-byte affixes and shape v5)")
         }
         let d = config.decoding
         guard (0...4).contains(d.maxDepth), (0...(1 << 20)).contains(d.maxDecodedBytes), (0...256).contains(d.maxSegments),

@@ -109,6 +109,8 @@ extension InjectionDetector {
             // All mutable scan state in one value (InjectionScanState: no boxed captures).
             var state = InjectionScanState(matcher: matcher, fastPaths: fastPaths, ruleCount: rules.count)
 
+            // The model's one reading of the surface text (case kept): its run-on tasks.
+            let runOnTasks = model.runOnTasks(surface: views.surface)
             // The normalised text, then its rot13 and leetspeak views, built byte by byte in one
             // scratch buffer (no String per view).
             var normalized = views.normalized
@@ -141,12 +143,12 @@ extension InjectionDetector {
                 let prefix = UnsafeBufferPointer(rebasing: utf8.prefix(model.maxAnalysedBytes))
                 if fastPaths && views.asciiNormalized && heuristic.maxAnalysedBytes == model.maxAnalysedBytes {
                     withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: prefix.count / 2 + 1) { spans in
-                        let (result, words) = model.logit(bytes: prefix, words: spans.baseAddress)
+                        let (result, words) = model.logit(bytes: prefix, runOnTasks: runOnTasks, words: spans.baseAddress)
                         state.modelResult = result
                         state.similarity = heuristic.score(bytes: prefix, tokens: UnsafeBufferPointer(rebasing: spans.prefix(words)))
                     }
                 } else {
-                    state.modelResult = model.logit(bytes: prefix)
+                    state.modelResult = model.logit(bytes: prefix, runOnTasks: runOnTasks)
                     state.similarity = heuristic.score(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(heuristic.maxAnalysedBytes)))
                 }
                 // The rules the leetspeak view matches (recorded after the rot13 view's: a rule

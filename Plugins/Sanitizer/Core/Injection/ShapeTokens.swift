@@ -1,5 +1,6 @@
-/// Text-shape features of the hashed model ("shape v4", mirrored by `shape_values` in
-/// scripts/train-injection-model.py), computed during the model's single pass over the bytes.
+/// Text-shape features of the hashed model ("shape v5", mirrored by `shape_values` and
+/// `run_on_tasks` in scripts/train-injection-model.py), computed during the model's single pass
+/// over the bytes, except the run-on count (``runOnTasks(_:)``), which reads the surface text.
 ///
 /// A sentence starts at the text's start and after each run of `.`, `!`, `?` or newline; its
 /// first word is the word right after the leading ASCII whitespace (a sentence that opens with
@@ -31,7 +32,9 @@
 /// - `imppara:Q` (new in v4): one token for each paragraph Q (0, 1, 2 = any later one) in which
 ///   an imperative sentence starts;
 /// - `para:N`: N paragraphs (at most 6): runs of text separated by whitespace that holds at
-///   least two newlines (a second task is often a paragraph of its own).
+///   least two newlines (a second task is often a paragraph of its own);
+/// - `runon:N` (new in v5): N run-on tasks (at most 2), counted by ``runOnTasks(_:)`` on the
+///   surface text, where case is kept.
 struct ShapeTokens: Sendable {
     static let imperativeVerbs = [
         "write", "create", "generate", "translate", "summarize", "summarise", "list", "explain", "describe", "tell", "give",
@@ -91,6 +94,7 @@ struct ShapeTokens: Sendable {
     let thirdValues: [UInt64]
     let imperativeParagraphValues: [UInt64]
     let paragraphValues: [UInt64]
+    let runOnValues: [UInt64]
 
     init() {
         func word(_ s: String) -> UInt64 {
@@ -111,6 +115,43 @@ struct ShapeTokens: Sendable {
         thirdValues = (0...2).map { token("impthird:\($0)") }
         imperativeParagraphValues = (0...2).map { token("imppara:\($0)") }
         paragraphValues = (0...6).map { token("para:\($0)") }
+        runOnValues = (0...2).map { token("runon:\($0)") }
+    }
+
+    /// The number of run-on tasks in `surface` (the first bytes of the surface text, case kept),
+    /// counted up to 2. A run-on task is a task verb of ``imperativeVerbs`` written with a capital
+    /// inside a line: an ASCII capital and one or more lower-case ASCII letters, a whole word,
+    /// right after one or more spaces or tabs that follow a lower-case letter, a digit, `)`, `]`,
+    /// `"`, `'` or `%`. "… at the 2008 Olympics Merge the two sentences", "Sydney Sort the
+    /// numbers": a second task run on to the data with no sentence punctuation, the shape of an
+    /// appended instruction. One pass; work linear in the bytes.
+    func runOnTasks(_ surface: UnsafeBufferPointer<UInt8>) -> Int {
+        let n = surface.count
+        var count = 0
+        var index = 1
+        while index < n && count < 2 {
+            defer { index += 1 }
+            guard surface[index] &- 0x41 < 26, surface[index - 1] == 0x20 || surface[index - 1] == 0x09 else { continue }
+            // The byte before the run of spaces and tabs.
+            var before = index - 1
+            while before > 0 && (surface[before] == 0x20 || surface[before] == 0x09) { before -= 1 }
+            guard Self.endsData(surface[before]) else { continue }
+            var end = index + 1
+            var u = FNV1a.step(FNV1a.start(namespace: HashedModel.unigramNamespace), surface[index] | 0x20)
+            while end < n && surface[end] &- 0x61 < 26 {
+                u = FNV1a.step(u, surface[end])
+                end += 1
+            }
+            guard end > index + 1, end == n || !HashedModel.isWordByte(surface[end]) else { continue }
+            if imperativeHashes.contains(u) { count += 1 }
+        }
+        return count
+    }
+
+    /// A byte that may end the data a run-on task follows: `[a-z0-9)\]"'%]`.
+    @inline(__always)
+    static func endsData(_ byte: UInt8) -> Bool {
+        byte &- 0x61 < 26 || byte &- 0x30 < 10 || byte == 0x29 || byte == 0x5D || byte == 0x22 || byte == 0x27 || byte == 0x25
     }
 
     /// A byte that is neither a word byte nor ASCII whitespace opens a paragraph after a break.
@@ -182,9 +223,10 @@ struct ShapeTokens: Sendable {
         return opened
     }
 
-    /// Emits the token values of a text of `bytes` bytes and `words` words.
+    /// Emits the token values of a text of `bytes` bytes and `words` words, with `runOnTasks`
+    /// from ``runOnTasks(_:)``.
     @inline(__always)
-    func finish<Sink: FeatureSink>(_ state: State, bytes: Int, words: Int, into sink: inout Sink) {
+    func finish<Sink: FeatureSink>(_ state: State, bytes: Int, words: Int, runOnTasks: Int, into sink: inout Sink) {
         @inline(__always) func log2Bucket(_ n: Int, _ cap: Int) -> Int {
             min(cap, Int.bitWidth - (n + 1).leadingZeroBitCount - 1)
         }
@@ -197,5 +239,6 @@ struct ShapeTokens: Sendable {
         for third in 0..<3 where state.imperativeThirds & (1 << UInt8(third)) != 0 { sink.add(thirdValues[third]) }
         for q in 0..<3 where state.imperativeParagraphs & (1 << UInt8(q)) != 0 { sink.add(imperativeParagraphValues[q]) }
         sink.add(paragraphValues[min(6, state.paragraphs)])
+        sink.add(runOnValues[min(2, max(0, runOnTasks))])
     }
 }
