@@ -299,6 +299,25 @@ final class InjectionFeatureTests: XCTestCase {
         XCTAssertEqual(short.runOnTasks(surface: "the data Write it"), 1)
     }
 
+    /// The eight-bytes-at-a-time capital test marks exactly the bytes 0x41–0x5A, for every byte
+    /// value in every lane, next to neighbours that would borrow if a lane could.
+    func testCapitalsMaskMarksExactlyTheASCIICapitals() {
+        for lane in 0..<8 {
+            for byte in 0...255 {
+                for filler: UInt64 in [0x00, 0x41, 0x5A, 0x5B, 0x80, 0xFF] {
+                    var x: UInt64 = 0
+                    for k in 0..<8 { x |= (k == lane ? UInt64(byte) : filler) << UInt64(8 * k) }
+                    var expected: UInt64 = 0
+                    for k in 0..<8 {
+                        let b = (x >> UInt64(8 * k)) & 0xFF
+                        if (0x41...0x5A).contains(b) { expected |= 0x80 << UInt64(8 * k) }
+                    }
+                    XCTAssertEqual(ShapeTokens.capitals(x), expected, "lane \(lane) byte \(byte) filler \(filler)")
+                }
+            }
+        }
+    }
+
     /// ``ShapeTokens/runOnTasks(_:)`` against the training script's regular expression
     /// (`(?<=[a-z0-9)\]"'%])[ \t]+([A-Z][a-z]+)(?![0-9A-Za-z\x80-\xff])`, the word then looked up
     /// in the task verbs), written here with NSRegularExpression, on 3,000 invented texts.
