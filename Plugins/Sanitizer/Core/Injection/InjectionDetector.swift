@@ -223,6 +223,17 @@ extension InjectionDetector {
                             state.similarity = max(state.similarity, heuristic.score(normalized: decodedViews.normalized))
                             next.append(decodedViews.surface)
                         }
+                        for range in PayloadDecoder.morseCandidates(utf8) {
+                            if segments >= decoding.maxSegments { break }
+                            guard let decoded = PayloadDecoder.decodeMorse(UnsafeBufferPointer(rebasing: utf8[range]), limit: budget)
+                            else { continue }
+                            // Lower-case ASCII: its own surface and normalised text.
+                            budget -= decoded.utf8.count
+                            segments += 1
+                            state.extra |= state.run(decoded, view: .morse, depth: depth)
+                            state.similarity = max(state.similarity, heuristic.score(normalized: decoded))
+                            next.append(decoded)
+                        }
                     }
                 }
                 frontier = next

@@ -10,6 +10,8 @@ public enum InjectionView: String, Sendable, Hashable, Codable {
     case base64
     /// A decoded hex segment.
     case hex
+    /// A decoded Morse-code segment.
+    case morse
 }
 
 /// One rule that matched.

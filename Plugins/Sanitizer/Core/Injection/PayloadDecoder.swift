@@ -1,6 +1,6 @@
-/// Finds and decodes encoded segments (base64, base64url, hex) and builds the rot13 and
-/// leetspeak views, so that rules can rescan what an attacker hid. Mirrors
-/// `decode_segment` and the views in scripts/train-injection-model.py.
+/// Finds and decodes encoded segments (base64, base64url, hex, Morse code) and builds the rot13
+/// and leetspeak views, so that rules can rescan what an attacker hid. Mirrors `decode_segment`,
+/// `decode_morse` and the views in scripts/train-injection-model.py.
 ///
 /// A candidate is a maximal run of at least `minimumRun` bytes from `[A-Za-z0-9+/_-]`, plus up
 /// to two `=`. An even-length all-hex run is decoded as hex, anything else as base64 (standard or
@@ -150,6 +150,110 @@ enum PayloadDecoder {
         }
         guard scalars >= 6, printable * 10 >= scalars * 9, letters >= 2 else { return nil }
         return (encoding, text)
+    }
+
+    // MARK: Morse code
+
+    /// International Morse (ITU-R M.1677-1): letters, digits and the common punctuation, as
+    /// (dots and dashes, character). Mirrors `MORSE` in scripts/train-injection-model.py.
+    static let morseCode: [(String, Character)] = [
+        (".-", "a"), ("-...", "b"), ("-.-.", "c"), ("-..", "d"), (".", "e"), ("..-.", "f"), ("--.", "g"), ("....", "h"),
+        ("..", "i"), (".---", "j"), ("-.-", "k"), (".-..", "l"), ("--", "m"), ("-.", "n"), ("---", "o"), (".--.", "p"),
+        ("--.-", "q"), (".-.", "r"), ("...", "s"), ("-", "t"), ("..-", "u"), ("...-", "v"), (".--", "w"), ("-..-", "x"),
+        ("-.--", "y"), ("--..", "z"), ("-----", "0"), (".----", "1"), ("..---", "2"), ("...--", "3"), ("....-", "4"),
+        (".....", "5"), ("-....", "6"), ("--...", "7"), ("---..", "8"), ("----.", "9"), (".-.-.-", "."), ("--..--", ","),
+        ("..--..", "?"), (".----.", "'"), ("-.-.--", "!"), ("-..-.", "/"), ("-.--.", "("), ("-.--.-", ")"), (".-...", "&"),
+        ("---...", ":"), ("-.-.-.", ";"), ("-...-", "="), (".-.-.", "+"), ("-....-", "-"), ("..--.-", "_"), (".-..-.", "\""),
+        ("...-..-", "$"), (".--.-.", "@"),
+    ]
+
+    /// A decoded segment needs at least this many letters (so a run of at least
+    /// `2 * morseMinimumLetters - 1` bytes: a symbol per letter and a separator between them).
+    static let morseMinimumLetters = 8
+
+    /// The characters by code, 0 for none. A letter's code is 1 followed by its symbols as bits
+    /// (dot 0, dash 1): `.-` is 0b101. Letters are at most 7 symbols long, so codes are < 256.
+    static let morseTable: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 256)
+        for (symbols, character) in morseCode {
+            let code = symbols.utf8.reduce(1) { $0 << 1 | ($1 == 0x2D ? 1 : 0) }
+            table[code] = character.asciiValue ?? 0
+        }
+        return table
+    }()
+
+    @inline(__always)
+    static func isMorseSymbol(_ b: UInt8) -> Bool { b == 0x2E || b == 0x2D }
+
+    /// `.`, `-`, space, `/` or `|`.
+    @inline(__always)
+    static func isMorseRunByte(_ b: UInt8) -> Bool { b == 0x2E || b == 0x2D || b == 0x20 || b == 0x2F || b == 0x7C }
+
+    /// Morse candidates of `bytes`, in order: each maximal run of ``isMorseRunByte(_:)`` bytes,
+    /// trimmed to start and end with a dot or a dash (the script's
+    /// `[.\-](?:[.\- /|]*[.\-])?`). Runs too short to hold ``morseMinimumLetters`` letters are
+    /// skipped with the window read of ``candidates(_:minimumRun:)``: prose, whose runs of these
+    /// bytes are ". " and " - ", is passed over a window at a time.
+    static func morseCandidates(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        let window = 2 * morseMinimumLetters - 1
+        var result: [Range<Int>] = []
+        let n = bytes.count
+        var index = 0
+        while index + window <= n {
+            var j = index + window - 1
+            while j >= index && isMorseRunByte(bytes[j]) { j -= 1 }
+            if j >= index {
+                index = j + 1
+                continue
+            }
+            var end = index + window
+            while end < n && isMorseRunByte(bytes[end]) { end += 1 }
+            var start = index
+            var last = end
+            while start < last && !isMorseSymbol(bytes[start]) { start += 1 }
+            while last > start && !isMorseSymbol(bytes[last - 1]) { last -= 1 }
+            if start < last { result.append(start..<last) }
+            index = end + 1
+        }
+        return result
+    }
+
+    /// Decodes one Morse candidate: letters are separated by one space, words by `/`, `|` or two
+    /// or more spaces (one space in the output). Nil when a letter is not in the table, when there
+    /// are fewer than ``morseMinimumLetters`` letters, or when the output would pass `limit`
+    /// bytes (the caller's remaining budget: such a segment is skipped either way).
+    static func decodeMorse(_ run: UnsafeBufferPointer<UInt8>, limit: Int) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(min(limit, run.count / 2 + 1))
+        var letters = 0
+        var i = 0
+        let n = run.count
+        while i < n {
+            var code = 1
+            var length = 0
+            while i < n && isMorseSymbol(run[i]) {
+                code = code << 1 | (run[i] == 0x2D ? 1 : 0)
+                length += 1
+                i += 1
+                if length > 7 { return nil }
+            }
+            guard length > 0 else { return nil }
+            let character = morseTable[code]
+            guard character != 0 else { return nil }
+            out.append(character)
+            letters += 1
+            // The separator after the letter (none after the last one: runs end with a symbol).
+            var spaces = 0
+            var slash = false
+            while i < n && !isMorseSymbol(run[i]) {
+                if run[i] == 0x20 { spaces += 1 } else { slash = true }
+                i += 1
+            }
+            if i < n && (slash || spaces >= 2) { out.append(0x20) }
+            if out.count > limit { return nil }
+        }
+        guard letters >= morseMinimumLetters else { return nil }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// rot13 of the ASCII letters of a (lower-case) text.
