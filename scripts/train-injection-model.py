@@ -295,11 +295,10 @@ HEX_RE = re.compile(r"[0-9A-Fa-f]+")
 
 
 def decode_segment(seg):
-    """Returns (kind, decoded text) or None."""
+    """The decoded text of a base64 or hex candidate (PayloadDecoder.decode), or None."""
     body = seg.rstrip("=")
     if len(body) % 2 == 0 and HEX_RE.fullmatch(body):
         raw = binascii.unhexlify(body)
-        kind = "hex"
     else:
         if ("-" in body or "_" in body) and ("+" in body or "/" in body):
             return None
@@ -310,7 +309,6 @@ def decode_segment(seg):
             raw = base64.b64decode(std + "=" * (-len(std) % 4), validate=True)
         except (binascii.Error, ValueError):
             return None
-        kind = "base64"
     try:
         txt = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -321,7 +319,7 @@ def decode_segment(seg):
     letters = sum(1 for c in txt if c.isascii() and c.isalpha())
     if printable * 10 < len(txt) * 9 or letters < 2:
         return None
-    return kind, txt
+    return txt
 
 
 # Morse code (International Morse, ITU-R M.1677-1: letters, digits and the common punctuation). A
@@ -428,36 +426,25 @@ def analyse(text):
     for _depth in range(MAX_DECODE_DEPTH):
         nxt = []
         for src in frontier:
-            for m in RUN_RE.finditer(src):
-                if segments >= MAX_DECODED_SEGMENTS:
-                    break
-                dec = decode_segment(m.group(0))
-                if dec is None:
-                    continue
-                size = len(dec[1].encode("utf-8"))
-                if size > budget:
-                    continue
-                budget -= size
-                segments += 1
-                dsurf = surface(dec[1])
-                dnorm = dsurf.lower()
-                extra |= rule_hits(dnorm)
-                h = max(h, heuristic(dnorm))
-                nxt.append(dsurf)
-            for m in MORSE_RUN_RE.finditer(src):
-                if segments >= MAX_DECODED_SEGMENTS:
-                    break
-                dec = decode_morse(m.group(0))
-                if dec is None:
-                    continue
-                size = len(dec.encode("utf-8"))
-                if size > budget:
-                    continue
-                budget -= size
-                segments += 1
-                extra |= rule_hits(dec)
-                h = max(h, heuristic(dec))
-                nxt.append(dec)
+            # base64/hex candidates, then Morse candidates (the runtime's order: it matters only
+            # where the segment count or the byte budget runs out)
+            for run_re, decode in ((RUN_RE, decode_segment), (MORSE_RUN_RE, decode_morse)):
+                for m in run_re.finditer(src):
+                    if segments >= MAX_DECODED_SEGMENTS:
+                        break
+                    dec = decode(m.group(0))
+                    if dec is None:
+                        continue
+                    size = len(dec.encode("utf-8"))
+                    if size > budget:
+                        continue
+                    budget -= size
+                    segments += 1
+                    dsurf = surface(dec)
+                    dnorm = dsurf.lower()
+                    extra |= rule_hits(dnorm)
+                    h = max(h, heuristic(dnorm))
+                    nxt.append(dsurf)
         frontier = nxt
     new = extra - matched
     evidence = sum(RULES[i][2] for i in matched | extra)

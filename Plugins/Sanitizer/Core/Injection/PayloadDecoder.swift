@@ -40,23 +40,32 @@ enum PayloadDecoder {
     static func candidates(_ bytes: UnsafeBufferPointer<UInt8>, minimumRun: Int) -> [Range<Int>] {
         guard minimumRun >= 1 else { return candidatesByteByByte(bytes, minimumRun: minimumRun) }
         var result: [Range<Int>] = []
+        forEachRun(bytes, minimumRun: minimumRun, of: isRunByteMasked) { result.append($0) }
+        return result
+    }
+
+    /// Calls `body` with every maximal run of `isRunByte` bytes at least `minimumRun` (≥ 1)
+    /// bytes long, in order, reading windows from their end (see ``candidates(_:minimumRun:)``).
+    @inline(__always)
+    static func forEachRun(
+        _ bytes: UnsafeBufferPointer<UInt8>, minimumRun: Int, of isRunByte: (UInt8) -> Bool, _ body: (Range<Int>) -> Void
+    ) {
         let n = bytes.count
         // Invariant: `index` is 0 or follows a byte that is not a run byte.
         var index = 0
         while index + minimumRun <= n {
             var j = index + minimumRun - 1
-            while j >= index && isRunByteMasked(bytes[j]) { j -= 1 }
+            while j >= index && isRunByte(bytes[j]) { j -= 1 }
             if j >= index {
                 index = j + 1
                 continue
             }
             var end = index + minimumRun
-            while end < n && isRunByteMasked(bytes[end]) { end += 1 }
-            result.append(index..<end)
+            while end < n && isRunByte(bytes[end]) { end += 1 }
+            body(index..<end)
             // The byte at `end` (if any) is not a run byte: the next start is after it.
             index = end + 1
         }
-        return result
     }
 
     /// ``candidates(_:minimumRun:)`` byte by byte: the maximal runs, each followed by up to two
@@ -195,25 +204,13 @@ enum PayloadDecoder {
     /// skipped with the window read of ``candidates(_:minimumRun:)``: prose, whose runs of these
     /// bytes are ". " and " - ", is passed over a window at a time.
     static func morseCandidates(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
-        let window = 2 * morseMinimumLetters - 1
         var result: [Range<Int>] = []
-        let n = bytes.count
-        var index = 0
-        while index + window <= n {
-            var j = index + window - 1
-            while j >= index && isMorseRunByte(bytes[j]) { j -= 1 }
-            if j >= index {
-                index = j + 1
-                continue
-            }
-            var end = index + window
-            while end < n && isMorseRunByte(bytes[end]) { end += 1 }
-            var start = index
-            var last = end
+        forEachRun(bytes, minimumRun: 2 * morseMinimumLetters - 1, of: isMorseRunByte) { run in
+            var start = run.lowerBound
+            var last = run.upperBound
             while start < last && !isMorseSymbol(bytes[start]) { start += 1 }
             while last > start && !isMorseSymbol(bytes[last - 1]) { last -= 1 }
             if start < last { result.append(start..<last) }
-            index = end + 1
         }
         return result
     }
