@@ -12,7 +12,7 @@ What it does (docs/SANITIZER-INJECTION.md has the full model card):
   2. Computes, for every train text, exactly what the Swift runtime computes
      (Plugins/Sanitizer/Core/Injection): the normalised text, the hashed n-gram features, the rule
      evidence (rules.json, evaluated here with Python `re` in ASCII mode, which has Hyperscan's
-     semantics for these patterns) including decoded base64/hex, rot13 and leetspeak views, and the
+     semantics for these patterns) including decoded base64/hex and Morse, rot13 and leetspeak views, and the
      Rebuff-style phrase similarity.
   3. Trains a small wide-and-deep network over 2^14 signed hashed buckets (a linear weight and 7
      ReLU hidden units per bucket; full-batch Adam, fixed iteration count, fixed-seed initialisation:
@@ -325,7 +325,7 @@ def decode_segment(seg):
 # Morse code (International Morse, ITU-R M.1677-1: letters, digits and the common punctuation). A
 # candidate is a maximal run of bytes from ". - space / |" that starts and ends with a dot or a dash;
 # words are separated by "/", "|" or two or more spaces, letters by one space. It is decoded only when
-# every letter is in the table and there are at least MORSE_MIN_LETTERS of them (PayloadDecoder.morse).
+# every letter is in the table and there are at least MORSE_MIN_LETTERS of them (PayloadDecoder.decodeMorse).
 MORSE = {
     ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g", "....": "h", "..": "i",
     ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n", "---": "o", ".--.": "p", "--.-": "q", ".-.": "r",
