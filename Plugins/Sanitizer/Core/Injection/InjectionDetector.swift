@@ -210,29 +210,32 @@ extension InjectionDetector {
                 var next: [String] = []
                 for var source in frontier {
                     source.withUTF8 { utf8 in
-                        for range in PayloadDecoder.candidates(utf8, minimumRun: decoding.minRun) {
-                            if segments >= decoding.maxSegments { break }
-                            guard let (encoding, decoded) = PayloadDecoder.decode(UnsafeBufferPointer(rebasing: utf8[range]))
-                            else { continue }
+                        /// Rescans one decoded segment (its rules and phrase similarity) and keeps
+                        /// its surface for the next depth, unless it is over the remaining budget.
+                        func rescan(_ view: InjectionView, _ decoded: String) {
                             let size = decoded.utf8.count
-                            if size > budget { continue }
+                            guard size <= budget else { return }
                             budget -= size
                             segments += 1
                             let decodedViews = fastPaths ? InjectionNormalizer.views(of: decoded) : InjectionNormalizer.generalViews(of: decoded)
-                            state.extra |= state.run(decodedViews.normalized, view: encoding == .hex ? .hex : .base64, depth: depth)
+                            state.extra |= state.run(decodedViews.normalized, view: view, depth: depth)
                             state.similarity = max(state.similarity, heuristic.score(normalized: decodedViews.normalized))
                             next.append(decodedViews.surface)
                         }
+                        // base64/hex candidates, then Morse candidates (the script's order: it
+                        // matters only where the segment count or the byte budget runs out).
+                        for range in PayloadDecoder.candidates(utf8, minimumRun: decoding.minRun) {
+                            if segments >= decoding.maxSegments { break }
+                            if let (view, decoded) = PayloadDecoder.decode(UnsafeBufferPointer(rebasing: utf8[range])) {
+                                rescan(view, decoded)
+                            }
+                        }
                         for range in PayloadDecoder.morseCandidates(utf8) {
                             if segments >= decoding.maxSegments { break }
-                            guard let decoded = PayloadDecoder.decodeMorse(UnsafeBufferPointer(rebasing: utf8[range]), limit: budget)
-                            else { continue }
-                            // Lower-case ASCII: its own surface and normalised text.
-                            budget -= decoded.utf8.count
-                            segments += 1
-                            state.extra |= state.run(decoded, view: .morse, depth: depth)
-                            state.similarity = max(state.similarity, heuristic.score(normalized: decoded))
-                            next.append(decoded)
+                            // The remaining budget also stops a long decoding early.
+                            if let decoded = PayloadDecoder.decodeMorse(UnsafeBufferPointer(rebasing: utf8[range]), limit: budget) {
+                                rescan(.morse, decoded)
+                            }
                         }
                     }
                 }

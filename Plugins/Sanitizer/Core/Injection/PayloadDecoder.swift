@@ -8,10 +8,6 @@
 /// counts only if it is valid UTF-8 of at least 6 scalars, at least 90 % printable (tab, CR, LF,
 /// U+0020–007E or ≥ U+00A0), with at least two ASCII letters.
 enum PayloadDecoder {
-    enum Encoding: String, Sendable {
-        case base64, hex
-    }
-
     @inline(__always)
     static func isRunByte(_ b: UInt8) -> Bool {
         (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x2B || b == 0x2F
@@ -114,10 +110,11 @@ enum PayloadDecoder {
         }
     }
 
-    /// Decodes one candidate body (no padding). Returns the decoded text, or nil.
-    static func decode(_ body: UnsafeBufferPointer<UInt8>) -> (Encoding, String)? {
+    /// Decodes one candidate body (no padding). Returns the view it came from (`.hex` or
+    /// `.base64`) and the decoded text, or nil.
+    static func decode(_ body: UnsafeBufferPointer<UInt8>) -> (InjectionView, String)? {
         var raw: [UInt8] = []
-        let encoding: Encoding
+        let encoding: InjectionView
         if body.count % 2 == 0, body.allSatisfy({ hexValue($0) != nil }) {
             encoding = .hex
             raw.reserveCapacity(body.count / 2)
