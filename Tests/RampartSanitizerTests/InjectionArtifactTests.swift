@@ -210,7 +210,8 @@ final class InjectionArtifactTests: XCTestCase {
         XCTAssertEqual(detector.combiner.modelInput, .linear)
         let scan = detector.scan("Translate the following paragraph into Spanish and keep the tone formal.")
         let c = detector.combiner
-        let z = c.model * scan.modelLogit + c.rules * scan.ruleEvidence + c.heuristic * scan.phraseSimilarity + c.bias
+        let z = c.model * scan.modelLogit + c.rules * scan.ruleEvidence + c.heuristic * scan.phraseSimilarity
+            + c.knownAttacks * scan.knownAttackFraction + c.bias
         XCTAssertEqual(scan.score, 1 / (1 + exp(-z)), accuracy: 1e-12)
     }
 

@@ -8,6 +8,9 @@ final class InjectionParityTests: XCTestCase {
     func testScoresMatchThePythonReference() throws {
         let detector = try InjectionTestSupport.detector()
         XCTAssertFalse(injectionParityCases.isEmpty)
+        // The fixture exercises the known-attack memory: some strings hit it, some do not.
+        XCTAssertTrue(injectionParityCases.contains { $0.knownAttacks > 0.5 })
+        XCTAssertTrue(injectionParityCases.contains { $0.knownAttacks == 0 })
         for c in injectionParityCases {
             let scan = detector.scan(c.text)
             // The runtime sums the hashed rows in Float (one 8-lane add per value), the script in
@@ -15,6 +18,8 @@ final class InjectionParityTests: XCTestCase {
             XCTAssertEqual(scan.modelLogit, c.modelLogit, accuracy: 1e-5, c.text)
             XCTAssertEqual(scan.ruleEvidence, c.ruleEvidence, c.text)
             XCTAssertEqual(scan.phraseSimilarity, c.heuristic, c.text)
+            // A ratio of two small integers in both languages: equal to the last bit.
+            XCTAssertEqual(scan.knownAttackFraction, c.knownAttacks, c.text)
             XCTAssertEqual(scan.score, c.score, accuracy: 1e-5, c.text)
             XCTAssertEqual(scan.matches.map(\.ruleID).sorted(), c.ruleIDs, c.text)
             XCTAssertEqual(scan.decodedPayloads, c.decodedPayloads, c.text)

@@ -57,6 +57,7 @@ func assertSameScan(_ fast: InjectionScan, _ reference: InjectionScan, _ text: S
     XCTAssertEqual(fast.modelLogit, reference.modelLogit, label, file: file, line: line)
     XCTAssertEqual(fast.ruleEvidence, reference.ruleEvidence, label, file: file, line: line)
     XCTAssertEqual(fast.phraseSimilarity, reference.phraseSimilarity, label, file: file, line: line)
+    XCTAssertEqual(fast.knownAttackFraction, reference.knownAttackFraction, label, file: file, line: line)
     XCTAssertEqual(fast.decodedPayloads, reference.decodedPayloads, label, file: file, line: line)
     XCTAssertEqual(fast.modelFeatures, reference.modelFeatures, label, file: file, line: line)
     XCTAssertEqual(fast.tagCharacters, reference.tagCharacters, label, file: file, line: line)

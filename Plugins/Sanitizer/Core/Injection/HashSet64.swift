@@ -1,4 +1,4 @@
-/// A fixed set of 64-bit hash values (the model's word hashes), looked up without hashing them
+/// A fixed set of 64-bit hash values (the model's word hashes, the known-attack 4-gram keys), looked up without hashing them
 /// again: the values are already FNV-1a hashes, so their top bits index an open-addressing table
 /// directly (linear probing, at most half full). `Set<UInt64>` would run SipHash on every lookup.
 struct HashSet64: Sendable {

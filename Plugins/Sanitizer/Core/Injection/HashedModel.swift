@@ -23,6 +23,9 @@
 ///   start, task switches, paragraphs, second person, and the run-on tasks that
 ///   ``ShapeTokens/runOnTasks(_:)`` counts in the surface text);
 /// - each value `r` adds `sign * row[r >> (64 - bits)]`, sign = −1 when bit 40 of `r` is set.
+///
+/// The same word loop counts the text's word 4-grams found in the ``KnownAttackMemory`` (the
+/// known-attack fraction, a combiner input of its own, not a feature of the network).
 struct HashedModel: Sendable {
     static let unigramNamespace: UInt8 = 1
     static let shapeNamespace: UInt8 = 5
@@ -44,13 +47,19 @@ struct HashedModel: Sendable {
     let hiddenOut: SIMD8<Double>
     let maxAnalysedBytes: Int
     let shape: ShapeTokens
+    /// The known attacks whose word 4-grams the word loop looks up.
+    let memory: KnownAttackMemory
+
+    /// A scan's reading of the model: its logit, the number of hashed features it summed, and
+    /// the text's known-attack fraction (``KnownAttackMemory/fraction(hits:words:)``).
+    typealias Reading = (logit: Double, features: Int, knownAttacks: Double)
 
     /// A linear model when `hiddenBias` is empty; otherwise `weights` holds rows of
     /// ``hiddenRow`` floats and `hiddenBias` and `hiddenOut` hold `hiddenRow - 1` values each
     /// (the artifact loader checks this; other sizes fall back to the linear reading).
     init(
         weights: [Float], bucketsLog2: Int, bias: Double, hiddenBias: [Double] = [], hiddenOut: [Double] = [],
-        maxAnalysedBytes: Int
+        maxAnalysedBytes: Int, memory: KnownAttackMemory = .empty
     ) {
         let hidden = hiddenBias.count == Self.hiddenRow - 1 && hiddenOut.count == Self.hiddenRow - 1
             && weights.count == Self.hiddenRow << bucketsLog2
@@ -71,6 +80,7 @@ struct HashedModel: Sendable {
         self.hiddenOut = o
         self.maxAnalysedBytes = maxAnalysedBytes
         self.shape = ShapeTokens()
+        self.memory = memory
     }
 
     /// A word byte: `[0-9A-Za-z]` or `>= 0x80`. ASCII bytes are tested against two 64-bit masks
@@ -83,9 +93,8 @@ struct HashedModel: Sendable {
         return (mask >> UInt64(byte & 63)) & 1 != 0
     }
 
-    /// The model's logit for a text given as its surface form (case kept) and its normalised
-    /// form, and the number of hashed features it summed.
-    func logit(normalized: String, surface: String) -> (logit: Double, features: Int) {
+    /// The model's reading of a text given as its surface form (case kept) and its normalised form.
+    func logit(normalized: String, surface: String) -> Reading {
         var text = normalized
         return text.withUTF8 { utf8 in
             logit(bytes: UnsafeBufferPointer(rebasing: utf8.prefix(maxAnalysedBytes)), runOnTasks: runOnTasks(surface: surface))
@@ -98,8 +107,8 @@ struct HashedModel: Sendable {
         return text.withUTF8 { shape.runOnTasks(UnsafeBufferPointer(rebasing: $0.prefix(maxAnalysedBytes))) }
     }
 
-    /// The logit of normalised `bytes` whose surface text has `runOnTasks` run-on tasks.
-    func logit(bytes: UnsafeBufferPointer<UInt8>, runOnTasks: Int) -> (logit: Double, features: Int) {
+    /// The reading of normalised `bytes` whose surface text has `runOnTasks` run-on tasks.
+    func logit(bytes: UnsafeBufferPointer<UInt8>, runOnTasks: Int) -> Reading {
         logit(bytes: bytes, runOnTasks: runOnTasks, words: nil).logit
     }
 
@@ -107,20 +116,20 @@ struct HashedModel: Sendable {
     /// spans), the words' byte ranges are written there in order. Also returns the number of words.
     func logit(
         bytes: UnsafeBufferPointer<UInt8>, runOnTasks: Int, words: UnsafeMutablePointer<Range<Int>>?
-    ) -> (logit: (logit: Double, features: Int), words: Int) {
+    ) -> (logit: Reading, words: Int) {
         if row == 1 {
             var sink = LinearSink(shift: shift)
-            let wordCount = weights.withUnsafeBufferPointer { w in
+            let pass = weights.withUnsafeBufferPointer { w in
                 sink.weights = w
                 return forEachValue(bytes, runOnTasks: runOnTasks, words: words, into: &sink)
             }
-            guard sink.count > 0 else { return ((bias, 0), wordCount) }
-            return ((bias + sink.sum / Double(sink.count).squareRoot(), sink.count), wordCount)
+            guard sink.count > 0 else { return ((bias, 0, pass.knownAttacks), pass.words) }
+            return ((bias + sink.sum / Double(sink.count).squareRoot(), sink.count, pass.knownAttacks), pass.words)
         }
         // Rows of 8 floats: one 32-byte load and one 8-lane Float add per value; Double from there on.
         var count = 0
         var sum = SIMD8<Float>(repeating: 0)
-        let wordCount = weights.withUnsafeBufferPointer { w in
+        let pass = weights.withUnsafeBufferPointer { w in
             // Never empty here (init takes rows of 8 only for a full table); no table, no sum.
             guard let base = w.baseAddress else {
                 var counter = CountingSink()
@@ -130,15 +139,15 @@ struct HashedModel: Sendable {
                 guard let queue = queue.baseAddress else {
                     var sink = RowSink(shift: shift)
                     sink.base = UnsafeRawPointer(base)
-                    let words = forEachValue(bytes, runOnTasks: runOnTasks, words: words, into: &sink)
+                    let pass = forEachValue(bytes, runOnTasks: runOnTasks, words: words, into: &sink)
                     (count, sum) = (sink.count, sink.sum)
-                    return words
+                    return pass
                 }
                 var sink = BatchedRowSink(shift: shift, base: UnsafeRawPointer(base), queue: queue)
-                let words = forEachValue(bytes, runOnTasks: runOnTasks, words: words, into: &sink)
+                let pass = forEachValue(bytes, runOnTasks: runOnTasks, words: words, into: &sink)
                 sink.flush()
                 (count, sum) = (sink.count, sink.sum)
-                return words
+                return pass
             }
         }
         let total = SIMD8<Double>(Double(sum[0]), Double(sum[1]), Double(sum[2]), Double(sum[3]),
@@ -148,7 +157,7 @@ struct HashedModel: Sendable {
         var hidden = s + hiddenBias
         hidden.replace(with: 0, where: hidden .< 0)
         let logit = bias + s[0] + (hidden * hiddenOut).sum()  // hiddenOut[0] is 0
-        return ((logit, count), wordCount)
+        return ((logit, count, pass.knownAttacks), pass.words)
     }
 
     /// The most values one word adds (unigram, bigram, three sentence values, two affixes).
@@ -179,13 +188,22 @@ struct HashedModel: Sendable {
         return (0x2000_0000 | UInt64(head >> 8), UInt64(tail << 8) | 0x20)
     }
 
+    /// What the word loop counted besides the feature values.
+    struct WordPass {
+        var words = 0
+        /// Word 4-grams found in ``memory``.
+        var knownHits = 0
+        /// ``KnownAttackMemory/fraction(hits:words:)``.
+        var knownAttacks: Double { KnownAttackMemory.fraction(hits: knownHits, words: words) }
+    }
+
     /// Calls `add` with every feature value of `bytes`, in order (``forEachValue(_:runOnTasks:words:into:)``
     /// with a closure; the tests read the values through it).
     @discardableResult
     func forEachValue(
         _ bytes: UnsafeBufferPointer<UInt8>, runOnTasks: Int, words spans: UnsafeMutablePointer<Range<Int>>? = nil,
         _ add: (UInt64) -> Void
-    ) -> Int {
+    ) -> WordPass {
         withoutActuallyEscaping(add) { add in
             var sink = ClosureSink(body: add)
             return forEachValue(bytes, runOnTasks: runOnTasks, words: spans, into: &sink)
@@ -195,7 +213,8 @@ struct HashedModel: Sendable {
     /// Passes every feature value of normalised `bytes` (see the type's documentation) to `sink`,
     /// in one pass: words, bigrams and affixes as the bytes stream by, the shape tokens at the end
     /// (with `runOnTasks`, counted on the surface text by ``ShapeTokens/runOnTasks(_:)``).
-    /// Returns the number of words; with `spans`, writes each word's byte range there. Generic
+    /// Returns the number of words and of known-attack 4-grams (the word hashes of the last three
+    /// words are kept for the key); with `spans`, writes each word's byte range there. Generic
     /// over the sink (not a closure) so that the specialised loop keeps the running sum in
     /// registers instead of calling a closure that reloads it from memory for every value.
     @inline(__always)
@@ -203,7 +222,7 @@ struct HashedModel: Sendable {
     func forEachValue<Sink: FeatureSink>(
         _ bytes: UnsafeBufferPointer<UInt8>, runOnTasks: Int, words spans: UnsafeMutablePointer<Range<Int>>? = nil,
         into sinkOut: inout Sink
-    ) -> Int {
+    ) -> WordPass {
         let gold = Self.gold
         // A local copy of the sink (written back at the end): nothing else sees it during the
         // loop, so its running sum can stay in registers.
@@ -211,6 +230,9 @@ struct HashedModel: Sendable {
         defer { sinkOut = sink }
         var state = ShapeTokens.State()
         var previous: UInt64 = 0
+        // The hashes of the words before `previous` (oldest first), for the 4-gram keys.
+        var older: (UInt64, UInt64) = (0, 0)
+        var known = 0
         var words = 0
         var index = 0
         let n = bytes.count
@@ -254,11 +276,15 @@ struct HashedModel: Sendable {
             let long = index - start >= 4
             sink.addReserved((prefix ^ Self.prefixSalt) &* gold, if: long)
             sink.addReserved((suffix ^ Self.suffixSalt) &* gold, if: long)
+            if words >= KnownAttackMemory.ngram - 1 && memory.contains(KnownAttackMemory.key(older.0, older.1, previous, u)) {
+                known += 1
+            }
+            older = (older.1, previous)
             previous = u
             spans?[words] = start..<index
             words += 1
         }
         shape.finish(state, bytes: n, words: words, runOnTasks: runOnTasks, into: &sink)
-        return words
+        return WordPass(words: words, knownHits: known)
     }
 }

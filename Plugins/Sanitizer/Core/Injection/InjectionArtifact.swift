@@ -52,6 +52,19 @@ struct InjectionModelConfig: Decodable, Sendable {
         }
     }
 
+    /// The known-attack memory's file (``KnownAttackMemory``).
+    struct Memory: Decodable, Sendable {
+        let file: String
+        let dtype: String
+        let ngram: Int
+        let minInjections: Int
+        let entries: Int
+        enum CodingKeys: String, CodingKey {
+            case file, dtype, ngram, entries
+            case minInjections = "min_injections"
+        }
+    }
+
     struct Thresholds: Decodable, Sendable {
         let fpr1Percent: Double
         let fpr01Percent: Double
@@ -66,6 +79,7 @@ struct InjectionModelConfig: Decodable, Sendable {
     let weights: Weights
     let features: Features
     let decoding: Decoding
+    let memory: Memory
     let combiner: InjectionCombiner
     let thresholds: Thresholds
 }
@@ -107,6 +121,7 @@ struct InjectionArtifact: Sendable {
     let config: InjectionModelConfig
     let rules: InjectionRuleFile
     let weights: [Float]
+    let memory: KnownAttackMemory
     /// The root digest of the verified signature (identifies the exact artifact in logs).
     let rootDigest: String
 
@@ -162,9 +177,13 @@ struct InjectionArtifact: Sendable {
             throw .malformedArtifact(file: Self.rulesFile, reason: "\(error)")
         }
         try Self.validate(rules)
-        guard !config.weights.file.contains("/"), config.weights.file != Self.configFile, config.weights.file != Self.rulesFile
-        else {
-            throw .malformedArtifact(file: Self.configFile, reason: "weights.file must be a plain file name")
+        for (key, name) in [("weights.file", config.weights.file), ("memory.file", config.memory.file)] {
+            guard !name.contains("/"), name != Self.configFile, name != Self.rulesFile else {
+                throw .malformedArtifact(file: Self.configFile, reason: "\(key) must be a plain file name")
+            }
+        }
+        guard config.memory.file != config.weights.file else {
+            throw .malformedArtifact(file: Self.configFile, reason: "memory.file and weights.file must differ")
         }
         let weightData = try read(config.weights.file)
         let expected = (4 * config.weights.row) << config.weights.bucketsLog2
@@ -182,6 +201,8 @@ struct InjectionArtifact: Sendable {
             }
         }
         guard finite else { throw .malformedArtifact(file: config.weights.file, reason: "non-finite weight") }
+        memory = try KnownAttackMemory(
+            file: try read(config.memory.file), name: config.memory.file, expectedEntries: config.memory.entries)
         self.config = config
         self.rules = rules
         self.weights = weights
@@ -214,9 +235,15 @@ struct InjectionArtifact: Sendable {
         else {
             throw fail("decoding limits out of range")
         }
+        let m = config.memory
+        guard m.dtype == KnownAttackMemory.dtype, m.ngram == KnownAttackMemory.ngram, m.minInjections >= 1,
+            (0...KnownAttackMemory.maximumEntries).contains(m.entries)
+        else {
+            throw fail("unsupported memory (this runtime reads \(KnownAttackMemory.dtype) word \(KnownAttackMemory.ngram)-grams)")
+        }
         let c = config.combiner
         let t = config.thresholds
-        for value in [c.model, c.rules, c.heuristic, c.bias, c.ruleEvidenceCap, config.weights.bias, t.fpr1Percent, t.fpr01Percent]
+        for value in [c.model, c.rules, c.heuristic, c.knownAttacks, c.bias, c.ruleEvidenceCap, config.weights.bias, t.fpr1Percent, t.fpr01Percent]
             + w.hiddenBias + w.hiddenOut
         where !value.isFinite {
             throw fail("non-finite number")

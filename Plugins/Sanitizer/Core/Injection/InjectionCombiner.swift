@@ -1,10 +1,11 @@
 import Foundation
 
-/// The last step of a scan: one calibrated score from the model logit, the rule evidence and
-/// the phrase similarity (`combiner` of config.json, decoded as it is; fitted by scripts/train-injection-model.py
-/// on out-of-fold logits).
+/// The last step of a scan: one calibrated score from the model logit, the rule evidence, the
+/// phrase similarity and the known-attack fraction (`combiner` of config.json, decoded as it is;
+/// fitted by scripts/train-injection-model.py on out-of-fold logits and fractions).
 ///
-/// `score = σ(model · m + rules · min(cap, evidence) + heuristic · similarity + bias)`, where `m`
+/// `score = σ(model · m + rules · min(cap, evidence) + heuristic · similarity
+/// + knownAttacks · fraction + bias)`, where `m`
 /// is the model logit as the combiner reads it:
 /// - when the text hid an instruction the model cannot read (a rule matched only in a decoded
 ///   view, or any rule matched in a text with tag characters), the logit first becomes
@@ -31,6 +32,8 @@ struct InjectionCombiner: Decodable, Sendable {
     let model: Double
     let rules: Double
     let heuristic: Double
+    /// The coefficient of the known-attack fraction (``KnownAttackMemory``). Required.
+    let knownAttacks: Double
     let bias: Double
     let ruleEvidenceCap: Double
     /// Required: an artifact without it, or with a value this runtime does not know, is refused.
@@ -38,8 +41,22 @@ struct InjectionCombiner: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case model, rules, heuristic, bias
+        case knownAttacks = "known_attacks"
         case ruleEvidenceCap = "rule_evidence_cap"
         case modelInput = "model_input"
+    }
+
+    init(
+        model: Double, rules: Double, heuristic: Double, knownAttacks: Double = 0, bias: Double, ruleEvidenceCap: Double,
+        modelInput: ModelInput
+    ) {
+        self.model = model
+        self.rules = rules
+        self.heuristic = heuristic
+        self.knownAttacks = knownAttacks
+        self.bias = bias
+        self.ruleEvidenceCap = ruleEvidenceCap
+        self.modelInput = modelInput
     }
 
     /// The model logit as the combiner reads it (before the coefficient).
@@ -53,9 +70,9 @@ struct InjectionCombiner: Decodable, Sendable {
     }
 
     /// The calibrated score in [0, 1]. `evidence` is capped here (callers may pass the raw sum).
-    func score(logit: Double, evidence: Double, similarity: Double, hiddenInstruction: Bool) -> Double {
+    func score(logit: Double, evidence: Double, similarity: Double, knownAttacks fraction: Double = 0, hiddenInstruction: Bool) -> Double {
         let z = model * modelTerm(logit: logit, hiddenInstruction: hiddenInstruction) + rules * min(ruleEvidenceCap, evidence)
-            + heuristic * similarity + bias
+            + heuristic * similarity + knownAttacks * fraction + bias
         return 1.0 / (1.0 + Foundation.exp(-z))
     }
 }

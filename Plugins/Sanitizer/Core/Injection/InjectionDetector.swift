@@ -93,7 +93,7 @@ extension InjectionDetector {
             model = HashedModel(
                 weights: artifact.weights, bucketsLog2: config.weights.bucketsLog2, bias: config.weights.bias,
                 hiddenBias: config.weights.hiddenBias, hiddenOut: config.weights.hiddenOut,
-                maxAnalysedBytes: config.features.maxAnalysedBytes)
+                maxAnalysedBytes: config.features.maxAnalysedBytes, memory: artifact.memory)
             heuristic = PhraseHeuristic(maxAnalysedBytes: config.features.maxAnalysedBytes)
             combiner = config.combiner
             decoding = config.decoding
@@ -258,20 +258,21 @@ extension InjectionDetector {
                 matches.append(RuleMatch(ruleID: synthetic.id, category: synthetic.category, weight: synthetic.weight, view: first.view, depth: first.depth))
             }
             evidence = min(combiner.ruleEvidenceCap, evidence)
-            let (logit, features) = state.modelResult
+            let (logit, features, known) = state.modelResult
             // The model cannot read an instruction hidden in an encoding (base64/hex, rot13,
             // leetspeak, invisible tag characters): when a rule matched only in a decoded view, or
             // any rule matched in a text that smuggled tag characters, it may not veto that
             // evidence (InjectionCombiner).
             let hidden = onlyDecoded != 0 || (views.tagCharacters > 0 && all != 0)
-            var score = combiner.score(logit: logit, evidence: evidence, similarity: state.similarity, hiddenInstruction: hidden)
+            var score = combiner.score(
+                logit: logit, evidence: evidence, similarity: state.similarity, knownAttacks: known, hiddenInstruction: hidden)
             if state.failed {
                 score = 1.0
                 matches.append(RuleMatch(ruleID: "engine.scan_failed", category: "error", weight: 0, view: .original, depth: 0))
             }
             return InjectionScan(
                 score: score, matches: matches, decodedPayloads: segments, modelLogit: logit, ruleEvidence: evidence,
-                phraseSimilarity: state.similarity, tagCharacters: views.tagCharacters, invisibleCharacters: views.invisibleCharacters,
+                phraseSimilarity: state.similarity, knownAttackFraction: known, tagCharacters: views.tagCharacters, invisibleCharacters: views.invisibleCharacters,
                 scannedBytes: state.scanned, modelFeatures: features)
         }
     }

@@ -45,6 +45,10 @@ public struct InjectionScan: Sendable {
     public let ruleEvidence: Double
     /// The phrase-similarity score in [0, 1].
     public let phraseSimilarity: Double
+    /// The share in [0, 1] of the text's word 4-grams that the detector's memory of known attacks
+    /// holds (4-grams of at least two training injections and of no training benign text): 0.6
+    /// means the text repeats most of a known jailbreak template.
+    public let knownAttackFraction: Double
     /// Tag characters found (decoded for detection: "ASCII smuggling").
     public let tagCharacters: Int
     /// Invisible characters removed before detection.

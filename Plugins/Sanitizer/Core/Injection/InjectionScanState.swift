@@ -25,7 +25,7 @@ struct InjectionScanState {
     /// The anchor groups found in the normalised text (the leetspeak view starts from them).
     var originalAnchors = AnchorGroups()
     var similarity = 0.0
-    var modelResult = (logit: 0.0, features: 0)
+    var modelResult: HashedModel.Reading = (logit: 0.0, features: 0, knownAttacks: 0.0)
 
     init(matcher: HyperscanRuleSet, fastPaths: Bool, ruleCount: Int) {
         self.matcher = matcher
