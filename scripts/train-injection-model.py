@@ -309,6 +309,7 @@ def build_memory(keys, y, mask):
 def known_fraction(keys, memory):
     return sum(1 for k in keys if k in memory) / len(keys) if keys else 0.0
 
+
 # ---- rules -----------------------------------------------------------------------------------
 def load_rules():
     with open(os.path.join(ARTIFACT, "rules.json"), encoding="utf-8") as f:

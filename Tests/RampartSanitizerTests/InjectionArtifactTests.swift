@@ -128,16 +128,7 @@ final class InjectionArtifactTests: XCTestCase {
     /// Edits config.json of a copy, re-signs it with a throwaway key and loads it under that key:
     /// the signature verifies, so only the loader's own checks can refuse it.
     private func reSignedCopy(editing config: (inout [String: Any]) -> Void) throws -> (URL, String) {
-        let copy = try InjectionTestSupport.copyOfArtifact()
-        let url = copy.appendingPathComponent("config.json")
-        guard var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
-            throw XCTSkip("config.json is not an object")
-        }
-        config(&json)
-        try JSONSerialization.data(withJSONObject: json).write(to: url)
-        let key = try SigningKey.generate(curve: .p256)
-        try ModelSigner.sign(directory: copy.path, key: key).write(to: copy.appendingPathComponent("model.sig").path)
-        return (copy, key.verifyingKey.pemRepresentation)
+        try InjectionTestSupport.reSignedCopy(editing: config)
     }
 
     private func isMalformedConfig(_ error: InjectionDetectorError) -> Bool {

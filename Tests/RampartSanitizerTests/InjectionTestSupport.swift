@@ -1,4 +1,5 @@
 import Foundation
+import RampartSigning
 import XCTest
 
 @testable import RampartSanitizerCore
@@ -30,6 +31,28 @@ enum InjectionTestSupport {
         let copy = base.appendingPathComponent("injection-model")
         try FileManager.default.copyItem(at: artifactDirectory, to: copy)
         return copy
+    }
+
+    /// A copy of the artifact with config.json edited (as JSON) and, optionally, one other file's
+    /// bytes replaced, re-signed with a throwaway key: returns the copy and that key's PEM. The
+    /// signature verifies under that key, so only the loader's own checks can refuse the copy.
+    static func reSignedCopy(
+        editing config: (inout [String: Any]) -> Void, file: String? = nil, bytes: ((Data) -> Data)? = nil
+    ) throws -> (URL, String) {
+        let copy = try copyOfArtifact()
+        let url = copy.appendingPathComponent("config.json")
+        guard var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            throw XCTSkip("config.json is not an object")
+        }
+        config(&json)
+        try JSONSerialization.data(withJSONObject: json).write(to: url)
+        if let file, let bytes {
+            let target = copy.appendingPathComponent(file)
+            try bytes(Data(contentsOf: target)).write(to: target)
+        }
+        let key = try SigningKey.generate(curve: .p256)
+        try ModelSigner.sign(directory: copy.path, key: key).write(to: copy.appendingPathComponent("model.sig").path)
+        return (copy, key.verifyingKey.pemRepresentation)
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import RampartSigning
 import XCTest
 
 @testable import RampartSanitizerCore
@@ -135,20 +134,8 @@ final class KnownAttackMemoryTests: XCTestCase {
     private func reSigned(
         config edit: (inout [String: Any]) -> Void = { _ in }, memory: ((Data) -> Data)? = nil
     ) throws -> Result<InjectionDetector, any Error> {
-        let copy = try InjectionTestSupport.copyOfArtifact()
-        let configURL = copy.appendingPathComponent("config.json")
-        guard var json = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any] else {
-            throw XCTSkip("config.json is not an object")
-        }
-        edit(&json)
-        try JSONSerialization.data(withJSONObject: json).write(to: configURL)
-        if let memory {
-            let url = copy.appendingPathComponent("attacks.u64")
-            try memory(Data(contentsOf: url)).write(to: url)
-        }
-        let key = try SigningKey.generate(curve: .p256)
-        try ModelSigner.sign(directory: copy.path, key: key).write(to: copy.appendingPathComponent("model.sig").path)
-        return Result { try InjectionDetector(artifactDirectory: copy, publicKeyPEM: key.verifyingKey.pemRepresentation) }
+        let (copy, key) = try InjectionTestSupport.reSignedCopy(editing: edit, file: "attacks.u64", bytes: memory)
+        return Result { try InjectionDetector(artifactDirectory: copy, publicKeyPEM: key) }
     }
 
     private func assertMalformed(_ result: Result<InjectionDetector, any Error>, file expected: String, line: UInt = #line) {

@@ -1,6 +1,7 @@
-/// A fixed set of 64-bit hash values (the model's word hashes, the known-attack 4-gram keys), looked up without hashing them
-/// again: the values are already FNV-1a hashes, so their top bits index an open-addressing table
-/// directly (linear probing, at most half full). `Set<UInt64>` would run SipHash on every lookup.
+/// A fixed set of 64-bit hash values (the model's word hashes; the known-attack 4-gram keys),
+/// looked up without hashing them again: the values are already well-mixed hashes, so their top
+/// bits index an open-addressing table directly (linear probing, at most half full).
+/// `Set<UInt64>` would run SipHash on every lookup.
 struct HashSet64: Sendable {
     /// Slots: 0 is empty (a member equal to 0 is kept in ``hasZero``).
     private let slots: [UInt64]
