@@ -249,13 +249,19 @@ def run_on_tasks(surf):
     return sum(1 for m in RUN_ON_RE.finditer(data) if fnv(NS_UNIGRAM, m.group(1).lower()) in IMPERATIVE_HASHES)
 
 
-def feature_values(text):
-    """Every feature value of `text` (the raw text: the features read its normalised form, and the
-    run-on token its surface form)."""
+def model_words(text):
+    """What the model reads of the raw text: its surface form, the normalised bytes (the first
+    MAX_ANALYSED_BYTES), their words and the words' FNV hashes (namespace 1)."""
     surf = surface(text)
     data = surf.lower().encode("utf-8")[:MAX_ANALYSED_BYTES]
     words = WORD_RE.findall(data)
-    uh = [fnv(NS_UNIGRAM, w) for w in words]
+    return surf, data, words, [fnv(NS_UNIGRAM, w) for w in words]
+
+
+def feature_values(text):
+    """Every feature value of `text` (the raw text: the features read its normalised form, and the
+    run-on token its surface form)."""
+    surf, data, words, uh = model_words(text)
     vals = [(u * GOLD) & MASK64 for u in uh]
     vals += [((((a * GOLD) & MASK64) ^ b) * MIX) & MASK64 for a, b in zip(uh, uh[1:])]
     vals += shape_values(data, uh)
@@ -283,8 +289,7 @@ def features(text):
 # injections and in no training benign text. One 4-gram's key, from the words' FNV hashes u1..u4:
 #   ((((u1 * GOLD) ^ u2) * GOLD ^ u3) * GOLD ^ u4) * MIX
 def shingle_keys(text):
-    data = surface(text).lower().encode("utf-8")[:MAX_ANALYSED_BYTES]
-    uh = [fnv(NS_UNIGRAM, w) for w in WORD_RE.findall(data)]
+    uh = model_words(text)[3]
     keys = []
     for i in range(KNOWN_NGRAM - 1, len(uh)):
         k = uh[i - KNOWN_NGRAM + 1]

@@ -1,4 +1,4 @@
-/// A consumer of the hashed model's feature values (``HashedModel/forEachValue(_:words:into:)``),
+/// A consumer of the hashed model's feature values (``HashedModel/forEachValue(_:runOnTasks:words:into:)``),
 /// in the order they are produced. A generic sink is specialised and inlined into the feature
 /// loop, so its state (a running sum) stays in registers.
 protocol FeatureSink {
